@@ -1,0 +1,3 @@
+"""posops: keep POS terminals taking payments."""
+
+__version__ = "0.1.0"
