@@ -1,0 +1,5 @@
+"""Lets `python -m posops` run the command line."""
+
+from posops.cli import app
+
+app()

@@ -1,0 +1,63 @@
+"""FastAPI app factory: settings, database, middleware, error handling and every feature's routers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from posops import __version__
+from posops.core import api as core_api
+from posops.core import views as core_views
+from posops.core.config import Settings, get_settings
+from posops.core.db import Database
+from posops.core.errors import PosopsError
+from posops.core.migrate import ensure_migrated
+from posops.core.web import LoginRequired, render
+from posops.terminals import api as terminals_api
+from posops.terminals import views as terminals_views
+
+STATIC_DIR = Path(__file__).resolve().parent / "core" / "static"
+SESSION_MAX_AGE_S = 12 * 3600
+
+
+def create_app(settings: Settings | None = None, *, check_schema: bool = True) -> FastAPI:
+    """Build the posops app; refuses to start on a database that is not migrated."""
+    settings = settings or get_settings()
+    db = Database(settings.database_url)
+    if check_schema:
+        ensure_migrated(db.engine, settings.database_url)
+    app = FastAPI(title="posops", version=__version__,
+                  description="Keep POS terminals taking payments: diagnosis, lifecycle, repairs, telemetry.")
+    app.state.settings = settings
+    app.state.db = db
+    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="posops_session",
+                       max_age=SESSION_MAX_AGE_S, same_site="lax", https_only=settings.env == "production")
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    _install_error_handlers(app)
+    for router in (core_api.router, core_views.router, terminals_api.router, terminals_views.router):
+        app.include_router(router)
+    return app
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith(("/api/", "/healthz")) and \
+        "text/html" in request.headers.get("accept", "")
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(PosopsError)
+    async def posops_error(request: Request, exc: PosopsError) -> Response:
+        if _wants_html(request):
+            return render(request, "error.html", {"status": exc.status, "message": exc.message}, exc.status)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return JSONResponse({"detail": exc.detail()}, status_code=exc.status, headers=headers)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/login?next={quote(exc.next_url)}", status_code=303)

@@ -1,0 +1,1 @@
+"""Shared foundations: configuration, storage, auth, audit, i18n, errors and the web layout."""

@@ -1,0 +1,30 @@
+"""Writes audit events, in the caller's transaction, for every state change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from posops.core.auth import Principal
+from posops.core.models import AuditEvent
+
+
+def record(session: Session, actor: Principal, entity_type: str, entity_id: object, action: str, *,
+           before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
+           reason: str | None = None) -> AuditEvent:
+    """Add one audit event (who, what, before -> after, why) to the session's transaction."""
+    event = AuditEvent(actor_user_id=actor.user_id, actor=actor.username, actor_role=actor.role.value,
+                       entity_type=entity_type, entity_id=str(entity_id), action=action,
+                       before=before, after=after, reason=reason)
+    session.add(event)
+    return event
+
+
+def history(session: Session, entity_type: str, entity_id: object) -> list[AuditEvent]:
+    """Return the audit events of one entity, oldest first."""
+    query = (select(AuditEvent).where(AuditEvent.entity_type == entity_type,
+                                      AuditEvent.entity_id == str(entity_id))
+             .order_by(AuditEvent.at, AuditEvent.id))
+    return list(session.scalars(query))

@@ -1,0 +1,97 @@
+"""Roles, password and token hashing, and the one place that decides tenant scoping."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+
+from posops.core.errors import Forbidden, NotFound
+
+TOKEN_PREFIX = "pos_"
+_hasher = PasswordHasher()
+
+
+class Role(StrEnum):
+    """What a user is to the provider; decides what they see and may change."""
+
+    MERCHANT = "merchant"
+    AGENT = "agent"
+    RISK = "risk"
+    TECHNICIAN = "technician"
+    ADMIN = "admin"
+
+
+STAFF_ROLES = frozenset({Role.AGENT, Role.RISK, Role.TECHNICIAN, Role.ADMIN})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a signed-in user, a token's owner, or the bootstrap admin token."""
+
+    user_id: int | None
+    username: str
+    role: Role
+    merchant_id: int | None = None
+
+    @property
+    def is_merchant(self) -> bool:
+        """True for merchant staff, whose view is limited to their own merchant."""
+        return self.role is Role.MERCHANT
+
+
+BOOTSTRAP_ADMIN = Principal(user_id=None, username="admin-token", role=Role.ADMIN)
+
+
+def hash_password(password: str) -> str:
+    """Hash a password with argon2id."""
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """Check a password against its argon2 hash without raising."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, InvalidHashError):
+        return False
+
+
+def new_token() -> str:
+    """Make a new random bearer token (shown once, stored only as a hash)."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    """Hash a bearer token for storage and lookup; tokens are random, so SHA-256 suffices."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """Compare two secrets in constant time."""
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def require_role(principal: Principal, *roles: Role) -> None:
+    """Raise Forbidden unless the principal has one of the roles."""
+    if principal.role not in roles:
+        raise Forbidden(f"role {principal.role.value} may not do this; needs one of: "
+                        + ", ".join(r.value for r in roles))
+
+
+def merchant_scope(principal: Principal) -> int | None:
+    """Return the only merchant id the principal may see, or None when it may see every merchant."""
+    if principal.is_merchant:
+        return principal.merchant_id if principal.merchant_id is not None else -1
+    return None
+
+
+def ensure_visible(principal: Principal, merchant_id: int | None, what: str) -> None:
+    """Raise NotFound when the principal may not see a record of this merchant (never reveal it exists)."""
+    scope = merchant_scope(principal)
+    if scope is not None and merchant_id != scope:
+        raise NotFound(f"{what} not found")

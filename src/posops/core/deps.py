@@ -1,0 +1,55 @@
+"""FastAPI dependency aliases: settings, database and the calling principal."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from posops.core import accounts
+from posops.core.auth import Principal
+from posops.core.config import Settings
+from posops.core.db import Database
+from posops.core.errors import Unauthorized
+
+
+def get_settings_dep(request: Request) -> Settings:
+    """Return the settings the app was created with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_database(request: Request) -> Database:
+    """Return the app's database handle."""
+    db: Database = request.app.state.db
+    return db
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+DbDep = Annotated[Database, Depends(get_database)]
+
+
+def optional_principal(request: Request, db: DbDep, settings: SettingsDep) -> Principal | None:
+    """Resolve the caller from a bearer token, or else from the console session cookie."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        principal = accounts.principal_for_token(db, settings, token.strip())
+        if principal is None:
+            raise Unauthorized("invalid or revoked bearer token")
+        return principal
+    user_id = request.session.get("user_id") if "session" in request.scope else None
+    if isinstance(user_id, int):
+        return accounts.principal_for_user_id(db, user_id)
+    return None
+
+
+def current_principal(principal: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
+    """Require a caller: a 401 when there is none."""
+    if principal is None:
+        raise Unauthorized("authentication required: send Authorization: Bearer <token>")
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]

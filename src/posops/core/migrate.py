@@ -1,0 +1,46 @@
+"""Runs Alembic migrations and tells whether a database is at the current schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+class NotMigrated(RuntimeError):
+    """The database schema is missing or older than this code."""
+
+
+def alembic_config(url: str) -> Config:
+    """Build the Alembic configuration for a database URL (no alembic.ini needed)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Migrate the database to `revision` (the newest by default)."""
+    command.upgrade(alembic_config(url), revision)
+
+
+def head_revision(url: str) -> str | None:
+    """Return the newest revision the code knows."""
+    return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+
+
+def ensure_migrated(engine: Engine, url: str) -> None:
+    """Raise NotMigrated, saying which command to run, unless the database is at the head revision."""
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    head = head_revision(url)
+    if current != head:
+        state = "has no posops schema" if current is None else f"is at revision {current}, code needs {head}"
+        raise NotMigrated(f"the database {engine.url.render_as_string(hide_password=True)} {state}: "
+                          "run `posops db upgrade` first")

@@ -1,0 +1,76 @@
+"""Console pages of the shell itself: login, logout, language switch and the home redirect."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from posops.core import accounts
+from posops.core.deps import DbDep, OptionalPrincipal, SettingsDep
+from posops.core.i18n import LANGUAGES, translate
+from posops.core.web import check_csrf, page_lang, render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _safe_next(next_url: str | None) -> str:
+    """Only follow local paths after login, never another site."""
+    if next_url and next_url.startswith("/") and not next_url.startswith("//"):
+        return next_url
+    return "/terminals"
+
+
+@router.get("/", response_class=RedirectResponse)
+def home(principal: OptionalPrincipal) -> RedirectResponse:
+    """Send signed-in users to their terminals and others to the login page."""
+    return RedirectResponse("/terminals" if principal else "/login", status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str | None = None) -> Response:
+    """Show the login form."""
+    return render(request, "login.html", {"next_url": _safe_next(next)})
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login_submit(request: Request, db: DbDep, settings: SettingsDep,
+                 username: Annotated[str, Form()], password: Annotated[str, Form()],
+                 csrf_token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/terminals") -> Response:
+    """Check the credentials, start a signed session and go where the user was heading."""
+    check_csrf(request, csrf_token)
+    lang = page_lang(request)
+    address = request.client.host if request.client else "unknown"
+    try:
+        principal = accounts.login(db, settings, username, password, address)
+    except accounts.LoginRateLimited:
+        return render(request, "login.html", {"error": translate("login.rate_limited", lang),
+                                              "username": username, "next_url": _safe_next(next)}, 429)
+    if principal is None:
+        return render(request, "login.html", {"error": translate("login.failed", lang),
+                                              "username": username, "next_url": _safe_next(next)}, 401)
+    chosen_lang = request.session.get("lang")
+    request.session.clear()
+    request.session["user_id"] = principal.user_id
+    if chosen_lang:
+        request.session["lang"] = chosen_lang
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> RedirectResponse:
+    """End the console session."""
+    check_csrf(request, csrf_token)
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/lang/{code}")
+def switch_language(request: Request, code: str) -> RedirectResponse:
+    """Switch the console language and go back to the page the user was on."""
+    if code in LANGUAGES:
+        request.session["lang"] = code
+    referer = request.headers.get("referer", "")
+    path = "/" + referer.split("://", 1)[-1].partition("/")[2] if "://" in referer else "/"
+    return RedirectResponse(_safe_next(path) if path != "/" else "/", status_code=303)

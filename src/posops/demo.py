@@ -1,0 +1,124 @@
+"""Builds the demo fleet: merchants in several cities, 300 terminals of five models, a user per role."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from rich.console import Console
+from rich.progress import Progress
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from posops.core import audit
+from posops.core.auth import Principal, Role, hash_password
+from posops.core.db import Database
+from posops.core.models import User
+from posops.terminals.models import Merchant, Terminal
+
+SYSTEM = Principal(user_id=None, username="demo-loader", role=Role.ADMIN)
+
+DEMO_PASSWORDS = {
+    "admin": "posops-admin-demo",
+    "agent": "posops-agent-demo",
+    "risk": "posops-risk-demo",
+    "tech": "posops-tech-demo",
+    "merchant": "posops-merchant-demo",
+}
+DEMO_ROLES = {"admin": Role.ADMIN, "agent": Role.AGENT, "risk": Role.RISK, "tech": Role.TECHNICIAN,
+              "merchant": Role.MERCHANT}
+
+MERCHANTS = [
+    ("上海静安好邻居便利店", "91310106MA1FL2X71K", "王丽", "13800138001", "上海"),
+    ("北京朝阳餐饮管理有限公司", "91110105MA01C3YW2P", "李强", "13900139002", "北京"),
+    ("广州天河百货商行", "91440106MA5CK8TQ4N", "陈静", "13700137003", "广州"),
+    ("深圳南山数码科技店", "91440305MA5FQ3RX6D", "张伟", "13600136004", "深圳"),
+    ("杭州西湖茶叶有限公司", "91330106MA2H0P7E8Q", "刘洋", "13500135005", "杭州"),
+    ("成都锦江火锅店", "92510104MA6C4B1M3T", "赵敏", "13400134006", "成都"),
+]
+
+MODELS = {
+    # model: (vendor, network types, firmware versions, app versions (oldest first))
+    "PAX A920": ("PAX", ("4g", "wifi"), ("PayDroid 7.1.2", "PayDroid 8.1.0"), ("3.1.4", "3.2.0", "3.2.1")),
+    "Newland N910": ("Newland", ("4g", "wifi"), ("N910-FW 2.3.1", "N910-FW 2.4.0"), ("5.0.8", "5.1.2")),
+    "Landi A8": ("Landi", ("4g", "wifi"), ("A8-OS 1.9.7", "A8-OS 2.0.3"), ("2.7.0", "2.8.1")),
+    "Sunmi P2": ("Sunmi", ("4g", "wifi"), ("SUNMI OS 2.6.0", "SUNMI OS 3.0.1"), ("4.4.2", "4.5.0")),
+    "Verifone X990": ("Verifone", ("ethernet", "wifi", "4g"), ("VOS3 3.12.0", "VOS3 3.14.2"),
+                      ("1.9.3", "2.0.0")),
+}
+CARRIERS = ("中国移动", "中国联通", "中国电信")
+SUSPENSION_REASONS = ("arrears", "arrears", "risk_limit", "dormant", "device_fault", "security")
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    """What the demo load left in the database."""
+
+    merchants: int
+    terminals: int
+    suspended: int
+
+
+def load_demo(db: Database, *, terminals: int = 300, seed: int = 8583, progress: Console | None = None) -> DemoSummary:
+    """Load the demo fleet once (a second run only resets the demo users' passwords)."""
+    rng = random.Random(seed)
+    with db.transaction() as session:
+        merchants = list(session.scalars(select(Merchant).where(
+            Merchant.legal_id.in_([m[1] for m in MERCHANTS])).order_by(Merchant.id)))
+        if not merchants:
+            merchants = [Merchant(name=n, legal_id=lid, contact_name=c, contact_phone=p, region=r)
+                         for n, lid, c, p, r in MERCHANTS]
+            session.add_all(merchants)
+            session.flush()
+            _add_terminals(session, merchants, terminals, rng, progress)
+            audit.record(session, SYSTEM, "fleet", "demo", "demo_load",
+                         after={"merchants": len(merchants), "terminals": terminals})
+        _ensure_users(session, merchants[0].id)
+        count = session.scalar(select(func.count(Terminal.id)).where(
+            Terminal.merchant_id.in_([m.id for m in merchants]))) or 0
+        suspended = session.scalar(select(func.count(Terminal.id)).where(
+            Terminal.merchant_id.in_([m.id for m in merchants]), Terminal.status == "suspended")) or 0
+        return DemoSummary(len(merchants), count, suspended)
+
+
+def _add_terminals(session: Session, merchants: list[Merchant], count: int, rng: random.Random,
+                   progress: Console | None) -> None:
+    today = date.today()
+    with Progress(console=progress, disable=progress is None, transient=True) as bar:
+        task = bar.add_task("terminals", total=count)
+        for index in range(count):
+            merchant = merchants[index % len(merchants)] if index < len(merchants) * 3 else rng.choice(merchants)
+            model = rng.choice(list(MODELS))
+            vendor, networks, firmwares, apps = MODELS[model]
+            bought = today - timedelta(days=rng.randint(30, 4 * 365))
+            status, reason = "active", None
+            roll = rng.random()
+            if roll < 0.06:
+                status, reason = "suspended", rng.choice(SUSPENSION_REASONS)
+            elif roll < 0.08:
+                status = "onboarding"
+            session.add(Terminal(
+                serial_number=f"{vendor[:2].upper()}{model.split()[-1]}{index + 1:06d}",
+                model=model, vendor=vendor, tid=f"{10000001 + index:08d}",
+                mid=f"898{merchant.id:04d}{5411 + merchant.id:04d}{index % 10000:04d}"[:15],
+                merchant_id=merchant.id, firmware_version=rng.choice(firmwares),
+                app_version=rng.choices(apps, weights=range(1, len(apps) + 1))[0],
+                network_type=rng.choice(networks), carrier=rng.choice(CARRIERS), region=merchant.region,
+                purchase_date=bought, warranty_end=bought + timedelta(days=3 * 365),
+                status=status, status_reason=reason))
+            bar.advance(task)
+    session.flush()
+
+
+def _ensure_users(session: Session, merchant_id: int) -> None:
+    for username, password in DEMO_PASSWORDS.items():
+        role = DEMO_ROLES[username]
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            user = User(username=username, role=role.value, display_name=username,
+                        merchant_id=merchant_id if role is Role.MERCHANT else None, password_hash="")
+            session.add(user)
+        user.password_hash = hash_password(password)
+        user.active = True
+    session.flush()

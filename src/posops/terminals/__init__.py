@@ -1,0 +1,1 @@
+"""Merchants and terminals: records, onboarding, suspension and reactivation."""

@@ -1,0 +1,104 @@
+"""JSON routes for merchants and terminals under /api/v1."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.datastructures import UploadFile
+
+from posops.core.deps import CurrentPrincipal, DbDep
+from posops.core.errors import Invalid
+from posops.terminals import service
+from posops.terminals.schemas import (
+    MerchantIn,
+    MerchantOut,
+    MerchantPatch,
+    Page,
+    TerminalFilters,
+    TerminalIn,
+    TerminalOut,
+    TerminalPatch,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["merchants and terminals"])
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+PageNumber = Annotated[int, Query(ge=1)]
+PerPage = Annotated[int, Query(ge=1, le=service.MAX_PER_PAGE)]
+
+
+async def _csv_body(request: Request) -> bytes:
+    """Read an import file sent as multipart (field `file`) or as a raw text/csv body."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form()
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise Invalid("file", "send the CSV file in the multipart field 'file'")
+        content = await upload.read(MAX_IMPORT_BYTES + 1)
+    else:
+        content = await request.body()
+    if len(content) > MAX_IMPORT_BYTES:
+        raise Invalid("file", f"larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MiB")
+    return content
+
+
+@router.get("/merchants")
+def list_merchants(db: DbDep, principal: CurrentPrincipal, q: str | None = None, region: str | None = None,
+                   page: PageNumber = 1, per_page: PerPage = 50) -> Page[MerchantOut]:
+    """List merchants (a merchant user sees only its own)."""
+    return service.list_merchants(db, principal, q=q, region=region, page=page, per_page=per_page)
+
+
+@router.post("/merchants", status_code=201)
+def create_merchant(body: MerchantIn, db: DbDep, principal: CurrentPrincipal) -> MerchantOut:
+    """Create a merchant."""
+    return service.create_merchant(db, principal, body)
+
+
+@router.post("/merchants/import", status_code=201)
+async def import_merchants(request: Request, db: DbDep, principal: CurrentPrincipal) -> dict[str, int]:
+    """Import merchants from CSV (columns: name, legal_id, contact_name, contact_phone, region)."""
+    return {"imported": service.import_merchants(db, principal, await _csv_body(request))}
+
+
+@router.get("/merchants/{merchant_id}")
+def get_merchant(merchant_id: int, db: DbDep, principal: CurrentPrincipal) -> MerchantOut:
+    """Read a merchant."""
+    return service.get_merchant(db, principal, merchant_id)
+
+
+@router.patch("/merchants/{merchant_id}")
+def update_merchant(merchant_id: int, body: MerchantPatch, db: DbDep, principal: CurrentPrincipal) -> MerchantOut:
+    """Change a merchant."""
+    return service.update_merchant(db, principal, merchant_id, body)
+
+
+@router.get("/terminals")
+def list_terminals(db: DbDep, principal: CurrentPrincipal, filters: Annotated[TerminalFilters, Depends()],
+                   page: PageNumber = 1, per_page: PerPage = 50) -> Page[TerminalOut]:
+    """List terminals, filtered by merchant, status, model, region or text on serial/TID."""
+    return service.list_terminals(db, principal, filters, page=page, per_page=per_page)
+
+
+@router.post("/terminals", status_code=201)
+def create_terminal(body: TerminalIn, db: DbDep, principal: CurrentPrincipal) -> TerminalOut:
+    """Register a terminal."""
+    return service.create_terminal(db, principal, body)
+
+
+@router.post("/terminals/import", status_code=201)
+async def import_terminals(request: Request, db: DbDep, principal: CurrentPrincipal) -> dict[str, int]:
+    """Import terminals from CSV; merchants by merchant_id or merchant_legal_id."""
+    return {"imported": service.import_terminals(db, principal, await _csv_body(request))}
+
+
+@router.get("/terminals/{terminal_id}")
+def get_terminal(terminal_id: int, db: DbDep, principal: CurrentPrincipal) -> TerminalOut:
+    """Read a terminal."""
+    return service.get_terminal(db, principal, terminal_id)
+
+
+@router.patch("/terminals/{terminal_id}")
+def update_terminal(terminal_id: int, body: TerminalPatch, db: DbDep, principal: CurrentPrincipal) -> TerminalOut:
+    """Change a terminal's record."""
+    return service.update_terminal(db, principal, terminal_id, body)
