@@ -72,7 +72,7 @@ def serve(host: str = typer.Option("127.0.0.1", help="address to listen on"),
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = typer.Argument("head", help="target revision")) -> None:
+def db_upgrade(revision: str = typer.Argument("heads", help="target revision")) -> None:
     """Migrate the database to the newest schema."""
     settings = get_settings()
     Database(settings.database_url)  # creates the SQLite folder when needed

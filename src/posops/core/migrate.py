@@ -25,22 +25,23 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Migrate the database to `revision` (the newest by default)."""
+def upgrade(url: str, revision: str = "heads") -> None:
+    """Migrate the database to `revision` (every feature's newest by default)."""
     command.upgrade(alembic_config(url), revision)
 
 
-def head_revision(url: str) -> str | None:
-    """Return the newest revision the code knows."""
-    return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+def head_revisions(url: str) -> set[str]:
+    """Return the newest revisions the code knows (features may branch from a common base)."""
+    return set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
 
 
 def ensure_migrated(engine: Engine, url: str) -> None:
     """Raise NotMigrated, saying which command to run, unless the database is at the head revision."""
     with engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
-    head = head_revision(url)
-    if current != head:
-        state = "has no posops schema" if current is None else f"is at revision {current}, code needs {head}"
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    heads = head_revisions(url)
+    if current != heads:
+        state = ("has no posops schema" if not current else
+                 f"is at revision {', '.join(sorted(current))}, code needs {', '.join(sorted(heads))}")
         raise NotMigrated(f"the database {engine.url.render_as_string(hide_password=True)} {state}: "
                           "run `posops db upgrade` first")
