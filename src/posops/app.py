@@ -17,6 +17,8 @@ from posops.core.db import Database
 from posops.core.errors import PosopsError
 from posops.core.migrate import ensure_migrated
 from posops.core.web import LoginRequired, render
+from posops.diagnosis import api as diagnosis_api
+from posops.diagnosis import views as diagnosis_views
 from posops.terminals import api as terminals_api
 from posops.terminals import views as terminals_views
 
@@ -38,7 +40,8 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
                        max_age=SESSION_MAX_AGE_S, same_site="lax", https_only=settings.env == "production")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_error_handlers(app)
-    for router in (core_api.router, core_views.router, terminals_api.router, terminals_views.router):
+    for router in (core_api.router, core_views.router, terminals_api.router, terminals_views.router,
+                   diagnosis_api.router, diagnosis_views.router):
         app.include_router(router)
     return app
 

@@ -15,6 +15,7 @@ from posops.core.config import get_settings
 from posops.core.db import Database
 from posops.core.errors import PosopsError
 from posops.core.migrate import NotMigrated, ensure_migrated, upgrade
+from posops.diagnosis.cli import diagnose, kb_app
 
 app = typer.Typer(help="posops: keep POS terminals taking payments.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -25,6 +26,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(kb_app, name="kb")
+app.command("diagnose")(diagnose)
 
 console = Console()
 errors = Console(stderr=True)
@@ -61,14 +64,15 @@ def migrated_database() -> Database:
 @app.command()
 def serve(host: str = typer.Option("127.0.0.1", help="address to listen on"),
           port: int = typer.Option(8000, help="port to listen on"),
-          workers: int = typer.Option(1, help="server processes")) -> None:
+          workers: int = typer.Option(1, help="server processes"),
+          log_level: str = typer.Option("info", help="uvicorn log level: debug, info, warning, error")) -> None:
     """Serve the web console and the REST API."""
     import uvicorn
 
     migrated_database()
     console.print(f"posops serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     uvicorn.run("posops.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info")
+                log_level=log_level, access_log=log_level in ("debug", "info"))
 
 
 @db_app.command("upgrade")

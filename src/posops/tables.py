@@ -1,6 +1,7 @@
 """Imports every feature's tables so that Base.metadata, and so Alembic, knows them all."""
 
 from posops.core import models as core_models
+from posops.diagnosis import models as diagnosis_models
 from posops.terminals import models as terminal_models
 
-__all__ = ["core_models", "terminal_models"]
+__all__ = ["core_models", "diagnosis_models", "terminal_models"]

@@ -85,3 +85,15 @@ def test_migrations_go_down_and_up_again(database_url: str) -> None:
     upgrade(database_url)
     with Database(database_url).transaction() as session:
         assert session.execute(text("SELECT count(*) FROM terminals")).scalar() == 0
+
+
+def test_migrations_create_exactly_the_models(database_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from posops import tables  # noqa: F401
+    from posops.core.db import Base
+
+    with Database(database_url).engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert differences == []

@@ -1,0 +1,1 @@
+"""Diagnosis: knowledge base, text understanding, Bayesian inference, cost-aware planning, learning."""

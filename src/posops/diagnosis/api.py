@@ -1,0 +1,44 @@
+"""JSON routes of the diagnosis engine under /api/v1/diagnoses (the benchmark harness's contract)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from posops.core.deps import CurrentPrincipal, DbDep
+from posops.core.i18n import normalize_lang
+from posops.diagnosis import service
+from posops.diagnosis.schemas import DiagnosisCreate, DiagnosisDetail, DiagnosisOut, DiagnosisSummary, StepAnswer
+
+router = APIRouter(prefix="/api/v1", tags=["diagnosis"])
+
+
+def _lang(request: Request, lang: str | None) -> str:
+    """`?lang=` wins, then Accept-Language, then the server default."""
+    return normalize_lang(lang or request.headers.get("accept-language"), request.app.state.settings.lang)
+
+
+@router.post("/diagnoses", status_code=201)
+def start_diagnosis(body: DiagnosisCreate, request: Request, db: DbDep, principal: CurrentPrincipal,
+                    lang: str | None = None) -> DiagnosisOut:
+    """Start a diagnosis: the ranked causes and the next most useful step."""
+    return service.start(db, principal, body, _lang(request, lang))
+
+
+@router.post("/diagnoses/{session_id}/steps")
+def answer_step(session_id: str, body: StepAnswer, request: Request, db: DbDep, principal: CurrentPrincipal,
+                lang: str | None = None) -> DiagnosisOut:
+    """Answer a step (a check's outcome, `unknown`, or `fixed`/`not_fixed` for an action)."""
+    return service.answer(db, principal, session_id, body, _lang(request, lang))
+
+
+@router.get("/diagnoses/{session_id}")
+def read_diagnosis(session_id: str, request: Request, db: DbDep, principal: CurrentPrincipal,
+                   lang: str | None = None) -> DiagnosisDetail:
+    """Read a diagnosis with every step."""
+    return service.get(db, principal, session_id, _lang(request, lang))
+
+
+@router.get("/terminals/{terminal_id}/diagnoses")
+def terminal_diagnoses(terminal_id: int, db: DbDep, principal: CurrentPrincipal) -> list[DiagnosisSummary]:
+    """The latest diagnoses of a terminal, newest first."""
+    return service.history(db, principal, terminal_id)

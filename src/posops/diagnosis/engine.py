@@ -1,0 +1,410 @@
+"""The diagnosis engine: start a session from a complaint, apply answered steps, assess.
+
+    >>> engine = DiagnosisEngine()
+    >>> state = engine.start("打印出来是白纸,提示缺纸")
+    >>> a = engine.assess(state, lang="en")
+    >>> a.symptom, a.next_step.id
+    ('printer', 'reload_paper')
+    >>> state = engine.apply(state, "reload_paper", "fixed")
+    >>> engine.assess(state).status
+    'resolved'
+
+Sessions are plain data (`SessionState.to_dict()` / `from_dict()`), so a service can keep
+them in a database between requests; the engine itself holds no session.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from posops.diagnosis.errors import StepError
+from posops.diagnosis.explanation import NextStep, explain
+from posops.diagnosis.inference import Belief, Observations, compile_model, infer, predictive_likelihood
+from posops.diagnosis.knowledge import Knowledge, load_knowledge, pick_language
+from posops.diagnosis.learning import ResolvedCase
+from posops.diagnosis.planning import Decision, decide
+from posops.diagnosis.reading import TextReading, read_complaint
+
+__all__ = ["Assessment", "DiagnosisEngine", "SessionState", "Step", "StepError"]
+
+OPEN, RESOLVED, ESCALATED = "open", "resolved", "escalated"
+CHECK, ACTION = "check", "action"
+UNKNOWN, FIXED, NOT_FIXED = "unknown", "fixed", "not_fixed"
+ESCALATE = "escalate"
+RANKING_SIZE = 10
+RANKING_FLOOR = 0.001
+STATE_VERSION = 1
+MAX_TEXT = 4000
+HANDOVER_AFTER = 35  # answered steps after which the engine proposes the service call
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One answered step of a session."""
+
+    kind: str  # "check" or "action"
+    step: str
+    outcome: str
+
+
+@dataclass(frozen=True)
+class SessionState:
+    """Everything a diagnosis session has learned so far; immutable, JSON-serialisable."""
+
+    text: str
+    reading: TextReading
+    symptom: str | None = None
+    evidence: Mapping[str, str] = field(default_factory=dict)
+    answers: tuple[Answer, ...] = ()
+    status: str = OPEN
+
+    @property
+    def observed(self) -> dict[str, str]:
+        """Check outcomes known so far: initial evidence and answered checks (not `unknown`)."""
+        known = {c: o for c, o in self.evidence.items() if o != UNKNOWN}
+        known.update({a.step: a.outcome for a in self.answers if a.kind == CHECK and a.outcome != UNKNOWN})
+        return known
+
+    @property
+    def failed_actions(self) -> tuple[str, ...]:
+        """Repairs answered `not_fixed`, in order."""
+        return tuple(a.step for a in self.answers if a.kind == ACTION and a.outcome == NOT_FIXED)
+
+    @property
+    def skipped(self) -> tuple[str, ...]:
+        """Steps answered `unknown` (nobody could do them); never proposed again."""
+        initial = [c for c, o in self.evidence.items() if o == UNKNOWN]
+        return tuple(initial + [a.step for a in self.answers if a.outcome == UNKNOWN])
+
+    @property
+    def fixed_by(self) -> str | None:
+        """The repair answered `fixed`, if any."""
+        return next((a.step for a in self.answers if a.kind == ACTION and a.outcome == FIXED), None)
+
+    def answered(self, step: str) -> bool:
+        """Tell whether `step` was answered already (as evidence or as a step)."""
+        return step in self.evidence or any(a.step == step for a in self.answers)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable form (see `from_dict`)."""
+        return {
+            "version": STATE_VERSION,
+            "text": self.text,
+            "symptom": self.symptom,
+            "evidence": dict(self.evidence),
+            "answers": [{"kind": a.kind, "step": a.step, "outcome": a.outcome} for a in self.answers],
+            "status": self.status,
+            "reading": self.reading.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SessionState:
+        """Rebuild a state from `to_dict` output."""
+        if data.get("version") != STATE_VERSION:
+            raise StepError("state", f"unsupported session state version {data.get('version')!r}")
+        return cls(
+            text=str(data["text"]),
+            reading=TextReading.from_dict(data["reading"]),
+            symptom=data.get("symptom"),
+            evidence={str(k): str(v) for k, v in data.get("evidence", {}).items()},
+            answers=tuple(Answer(str(a["kind"]), str(a["step"]), str(a["outcome"])) for a in data.get("answers", ())),
+            status=str(data.get("status", OPEN)),
+        )
+
+
+@dataclass(frozen=True)
+class Step:
+    """A step proposed to the person: a check to make or a repair to try."""
+
+    kind: str  # "check" or "action"
+    id: str
+    title: str
+    guidance: str
+    outcomes: tuple[str, ...]
+    outcome_labels: Mapping[str, str]
+    cost: float
+    by: str
+    fix_probability: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable form."""
+        return {
+            "kind": self.kind,
+            "id": self.id,
+            "title": self.title,
+            "guidance": self.guidance,
+            "outcomes": list(self.outcomes),
+            "outcome_labels": dict(self.outcome_labels),
+            "cost": self.cost,
+            "by": self.by,
+            "fix_probability": self.fix_probability,
+        }
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """Where a session stands: status, symptom, ranked causes, next step and why."""
+
+    status: str
+    symptom: str | None
+    ranking: list[tuple[str, float]]
+    next_step: Step | None
+    explanation: str
+    symptom_ranking: list[tuple[str, float]] = field(default_factory=list)
+    expected_cost: float | None = None
+    resolved_by: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable form."""
+        return {
+            "status": self.status,
+            "symptom": self.symptom,
+            "ranking": [{"cause": c, "probability": p} for c, p in self.ranking],
+            "next_step": self.next_step.to_dict() if self.next_step else None,
+            "explanation": self.explanation,
+            "symptom_ranking": [{"symptom": s, "probability": p} for s, p in self.symptom_ranking],
+            "expected_cost": self.expected_cost,
+            "resolved_by": self.resolved_by,
+        }
+
+
+class DiagnosisEngine:
+    """Diagnose terminal faults with the knowledge base; stateless apart from the knowledge."""
+
+    def __init__(self, knowledge: Knowledge | None = None) -> None:
+        self.knowledge = knowledge if knowledge is not None else load_knowledge()
+        self.model = compile_model(self.knowledge)
+
+    # --- session lifecycle -------------------------------------------------------------
+
+    def start(
+        self, text: str, symptom: str | None = None, evidence: Mapping[str, str] | None = None
+    ) -> SessionState:
+        """Open a session from the merchant's words, an optional known symptom and known evidence."""
+        if not isinstance(text, str):
+            raise StepError("text", "must be a string")
+        if len(text) > MAX_TEXT:
+            raise StepError("text", f"longer than {MAX_TEXT} characters")
+        if symptom is not None and symptom not in self.knowledge.symptoms:
+            raise StepError("symptom", f"unknown symptom {symptom!r}")
+        checked: dict[str, str] = {}
+        for check, outcome in (evidence or {}).items():
+            if check not in self.knowledge.checks:
+                raise StepError(f"evidence.{check}", f"unknown check {check!r}")
+            value = str(outcome)
+            if value != UNKNOWN and value not in self.knowledge.checks[check].outcomes:
+                raise StepError(f"evidence.{check}", f"check {check} has no outcome {value!r}")
+            checked[check] = value
+        return SessionState(text=text, reading=read_complaint(self.knowledge, text), symptom=symptom, evidence=checked)
+
+    def apply(self, state: SessionState, step_id: str, outcome: str) -> SessionState:
+        """Record the answer to a step; returns the new state (the given one is unchanged)."""
+        if state.status != OPEN:
+            raise StepError("step", f"the diagnosis is already {state.status}")
+        outcome = str(outcome)
+        if step_id in self.knowledge.checks:
+            check = self.knowledge.checks[step_id]
+            if state.answered(step_id):
+                raise StepError("step", f"check {step_id} was already answered")
+            if outcome != UNKNOWN and outcome not in check.outcomes:
+                allowed = ", ".join((*check.outcomes, UNKNOWN))
+                raise StepError("outcome", f"check {step_id} has no outcome {outcome!r} (expected one of {allowed})")
+            return replace(state, answers=(*state.answers, Answer(CHECK, step_id, outcome)))
+        if step_id in self.knowledge.actions:
+            if state.answered(step_id):
+                raise StepError("step", f"repair {step_id} was already tried")
+            if outcome not in (FIXED, NOT_FIXED, UNKNOWN):
+                raise StepError("outcome", f"a repair is answered {FIXED}, {NOT_FIXED} or {UNKNOWN}, not {outcome!r}")
+            status = OPEN
+            if outcome == FIXED:
+                status = ESCALATED if step_id == ESCALATE else RESOLVED
+            return replace(state, answers=(*state.answers, Answer(ACTION, step_id, outcome)), status=status)
+        raise StepError("step", f"unknown step {step_id!r}")
+
+    # --- reasoning ---------------------------------------------------------------------
+
+    def observations(self, state: SessionState) -> Observations:
+        """Translate a session into the observations inference uses."""
+        weights = {state.symptom: 1.0} if state.symptom else dict(state.reading.symptoms)
+        return Observations(
+            symptom_weights=weights,
+            hard=state.observed,
+            soft={c: r for c, r in state.reading.evidence.items() if c in self.knowledge.checks},
+            cause_factors=state.reading.cause_factors,
+            failed=frozenset(state.failed_actions),
+            fixed=state.fixed_by,
+        )
+
+    def belief(self, state: SessionState) -> Belief:
+        """Return the posterior over causes and symptoms for a session."""
+        return infer(self.model, self.observations(state))
+
+    def next_decision(self, state: SessionState, belief: Belief | None = None) -> Decision | None:
+        """Return the planner's choice of next step for an open session, or None."""
+        if state.status != OPEN:
+            return None
+        belief = belief or self.belief(state)
+        blocked = set(state.skipped) | {a.step for a in state.answers}
+        actions = [a for a in self.model.actions if a not in blocked]
+        observed = state.observed
+        told = self._told(state)
+        checks = [
+            c for c in self.knowledge.checks
+            if c not in observed and c not in blocked and c not in state.evidence and c not in told
+        ]
+        if len(state.answers) >= HANDOVER_AFTER and ESCALATE in actions:
+            # a session this long is going nowhere: hand over rather than keep the merchant waiting
+            cost = self.knowledge.actions[ESCALATE].cost
+            return Decision(ACTION, ESCALATE, cost, cost, 1.0)
+        soft = state.reading.evidence
+        likelihoods = {c: predictive_likelihood(self.model, c, soft.get(c)) for c in checks}
+        return decide(self.model, belief.causes, actions, checks, likelihoods)
+
+    def _told(self, state: SessionState) -> set[str]:
+        """Checks the person already answered in their own words (a quoted screen message or code)."""
+        quoted = self.knowledge.lexicon.scoring.quoted_evidence_ratio
+        return {c for c, ratios in state.reading.evidence.items() if max(ratios.values(), default=0) >= quoted}
+
+    def assess(self, state: SessionState, lang: str = "zh-CN") -> Assessment:
+        """Assess a session: status, symptom, ranked causes, next step and an explanation in `lang`."""
+        lang = pick_language(lang)
+        belief = self.belief(state)
+        ranking = sorted(zip(self.model.causes, belief.causes, strict=True), key=lambda x: -x[1])
+        ranking = [(c, p) for c, p in ranking[:RANKING_SIZE] if p >= RANKING_FLOOR] or ranking[:1]
+        symptoms = sorted(zip(self.model.symptoms, belief.symptoms, strict=True), key=lambda x: -x[1])
+        symptom = state.symptom or symptoms[0][0]
+        symptom_p = 1.0 if state.symptom else symptoms[0][1]
+        decision = self.next_decision(state, belief)
+        step = self._step(decision, lang) if decision else None
+        explanation = explain(
+            self.knowledge,
+            lang,
+            status=state.status,
+            symptom=symptom,
+            symptom_probability=symptom_p,
+            symptom_given=state.symptom is not None,
+            ranking=ranking,
+            phrases=state.reading.phrases,
+            observed=state.observed,
+            failed=state.failed_actions,
+            skipped=state.skipped,
+            fixed_by=state.fixed_by,
+            next_step=NextStep(decision.kind, decision.id, decision.expected_cost, decision.repair_now_cost,
+                               decision.fix_probability) if decision else None,
+        )
+        return Assessment(
+            status=state.status,
+            symptom=symptom,
+            ranking=[(c, round(p, 4)) for c, p in ranking],
+            next_step=step,
+            explanation=explanation,
+            symptom_ranking=[(s, round(p, 4)) for s, p in symptoms[:5] if p >= RANKING_FLOOR],
+            expected_cost=round(decision.repair_now_cost, 2) if decision else None,
+            resolved_by=state.fixed_by,
+        )
+
+    def resolved_case(self, state: SessionState) -> ResolvedCase | None:
+        """Turn a resolved session into a learning example: symptom, most likely cause, observed checks."""
+        if state.status == OPEN or state.fixed_by is None:
+            return None
+        belief = self.belief(state)
+        cause = max(zip(self.model.causes, belief.causes, strict=True), key=lambda x: x[1])[0]
+        symptoms = zip(self.model.symptoms, belief.symptoms, strict=True)
+        symptom = state.symptom or max(symptoms, key=lambda x: x[1])[0]
+        return ResolvedCase(symptom=symptom, cause=cause, evidence=state.observed)
+
+    def likely_fixed_cause(self, action: str, ranking: Sequence[tuple[str, float]]) -> str | None:
+        """Return the best-ranked cause that `action` fixes (the cause a `fixed` answer confirms)."""
+        repair = self.knowledge.actions.get(action)
+        if repair is None:
+            return None
+        for cause, _ in ranking:
+            if repair.fixes_all or cause in repair.fixes:
+                return cause
+        return None
+
+    def score(self, cases: Iterable[ResolvedCase]) -> dict[str, float]:
+        """Measure how well the knowledge explains resolved cases: top-1/top-3 rate and log loss.
+
+        Each case is assessed from its symptom and observed evidence alone (no words).
+        """
+        n = top1 = top3 = 0
+        loss = 0.0
+        for case in cases:
+            state = self.start("", symptom=case.symptom, evidence=dict(case.evidence))
+            belief = self.belief(state)
+            ranked = sorted(zip(self.model.causes, belief.causes, strict=True), key=lambda x: -x[1])
+            names = [c for c, _ in ranked]
+            n += 1
+            top1 += names[0] == case.cause
+            top3 += case.cause in names[:3]
+            loss -= math.log(max(belief.causes[self.model.cause_index[case.cause]], 1e-12))
+        if n == 0:
+            return {"cases": 0.0, "top1": 0.0, "top3": 0.0, "log_loss": 0.0}
+        return {
+            "cases": float(n),
+            "top1": round(top1 / n, 4),
+            "top3": round(top3 / n, 4),
+            "log_loss": round(loss / n, 4),
+        }
+
+    # --- names and costs ---------------------------------------------------------------
+
+    def is_action(self, step_id: str) -> bool:
+        """Tell whether `step_id` is a repair action (otherwise a check, or unknown)."""
+        return step_id in self.knowledge.actions
+
+    def step_cost(self, step_id: str) -> float | None:
+        """Return the cost of a check or action, or None for an unknown id."""
+        step = self.knowledge.checks.get(step_id) or self.knowledge.actions.get(step_id)
+        return step.cost if step is not None else None
+
+    def cause_name(self, cause: str, lang: str = "zh-CN") -> str:
+        """Return the name of a cause in `lang` (the id itself if unknown)."""
+        known = self.knowledge.causes.get(cause)
+        return known.name(lang) if known is not None else cause
+
+    def symptom_name(self, symptom: str, lang: str = "zh-CN") -> str:
+        """Return the name of a symptom in `lang` (the id itself if unknown)."""
+        known = self.knowledge.symptoms.get(symptom)
+        return known.name(lang) if known is not None else symptom
+
+    # --- presentation ------------------------------------------------------------------
+
+    def outcome_labels(self, step_id: str, lang: str = "zh-CN") -> dict[str, str]:
+        """Return the words for each answer of a step in `lang`, `unknown` included."""
+        check = self.knowledge.checks.get(step_id)
+        if check is not None:
+            labels = {o: check.label(o, lang) for o in check.outcomes}
+            labels[UNKNOWN] = "无法检查" if lang == "zh-CN" else "Cannot check"
+            return labels
+        if lang == "zh-CN":
+            return {FIXED: "已解决", NOT_FIXED: "未解决", UNKNOWN: "无法操作"}
+        return {FIXED: "Fixed", NOT_FIXED: "Not fixed", UNKNOWN: "Cannot do this"}
+
+    def step_title(self, step_id: str, lang: str = "zh-CN") -> str:
+        """Return the title of a check or action in `lang` (the id itself if unknown)."""
+        step = self.knowledge.checks.get(step_id) or self.knowledge.actions.get(step_id)
+        return step.name(lang) if step is not None else step_id
+
+    def _step(self, decision: Decision, lang: str) -> Step:
+        labels = self.outcome_labels(decision.id, lang)
+        if decision.kind == CHECK:
+            check = self.knowledge.checks[decision.id]
+            outcomes = (*check.outcomes, UNKNOWN)
+            return Step(CHECK, check.id, check.name(lang), check.how[lang], outcomes, labels, check.cost, check.by)
+        action = self.knowledge.actions[decision.id]
+        return Step(
+            ACTION,
+            action.id,
+            action.name(lang),
+            action.how[lang],
+            (FIXED, NOT_FIXED, UNKNOWN),
+            labels,
+            action.cost,
+            action.by,
+            round(decision.fix_probability, 4),
+        )

@@ -1,0 +1,211 @@
+"""Use cases of troubleshooting: start a diagnosis, answer its steps, read it, learn from resolved ones."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from threading import Lock
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from posops.core import audit
+from posops.core.auth import Principal, Role, ensure_visible, merchant_scope, require_role
+from posops.core.db import Database, utcnow
+from posops.core.errors import Conflict, NotFound
+from posops.diagnosis.engine import Assessment, DiagnosisEngine, SessionState
+from posops.diagnosis.knowledge import Knowledge, load_knowledge
+from posops.diagnosis.learning import apply_overlay, learned_overlay, refit
+from posops.diagnosis.models import DiagnosisSession, DiagnosisStep, KnowledgeOverlay
+from posops.diagnosis.schemas import (
+    DiagnosisCreate,
+    DiagnosisDetail,
+    DiagnosisOut,
+    DiagnosisSummary,
+    NextStep,
+    RankedCause,
+    StepAnswer,
+    StepRecord,
+)
+from posops.terminals import service as terminals
+from posops.terminals.models import Terminal
+
+TOP_CAUSES = 8
+_engines: dict[tuple[str, int] | None, DiagnosisEngine] = {}
+_engines_lock = Lock()
+
+
+def _engine(session: Session) -> DiagnosisEngine:
+    """The engine built from the written knowledge and the newest learned overlay, built once per overlay."""
+    overlay_id = session.scalar(select(func.max(KnowledgeOverlay.id)))
+    key = None if overlay_id is None else (str(session.get_bind().engine.url), overlay_id)
+    engine = _engines.get(key)
+    if engine is None:
+        with _engines_lock:
+            engine = _engines.get(key)
+            if engine is None:
+                knowledge: Knowledge = load_knowledge()
+                if overlay_id is not None:
+                    row = session.get(KnowledgeOverlay, overlay_id)
+                    assert row is not None
+                    knowledge = apply_overlay(knowledge, row.overlay)
+                engine = _engines[key] = DiagnosisEngine(knowledge)
+    return engine
+
+
+def fleet_evidence(session: Session, terminal: Terminal) -> dict[str, str]:
+    """What posops already knows about a terminal, as check outcomes the engine need not ask for."""
+    evidence: dict[str, str] = {}
+    account = terminals.account_status_evidence(session, terminal)
+    if account is not None:
+        evidence["account_status"] = account
+    return evidence
+
+
+def _out(row: DiagnosisSession, assessment: Assessment, engine: DiagnosisEngine, lang: str) -> dict[str, Any]:
+    step = assessment.next_step
+    return {
+        "id": row.id, "status": assessment.status, "symptom": assessment.symptom,
+        "ranking": [RankedCause(cause=cause, probability=round(p, 4), name=engine.cause_name(cause, lang))
+                    for cause, p in assessment.ranking[:TOP_CAUSES]],
+        "next_step": None if step is None else NextStep(
+            kind=step.kind, id=step.id, title=step.title, guidance=step.guidance, outcomes=list(step.outcomes),
+            outcome_labels=dict(step.outcome_labels), cost=step.cost, fix_probability=step.fix_probability),
+        "explanation": assessment.explanation, "terminal_id": row.terminal_id}
+
+
+def start(db: Database, principal: Principal, body: DiagnosisCreate, lang: str = "zh-CN") -> DiagnosisOut:
+    """Open a diagnosis from the complaint, the evidence given and what the fleet knows of the terminal."""
+    with db.transaction() as session:
+        engine = _engine(session)
+        terminal = terminals.find_terminal(session, principal, body.terminal_id) if body.terminal_id else None
+        known = fleet_evidence(session, terminal) if terminal is not None else {}
+        state = engine.start(body.text, symptom=body.symptom, evidence={**known, **body.evidence})
+        assessment = engine.assess(state, lang)
+        merchant_id = terminal.merchant_id if terminal is not None else merchant_scope(principal)
+        row = DiagnosisSession(
+            id=uuid.uuid4().hex, terminal_id=terminal.id if terminal is not None else None,
+            merchant_id=merchant_id if merchant_id != -1 else None, created_by_user_id=principal.user_id,
+            created_by=principal.username, text=body.text, symptom=assessment.symptom, status=assessment.status,
+            initial_evidence=dict(body.evidence), fleet_evidence=known, state=state.to_dict())
+        session.add(row)
+        session.flush()
+        audit.record(session, principal, "diagnosis", row.id, "start",
+                     after={"terminal_id": row.terminal_id, "symptom": row.symptom}, reason=body.text[:200] or None)
+        return DiagnosisOut.model_validate(_out(row, assessment, engine, lang))
+
+
+def _load(session: Session, principal: Principal, session_id: str, *, lock: bool = False) -> DiagnosisSession:
+    query = select(DiagnosisSession).where(DiagnosisSession.id == session_id)
+    row = session.scalar(query.with_for_update() if lock else query)
+    if row is None:
+        raise NotFound("diagnosis not found")
+    ensure_visible(principal, row.merchant_id, "diagnosis")
+    if principal.is_merchant and row.merchant_id is None:
+        raise NotFound("diagnosis not found")
+    return row
+
+
+def answer(db: Database, principal: Principal, session_id: str, body: StepAnswer, lang: str = "zh-CN") -> DiagnosisOut:
+    """Record the answer to a step and propose the next one; a fixed action closes the session."""
+    with db.transaction() as session:
+        engine = _engine(session)
+        row = _load(session, principal, session_id, lock=True)
+        if row.status != "open":
+            raise Conflict(f"this diagnosis is {row.status}; start a new one for a new fault")
+        before = engine.assess(SessionState.from_dict(row.state), lang)
+        state = engine.apply(SessionState.from_dict(row.state), body.step, body.outcome)
+        assessment = engine.assess(state, lang)
+        seq = (session.scalar(select(func.max(DiagnosisStep.seq)).where(DiagnosisStep.session_id == row.id)) or 0) + 1
+        kind = "action" if engine.is_action(body.step) else "check"
+        session.add(DiagnosisStep(session_id=row.id, seq=seq, kind=kind, step=body.step, outcome=body.outcome,
+                                  answered_by=principal.username))
+        row.state, row.status, row.symptom = state.to_dict(), assessment.status, assessment.symptom or row.symptom
+        if assessment.status != "open":
+            row.closed_at = utcnow()
+            row.resolved_action = body.step
+            row.resolved_cause = engine.likely_fixed_cause(body.step, before.ranking)
+            audit.record(session, principal, "diagnosis", row.id, assessment.status,
+                         before={"status": "open"}, after={"status": assessment.status, "action": body.step,
+                                                           "cause": row.resolved_cause})
+            if assessment.status == "escalated" and row.terminal_id is not None:
+                audit.record(session, principal, "terminal", row.terminal_id, "diagnosis_escalated",
+                             after={"diagnosis": row.id}, reason="handed over to a technician")
+        try:
+            session.flush()
+        except IntegrityError as exc:
+            raise Conflict("another answer to this diagnosis arrived at the same time; reload it") from exc
+        return DiagnosisOut.model_validate(_out(row, assessment, engine, lang))
+
+
+def get(db: Database, principal: Principal, session_id: str, lang: str = "zh-CN") -> DiagnosisDetail:
+    """Read a diagnosis with every step."""
+    with db.transaction() as session:
+        engine = _engine(session)
+        row = _load(session, principal, session_id)
+        assessment = engine.assess(SessionState.from_dict(row.state), lang)
+        return DiagnosisDetail.model_validate({
+            **_out(row, assessment, engine, lang), "text": row.text, "created_by": row.created_by,
+            "created_at": row.created_at, "closed_at": row.closed_at, "evidence": row.initial_evidence,
+            "fleet_evidence": row.fleet_evidence, "resolved_action": row.resolved_action,
+            "steps": [StepRecord(seq=s.seq, kind=s.kind, step=s.step, outcome=s.outcome, answered_by=s.answered_by,
+                                 at=s.at, title=engine.step_title(s.step, lang),
+                                 outcome_label=engine.outcome_labels(s.step, lang).get(s.outcome, s.outcome))
+                      for s in row.steps]})
+
+
+def history(db: Database, principal: Principal, terminal_id: int, limit: int = 20) -> list[DiagnosisSummary]:
+    """The latest diagnoses of a terminal, newest first."""
+    with db.transaction() as session:
+        return terminal_history(session, principal, terminal_id, limit)
+
+
+def terminal_history(session: Session, principal: Principal, terminal_id: int,
+                     limit: int = 20) -> list[DiagnosisSummary]:
+    """The latest diagnoses of a terminal inside a caller's transaction (for the terminal page)."""
+    terminals.load_terminal(session, principal, terminal_id)
+    steps = (select(DiagnosisStep.session_id, func.count(DiagnosisStep.id).label("n"))
+             .group_by(DiagnosisStep.session_id).subquery())
+    rows = session.execute(
+        select(DiagnosisSession, func.coalesce(steps.c.n, 0))
+        .outerjoin(steps, steps.c.session_id == DiagnosisSession.id)
+        .where(DiagnosisSession.terminal_id == terminal_id)
+        .order_by(DiagnosisSession.created_at.desc()).limit(limit)).all()
+    return [DiagnosisSummary(id=r.id, status=r.status, symptom=r.symptom, text=r.text,
+                             created_by=r.created_by, created_at=r.created_at, resolved_action=r.resolved_action,
+                             steps=n) for r, n in rows]
+
+
+@dataclass(frozen=True)
+class LearnReport:
+    """What refitting the knowledge did: how many sessions it used and how the engine did before and after."""
+
+    overlay_id: int
+    cases: int
+    before: dict[str, float]
+    after: dict[str, float]
+
+
+def learn(db: Database, principal: Principal, *, min_cases: int = 20) -> LearnReport:
+    """Refit priors and likelihoods from resolved sessions and put the result in force."""
+    require_role(principal, Role.ADMIN, Role.AGENT)
+    with db.transaction() as session:
+        engine = _engine(session)
+        rows = list(session.scalars(select(DiagnosisSession).where(
+            DiagnosisSession.status == "resolved", DiagnosisSession.resolved_cause.is_not(None))))
+        cases = [case for r in rows
+                 if (case := engine.resolved_case(SessionState.from_dict(r.state))) is not None]
+        if len(cases) < min_cases:
+            raise Conflict(f"only {len(cases)} resolved diagnoses with a known cause; "
+                           f"at least {min_cases} are needed to learn from")
+        learned = refit(engine.knowledge, cases)
+        before = engine.score(cases)
+        after = DiagnosisEngine(learned).score(cases)
+        row = KnowledgeOverlay(created_by=principal.username, cases=len(cases), overlay=learned_overlay(learned),
+                               report={"before": before, "after": after})
+        session.add(row)
+        session.flush()
+        audit.record(session, principal, "knowledge", row.id, "learn", after={"cases": len(cases), **after})
+        return LearnReport(row.id, len(cases), before, after)

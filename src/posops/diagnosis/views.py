@@ -1,0 +1,52 @@
+"""Console pages of guided troubleshooting: start from a complaint, one step at a time, with the ranked causes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from posops.core.deps import DbDep
+from posops.core.errors import PosopsError
+from posops.core.web import PageUser, check_csrf, page_lang, render
+from posops.diagnosis import service
+from posops.diagnosis.schemas import DiagnosisCreate, StepAnswer
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/diagnoses/new", response_class=HTMLResponse)
+def new_diagnosis(request: Request, user: PageUser, terminal_id: str = "") -> HTMLResponse:
+    """Ask what is wrong, in the person's own words."""
+    return render(request, "diagnosis/new.html", {"terminal_id": terminal_id})
+
+
+@router.post("/diagnoses", response_class=HTMLResponse)
+def start_diagnosis(request: Request, db: DbDep, user: PageUser, text: Annotated[str, Form()] = "",
+                    terminal_id: Annotated[str, Form()] = "", csrf_token: Annotated[str, Form()] = "") -> HTMLResponse:
+    """Start the diagnosis and show its first step."""
+    check_csrf(request, csrf_token)
+    try:
+        started = service.start(db, user, DiagnosisCreate(text=text, terminal_id=terminal_id or None),
+                                page_lang(request))
+    except PosopsError as exc:
+        return render(request, "diagnosis/new.html", {"terminal_id": terminal_id, "text": text,
+                                                      "error": exc.message}, exc.status)
+    return RedirectResponse(f"/diagnoses/{started.id}", status_code=303)  # type: ignore[return-value]
+
+
+@router.get("/diagnoses/{session_id}", response_class=HTMLResponse)
+def diagnosis_page(request: Request, session_id: str, db: DbDep, user: PageUser) -> HTMLResponse:
+    """Show the current step with its guidance, the answer buttons and the ranked causes."""
+    detail = service.get(db, user, session_id, page_lang(request))
+    return render(request, "diagnosis/session.html", {"d": detail})
+
+
+@router.post("/diagnoses/{session_id}/steps", response_class=HTMLResponse)
+def answer_step(request: Request, session_id: str, db: DbDep, user: PageUser, step: Annotated[str, Form()],
+                outcome: Annotated[str, Form()], csrf_token: Annotated[str, Form()] = "") -> RedirectResponse:
+    """Record the answer and go on to the next step."""
+    check_csrf(request, csrf_token)
+    service.answer(db, user, session_id, StepAnswer(step=step, outcome=outcome), page_lang(request))
+    return RedirectResponse(f"/diagnoses/{session_id}", status_code=303)
