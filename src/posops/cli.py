@@ -16,6 +16,8 @@ from posops.core.db import Database
 from posops.core.errors import PosopsError
 from posops.core.migrate import NotMigrated, ensure_migrated, upgrade
 from posops.diagnosis.cli import diagnose, kb_app
+from posops.iso8583.cli import iso8583_app, logs_app, sim_host, sim_terminal
+from posops.terminals.cli import terminals_app
 
 app = typer.Typer(help="posops: keep POS terminals taking payments.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -26,8 +28,15 @@ app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(terminals_app, name="terminals")
 app.add_typer(kb_app, name="kb")
 app.command("diagnose")(diagnose)
+app.add_typer(iso8583_app, name="iso8583")
+app.add_typer(logs_app, name="logs")
+sim_app = typer.Typer(help="Simulators for demos, tests and reproducing a merchant's problem.", no_args_is_help=True)
+sim_app.command("host")(sim_host)
+sim_app.command("terminal")(sim_terminal)
+app.add_typer(sim_app, name="sim")
 
 console = Console()
 errors = Console(stderr=True)

@@ -15,7 +15,7 @@ from posops.core import audit
 from posops.core.auth import Principal, Role, hash_password
 from posops.core.db import Database
 from posops.core.models import User
-from posops.terminals.models import Merchant, Terminal
+from posops.terminals.models import FeePlan, Merchant, Terminal
 
 SYSTEM = Principal(user_id=None, username="demo-loader", role=Role.ADMIN)
 
@@ -71,6 +71,10 @@ def load_demo(db: Database, *, terminals: int = 300, seed: int = 8583, progress:
                          for n, lid, c, p, r in MERCHANTS]
             session.add_all(merchants)
             session.flush()
+            # 月服务费 ¥39 + 流量费 ¥10, 万分之五 per day late after 15 days, penalty capped at ¥200
+            session.add_all([FeePlan(merchant_id=m.id, monthly_fee_fen=3900, monthly_data_fee_fen=1000,
+                                     daily_penalty_bp=5, grace_days=15, penalty_cap_fen=20000,
+                                     contract_ref=f"POS-2024-{m.id:04d}") for m in merchants])
             _add_terminals(session, merchants, terminals, rng, progress)
             audit.record(session, SYSTEM, "fleet", "demo", "demo_load",
                          after={"merchants": len(merchants), "terminals": terminals})

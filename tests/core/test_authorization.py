@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from posops.core.config import Settings
+from posops.core.db import Database
 from tests.conftest import PASSWORD, Fleet
+from tests.terminals.flows import FEE_PLAN, pdf
+from tests.terminals.seed import Seeded, seed_lifecycle
 
 ROLES = ["merchant", "agent", "risk", "technician", "admin"]
 EDITORS = {"agent", "admin"}
+READERS = {"merchant", "agent", "risk", "admin"}
+"""Who reads reactivation requests and onboarding applications (technicians do not)."""
 
 
 def _terminal_body(fleet: Fleet) -> dict[str, Any]:
@@ -30,6 +37,36 @@ def _terminal_csv(fleet: Fleet) -> bytes:
     body = _terminal_body(fleet)
     return (f"serial_number,model,tid,mid,merchant_id\n{body['serial_number']},Landi A8,{body['tid']},"
             f"{body['mid']},{fleet.merchant_a}\n").encode()
+
+
+def _s(fleet: Fleet) -> Seeded:
+    seeded: Seeded = fleet.seeded  # type: ignore[attr-defined]
+    return seeded
+
+
+def _none(_: Fleet) -> dict[str, Any]:
+    return {}
+
+
+def _only(*roles: str, status: int = 200) -> dict[str, int]:
+    """`status` for the given roles, 403 for the others."""
+    return {r: status if r in roles else 403 for r in ROLES}
+
+
+def _app(fleet: Fleet, state: str, rest: str = "") -> str:
+    return f"/api/v1/onboarding/applications/{_s(fleet).apps[state]}{rest}"
+
+
+def _payment() -> dict[str, Any]:
+    return {"kind": "payment", "amount_fen": 100, "voucher": f"TX-{uuid.uuid4().hex[:10]}",
+            "paid_on": date.today().isoformat()}
+
+
+@pytest.fixture
+def seeded(db: Database, fleet: Fleet, settings: Settings) -> Fleet:
+    """The fleet with lifecycle records in every state the routes act on (ids on `fleet.seeded`)."""
+    fleet.seeded = seed_lifecycle(db, fleet, settings.var_dir)  # type: ignore[attr-defined]
+    return fleet
 
 
 # (name, method, path, request kwargs, expected status per role)
@@ -66,11 +103,108 @@ ROUTES: list[tuple[str, str, Callable[[Fleet], str], Callable[[Fleet], dict[str,
     ("terminal import", "POST", lambda f: "/api/v1/terminals/import",
      lambda f: {"content": _terminal_csv(f), "headers": {"content-type": "text/csv"}},
      {r: 201 if r in EDITORS else 403 for r in ROLES}),
+    *[(name, method, path, kwargs, expected) for name, method, path, kwargs, expected in (
+        # lifecycle
+        ("lifecycle own", "GET", lambda f: f"/api/v1/terminals/{_s(f).t_active}/lifecycle", _none,
+         {r: 200 for r in ROLES}),
+        ("lifecycle other", "GET", lambda f: f"/api/v1/terminals/{f.terminals_b[0]}/lifecycle", _none,
+         {**{r: 200 for r in ROLES}, "merchant": 404}),
+        ("timeline own", "GET", lambda f: f"/api/v1/terminals/{f.terminals_a[2]}/timeline", _none,
+         {r: 200 for r in ROLES}),
+        ("timeline other", "GET", lambda f: f"/api/v1/terminals/{f.terminals_b[0]}/timeline", _none,
+         {**{r: 200 for r in ROLES}, "merchant": 404}),
+        ("screen notice", "GET", lambda f: f"/api/v1/terminals/{f.terminals_a[2]}/screen-notice", _none,
+         {r: 200 for r in ROLES}),
+        ("notices", "GET", lambda f: "/api/v1/notices", _none, {r: 200 for r in ROLES}),
+        ("suspend", "POST", lambda f: f"/api/v1/terminals/{_s(f).t_active}/suspend",
+         lambda f: {"json": {"reason": "arrears", "note": "欠费"}}, _only("agent", "risk")),
+        ("activate", "POST", lambda f: f"/api/v1/terminals/{_s(f).t_onboarding}/activate", lambda f: {"json": {}},
+         _only("agent", "admin")),
+        ("decommission", "POST", lambda f: f"/api/v1/terminals/{_s(f).t_decommission}/decommission",
+         lambda f: {"json": {"note": "退机"}}, _only("agent", "admin")),
+        ("fee plan own", "GET", lambda f: f"/api/v1/merchants/{f.merchant_a}/fee-plan", _none,
+         {r: 200 for r in ROLES}),
+        ("fee plan other", "GET", lambda f: f"/api/v1/merchants/{f.merchant_b}/fee-plan", _none,
+         {**{r: 200 for r in ROLES}, "merchant": 404}),
+        ("fee plan set", "PUT", lambda f: f"/api/v1/merchants/{f.merchant_a}/fee-plan",
+         lambda f: {"json": FEE_PLAN}, _only("agent", "admin")),
+        # reactivation
+        ("request submit", "POST", lambda f: f"/api/v1/terminals/{_s(f).t_dormant}/reactivation-requests",
+         lambda f: {"json": {"note": "复机"}}, _only("merchant", "agent", status=201)),
+        ("request submit other merchant", "POST",
+         lambda f: f"/api/v1/terminals/{_s(f).t_b_dormant}/reactivation-requests", lambda f: {"json": {}},
+         {**_only("agent", status=201), "merchant": 404}),
+        ("suspension reason", "POST", lambda f: f"/api/v1/terminals/{_s(f).t_dormant}/suspension-reason",
+         lambda f: {"json": {"reason": "policy", "note": "新规"}}, _only("agent", "risk")),
+        ("requests list", "GET", lambda f: "/api/v1/reactivation-requests", _none, _only(*READERS)),
+        ("request own", "GET", lambda f: f"/api/v1/reactivation-requests/{_s(f).r_payable}", _none,
+         _only(*READERS)),
+        ("request other", "GET", lambda f: f"/api/v1/reactivation-requests/{_s(f).r_other_merchant}", _none,
+         {**_only(*READERS), "merchant": 404}),
+        ("request evidence", "POST", lambda f: f"/api/v1/reactivation-requests/{_s(f).r_payable}/evidence",
+         lambda f: {"json": _payment()}, _only("merchant", "agent")),
+        ("request evidence other merchant", "POST",
+         lambda f: f"/api/v1/reactivation-requests/{_s(f).r_other_merchant}/evidence",
+         lambda f: {"json": _payment()}, {**_only("agent"), "merchant": 404}),
+        ("request document upload", "POST",
+         lambda f: f"/api/v1/reactivation-requests/{_s(f).r_payable}/documents",
+         lambda f: {"data": {"name": "缴费凭证"}, "files": pdf()}, _only("merchant", "agent", "risk", status=201)),
+        ("request document download", "GET",
+         lambda f: f"/api/v1/reactivation-requests/{_s(f).r_payable}/documents/{_s(f).document}", _none,
+         _only(*READERS)),
+        ("request reject", "POST", lambda f: f"/api/v1/reactivation-requests/{_s(f).r_rejectable}/reject",
+         lambda f: {"json": {"reason": "原因未消除"}}, _only("agent")),
+        ("request approve", "POST", lambda f: f"/api/v1/reactivation-requests/{_s(f).r_payable}/approve",
+         _none, _only("agent")),
+        ("request resubmit", "POST",
+         lambda f: f"/api/v1/reactivation-requests/{_s(f).r_resubmittable}/resubmit",
+         lambda f: {"json": {"note": "已验收"}}, _only("merchant", "agent")),
+        # onboarding
+        ("application create", "POST", lambda f: "/api/v1/onboarding/applications",
+         lambda f: {"json": {"applicant_type": "business", "terminal_model": "PAX A920"}},
+         {**_only("merchant", status=201), "agent": 422}),
+        ("application create walk-in", "POST", lambda f: "/api/v1/onboarding/applications",
+         lambda f: {"json": {"applicant_type": "business", "terminal_model": "PAX A920", "name": "新店",
+                             "legal_id": "91350100M000100Y43"}},
+         {**_only("agent", status=201), "merchant": 422}),
+        ("applications list", "GET", lambda f: "/api/v1/onboarding/applications", _none, _only(*READERS)),
+        ("application own", "GET", lambda f: _app(f, "draft"), _none, _only(*READERS)),
+        ("application other", "GET", lambda f: f"/api/v1/onboarding/applications/{_s(f).app_other_merchant}",
+         _none, {**_only(*READERS), "merchant": 404}),
+        ("application update", "PATCH", lambda f: _app(f, "draft"), lambda f: {"json": {"contact_name": "钱女士"}},
+         _only("merchant", "agent")),
+        ("material upload", "PUT", lambda f: _app(f, "draft", "/materials/bank_account"),
+         lambda f: {"files": pdf()}, _only("merchant", "agent")),
+        ("material file", "GET", lambda f: _app(f, "draft", "/materials/application_form/file"), _none,
+         _only(*READERS)),
+        ("application submit", "POST", lambda f: _app(f, "ready", "/submit"), _none, _only("merchant", "agent")),
+        ("application start review", "POST", lambda f: _app(f, "submitted", "/start-review"), _none,
+         _only("agent")),
+        ("material verify", "POST", lambda f: _app(f, "reviewing", "/materials/application_form/verify"), _none,
+         _only("agent")),
+        ("material reject", "POST", lambda f: _app(f, "reviewing", "/materials/business_licence/reject"),
+         lambda f: {"json": {"reason": "照片模糊"}}, _only("agent")),
+        ("application approve", "POST", lambda f: _app(f, "verified", "/approve"), _none, _only("agent")),
+        ("application reject", "POST", lambda f: _app(f, "rejectable", "/reject"),
+         lambda f: {"json": {"reason": "经营场所证明过期"}}, _only("agent")),
+        ("application resubmit", "POST", lambda f: _app(f, "rejected", "/resubmit"), _none,
+         _only("merchant", "agent")),
+        ("application contract", "POST", lambda f: _app(f, "approved", "/contract"),
+         lambda f: {"json": {"contract_ref": "HT-1", "fee_plan": FEE_PLAN}}, _only("agent")),
+        ("application installation", "POST", lambda f: _app(f, "contracted", "/installation"),
+         lambda f: {"json": {"devices": [{"serial_number": "SN-INST-0001", "model": "PAX A920", "tid": "77100001",
+                                          "mid": "898310000771001"}]}}, _only("agent")),
+        ("application training", "POST", lambda f: _app(f, "installing", "/training"),
+         lambda f: {"json": {"installation_verified": True}}, _only("agent")),
+        ("application go-live", "POST", lambda f: _app(f, "training", "/go-live"),
+         lambda f: {"json": {"training_done": True}}, _only("agent")),
+    )],
 ]
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_every_api_route_answers_each_role_as_designed(client: TestClient, fleet: Fleet, role: str) -> None:
+def test_every_api_route_answers_each_role_as_designed(client: TestClient, seeded: Fleet, role: str) -> None:
+    fleet = seeded
     outcomes = {}
     for name, method, path, kwargs, expected in ROUTES:
         extra = kwargs(fleet)
@@ -81,7 +215,8 @@ def test_every_api_route_answers_each_role_as_designed(client: TestClient, fleet
     assert not wrong, f"(got, expected) per route for {role}: {wrong}"
 
 
-def test_anonymous_callers_get_401_on_every_api_route(client: TestClient, fleet: Fleet) -> None:
+def test_anonymous_callers_get_401_on_every_api_route(client: TestClient, seeded: Fleet) -> None:
+    fleet = seeded
     for _, method, path_of, kwargs, _ in ROUTES:
         response = client.request(method, path_of(fleet), **kwargs(fleet))
         assert response.status_code == 401, (method, path_of(fleet), response.status_code)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from posops.core import audit
 from posops.core.auth import (
     BOOTSTRAP_ADMIN,
+    USER_ROLES,
     Principal,
     Role,
     hash_password,
@@ -61,8 +62,8 @@ def create_user(db: Database, actor: Principal, username: str, password: str, ro
                 merchant_id: int | None = None, display_name: str = "") -> UserInfo:
     """Create a user; merchant users must name their merchant, staff must not."""
     require_role(actor, Role.ADMIN)
-    if role not in {r.value for r in Role}:
-        raise Invalid("role", f"must be one of {', '.join(r.value for r in Role)}")
+    if role not in {r.value for r in USER_ROLES}:
+        raise Invalid("role", f"must be one of {', '.join(r.value for r in USER_ROLES)}")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise Invalid("password", f"must have at least {MIN_PASSWORD_LENGTH} characters")
     if not username.strip():

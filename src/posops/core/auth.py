@@ -25,8 +25,11 @@ class Role(StrEnum):
     RISK = "risk"
     TECHNICIAN = "technician"
     ADMIN = "admin"
+    SYSTEM = "system"
+    """posops itself (scheduled jobs, terminals' own reports) in the audit log; never a user's role."""
 
 
+USER_ROLES = tuple(r for r in Role if r is not Role.SYSTEM)
 STAFF_ROLES = frozenset({Role.AGENT, Role.RISK, Role.TECHNICIAN, Role.ADMIN})
 
 

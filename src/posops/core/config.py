@@ -26,6 +26,13 @@ class Settings(BaseSettings):
     login_rate_limit: int = Field(5, description="failed logins allowed per username and address per window")
     login_rate_window_s: int = Field(300, description="window of the login rate limit, in seconds")
     var_dir: Path = Field(Path("var"), description="where uploads and the embedded database live")
+    dormancy_days: int = Field(90, ge=1,
+                               description="days without a transaction before a terminal is suspended as dormant")
+    telemetry_retention_days: int = Field(30, ge=1, description="days of heartbeat history the worker keeps")
+    telemetry_offline_after_s: int = Field(300, ge=1, description="seconds without a heartbeat before a terminal "
+                                                                  "shows as offline")
+    worker_id: str | None = Field(None, description="MQTT client id of this worker, unique and stable per worker "
+                                                    "(default posops-worker-<host>)")
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:

@@ -30,18 +30,19 @@ def upgrade(url: str, revision: str = "heads") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
-def head_revisions(url: str) -> set[str]:
-    """Return the newest revisions the code knows (features may branch from a common base)."""
-    return set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
-
-
 def ensure_migrated(engine: Engine, url: str) -> None:
-    """Raise NotMigrated, saying which command to run, unless the database is at the head revision."""
+    """Raise NotMigrated, saying which command to run, unless every revision the code knows is applied."""
     with engine.connect() as conn:
-        current = set(MigrationContext.configure(conn).get_current_heads())
-    heads = head_revisions(url)
-    if current != heads:
+        current = MigrationContext.configure(conn).get_current_heads()
+    script = ScriptDirectory.from_config(alembic_config(url))
+    known = {r.revision for r in script.walk_revisions()}
+    applied = {r.revision for r in script.revision_map.iterate_revisions(current, "base") if r is not None} \
+        if current else set()
+    if unknown := set(current) - known:
+        raise NotMigrated(f"the database {engine.url.render_as_string(hide_password=True)} is at revision "
+                          f"{', '.join(sorted(unknown))}, which this code does not know: upgrade posops")
+    if missing := known - applied:
         state = ("has no posops schema" if not current else
-                 f"is at revision {', '.join(sorted(current))}, code needs {', '.join(sorted(heads))}")
+                 f"lacks revision {', '.join(sorted(missing))}")
         raise NotMigrated(f"the database {engine.url.render_as_string(hide_password=True)} {state}: "
                           "run `posops db upgrade` first")

@@ -29,6 +29,7 @@ from posops.diagnosis.schemas import (
     StepAnswer,
     StepRecord,
 )
+from posops.iso8583 import service as traffic
 from posops.terminals import service as terminals
 from posops.terminals.models import Terminal
 
@@ -61,6 +62,7 @@ def fleet_evidence(session: Session, terminal: Terminal) -> dict[str, str]:
     account = terminals.account_status_evidence(session, terminal)
     if account is not None:
         evidence["account_status"] = account
+    evidence.update(traffic.traffic_evidence(session, terminal))  # response_code, key_check, host_status
     return evidence
 
 

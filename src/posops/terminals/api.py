@@ -1,4 +1,7 @@
-"""JSON routes for merchants and terminals under /api/v1."""
+"""JSON routes for merchants, terminals and the terminal lifecycle under /api/v1.
+
+Reactivation requests and onboarding applications have their own modules, included here.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +13,26 @@ from starlette.datastructures import UploadFile
 from posops.core.deps import CurrentPrincipal, DbDep
 from posops.core.errors import Invalid
 from posops.terminals import service
+from posops.terminals.onboarding_api import router as onboarding_router
+from posops.terminals.reactivation_api import router as reactivation_router
 from posops.terminals.schemas import (
+    FeePlanIn,
+    FeePlanOut,
+    LifecycleNoteIn,
+    LifecycleOut,
     MerchantIn,
     MerchantOut,
     MerchantPatch,
+    NoticeOut,
     Page,
+    ReasonChangeIn,
+    ScreenNoticeOut,
+    SuspendIn,
     TerminalFilters,
     TerminalIn,
     TerminalOut,
     TerminalPatch,
+    TimelineEventOut,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["merchants and terminals"])
@@ -102,3 +116,73 @@ def get_terminal(terminal_id: int, db: DbDep, principal: CurrentPrincipal) -> Te
 def update_terminal(terminal_id: int, body: TerminalPatch, db: DbDep, principal: CurrentPrincipal) -> TerminalOut:
     """Change a terminal's record."""
     return service.update_terminal(db, principal, terminal_id, body)
+
+
+# lifecycle ------------------------------------------------------------------------------------
+
+
+@router.get("/terminals/{terminal_id}/lifecycle", tags=["lifecycle"])
+def get_lifecycle(terminal_id: int, db: DbDep, principal: CurrentPrincipal) -> LifecycleOut:
+    """A terminal's state, current suspension, screen notice, and the actions and reasons open to the caller."""
+    return service.get_lifecycle(db, principal, terminal_id)
+
+
+@router.post("/terminals/{terminal_id}/suspend", tags=["lifecycle"])
+def suspend_terminal(terminal_id: int, body: SuspendIn, db: DbDep, principal: CurrentPrincipal) -> LifecycleOut:
+    """Suspend (停机) an active terminal with a reason and note; its merchant is notified."""
+    return service.suspend_terminal(db, principal, terminal_id, body)
+
+
+@router.post("/terminals/{terminal_id}/suspension-reason", tags=["lifecycle"])
+def change_suspension_reason(terminal_id: int, body: ReasonChangeIn, db: DbDep,
+                             principal: CurrentPrincipal) -> LifecycleOut:
+    """Re-label a suspended terminal's reason (for example, escalate it to security)."""
+    return service.change_suspension_reason(db, principal, terminal_id, body)
+
+
+@router.post("/terminals/{terminal_id}/activate", tags=["lifecycle"])
+def activate_terminal(terminal_id: int, body: LifecycleNoteIn, db: DbDep, principal: CurrentPrincipal) -> LifecycleOut:
+    """Put an onboarding terminal into service."""
+    return service.activate_terminal(db, principal, terminal_id, body.note)
+
+
+@router.post("/terminals/{terminal_id}/decommission", tags=["lifecycle"])
+def decommission_terminal(terminal_id: int, body: LifecycleNoteIn, db: DbDep,
+                          principal: CurrentPrincipal) -> LifecycleOut:
+    """Take a terminal out of service for good."""
+    return service.decommission_terminal(db, principal, terminal_id, body.note)
+
+
+@router.get("/terminals/{terminal_id}/timeline", tags=["lifecycle"])
+def terminal_timeline(terminal_id: int, db: DbDep, principal: CurrentPrincipal) -> list[TimelineEventOut]:
+    """Every audited change of the terminal, its onboarding and its reactivation requests, oldest first."""
+    return service.timeline(db, principal, terminal_id)
+
+
+@router.get("/terminals/{terminal_id}/screen-notice", tags=["lifecycle"])
+def terminal_screen_notice(terminal_id: int, db: DbDep, principal: CurrentPrincipal) -> ScreenNoticeOut | None:
+    """What the terminal's screen shows (null when nothing): why it stopped, or that it must sign in."""
+    return service.screen_notice_for(db, principal, terminal_id)
+
+
+@router.get("/notices", tags=["lifecycle"])
+def list_notices(db: DbDep, principal: CurrentPrincipal, terminal_id: int | None = None,
+                 limit: Annotated[int, Query(ge=1, le=service.MAX_PER_PAGE)] = 50) -> list[NoticeOut]:
+    """The newest notices sent to merchants (a merchant sees its own)."""
+    return service.list_notices(db, principal, terminal_id=terminal_id, limit=limit)
+
+
+@router.get("/merchants/{merchant_id}/fee-plan", tags=["lifecycle"])
+def get_fee_plan(merchant_id: int, db: DbDep, principal: CurrentPrincipal) -> FeePlanOut:
+    """A merchant's contracted fees (arrears and penalties are computed from them)."""
+    return service.get_fee_plan(db, principal, merchant_id)
+
+
+@router.put("/merchants/{merchant_id}/fee-plan", tags=["lifecycle"])
+def set_fee_plan(merchant_id: int, body: FeePlanIn, db: DbDep, principal: CurrentPrincipal) -> FeePlanOut:
+    """Record a merchant's contracted fees."""
+    return service.set_fee_plan(db, principal, merchant_id, body)
+
+
+router.include_router(reactivation_router)
+router.include_router(onboarding_router)

@@ -1,13 +1,14 @@
-"""Tables of merchants and their POS terminals."""
+"""Tables of merchants, their POS terminals, and the terminal lifecycle: onboarding, suspension, reactivation."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Integer, String
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from posops.core.db import Base, UTCDateTime, utcnow
+from posops.core.db import Base, JSONType, UTCDateTime, utcnow
 
 
 class Merchant(Base):
@@ -48,7 +49,174 @@ class Terminal(Base):
     warranty_end: Mapped[date | None] = mapped_column(Date, default=None)
     status: Mapped[str] = mapped_column(String(16), default="active", index=True)
     status_reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    last_transaction_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None, index=True)
+    """Set by ISO 8583 log imports and telemetry; the dormancy scan reads it."""
+    must_sign_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Reactivated and not signed in (签到) since: it must sign in before it transacts."""
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("onboarding_applications.id"), default=None)
+    """The onboarding application that brought this terminal into service, if any."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     merchant: Mapped[Merchant] = relationship(back_populates="terminals")
+
+
+class FeePlan(Base):
+    """A merchant's contracted fees, from which arrears and late-payment penalties are computed."""
+
+    __tablename__ = "fee_plans"
+
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), primary_key=True)
+    monthly_fee_fen: Mapped[int] = mapped_column(Integer)
+    monthly_data_fee_fen: Mapped[int] = mapped_column(Integer, default=0)
+    daily_penalty_bp: Mapped[int] = mapped_column(Integer)
+    grace_days: Mapped[int] = mapped_column(Integer)
+    penalty_cap_fen: Mapped[int | None] = mapped_column(Integer, default=None)
+    contract_ref: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class StoredDocument(Base):
+    """An uploaded file (scan or photo) kept on disk under the var folder; never deleted or replaced."""
+
+    __tablename__ = "stored_documents"
+    __table_args__ = (Index("ix_stored_documents_owner", "owner_type", "owner_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_type: Mapped[str] = mapped_column(String(32))
+    owner_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(128))
+    """A material code for an application; the requested document's name for a reactivation request."""
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(String(255))
+    """Relative to POSOPS_VAR_DIR."""
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    uploaded_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OnboardingApplication(Base):
+    """An application for POS terminals (POS 申请), from submission to the terminals going live."""
+
+    __tablename__ = "onboarding_applications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    applicant_type: Mapped[str] = mapped_column(String(16))
+    merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"), default=None, index=True)
+    """The applying merchant (a merchant user's own), or the one created or bound at go-live."""
+    applicant_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    name: Mapped[str] = mapped_column(String(128))
+    legal_id: Mapped[str] = mapped_column(String(32))
+    contact_name: Mapped[str] = mapped_column(String(64), default="")
+    contact_phone: Mapped[str] = mapped_column(String(32), default="")
+    region: Mapped[str] = mapped_column(String(64), default="")
+    address: Mapped[str] = mapped_column(String(255), default="")
+    terminal_model: Mapped[str] = mapped_column(String(64), default="")
+    terminal_count: Mapped[int] = mapped_column(Integer, default=1)
+    note: Mapped[str] = mapped_column(Text, default="")
+    rejection_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    contract_ref: Mapped[str | None] = mapped_column(String(64), default=None)
+    fee_plan: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
+    devices: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType, default=None)
+    """The terminals installed for this application, created and bound to the merchant at go-live."""
+    installation_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    training_done: Mapped[bool] = mapped_column(Boolean, default=False)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    live_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ApplicationMaterial(Base):
+    """Where one checklist item of an application stands, and the file that is its current version."""
+
+    __tablename__ = "application_materials"
+    __table_args__ = (UniqueConstraint("application_id", "material", name="uq_application_materials_material"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("onboarding_applications.id"), index=True)
+    material: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16), default="missing")
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("stored_documents.id"), default=None)
+    note: Mapped[str | None] = mapped_column(Text, default=None)
+    reviewed_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class Suspension(Base):
+    """One period a terminal spent suspended for one reason, with what the suspender asked for."""
+
+    __tablename__ = "suspensions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text, default="")
+    unpaid_due_dates: Mapped[list[str] | None] = mapped_column(JSONType, default=None)
+    """arrears: due dates (ISO) of the unpaid monthly bills."""
+    documents_requested: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    required_version: Mapped[str | None] = mapped_column(String(32), default=None)
+    suspended_by: Mapped[str] = mapped_column(String(64))
+    suspended_by_role: Mapped[str] = mapped_column(String(16))
+    suspended_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    ended_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    end_action: Mapped[str | None] = mapped_column(String(16), default=None)
+    """reactivate, change_reason or decommission."""
+
+
+class ReactivationRequest(Base):
+    """A request to reactivate (复机) a suspended terminal, with every fact recorded towards its conditions."""
+
+    __tablename__ = "reactivation_requests"
+    __table_args__ = (
+        Index("uq_reactivation_requests_open", "terminal_id", unique=True,
+              sqlite_where=text("status = 'submitted'"), postgresql_where=text("status = 'submitted'")),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"), index=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    suspension_id: Mapped[int | None] = mapped_column(ForeignKey("suspensions.id"), default=None)
+    reason: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="submitted", index=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    unpaid_due_dates: Mapped[list[str] | None] = mapped_column(JSONType, default=None)
+    payments: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    """Each: amount_fen, voucher, paid_on (ISO date), recorded_by, recorded_at."""
+    documents_requested: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    repair_ticket_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    repair_accepted_by_merchant: Mapped[bool] = mapped_column(Boolean, default=False)
+    repair_confirmed_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    required_version: Mapped[str | None] = mapped_column(String(32), default=None)
+    identity_reconfirmed_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    resolved_confirmed_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    rejection_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    decided_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    submissions: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class MerchantNotice(Base):
+    """A message to a merchant about one of its terminals (suspended, reactivated, request rejected)."""
+
+    __tablename__ = "merchant_notices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    terminal_id: Mapped[int | None] = mapped_column(ForeignKey("terminals.id"), default=None, index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    title_zh: Mapped[str] = mapped_column(String(128))
+    body_zh: Mapped[str] = mapped_column(Text)
+    title_en: Mapped[str] = mapped_column(String(128))
+    body_en: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

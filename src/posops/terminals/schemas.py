@@ -1,10 +1,10 @@
-"""Pydantic shapes of merchants and terminals at the edges (API, CSV import, CLI)."""
+"""Pydantic shapes of merchants, terminals and their lifecycle at the edges (API, CSV import, CLI)."""
 
 from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -155,6 +155,10 @@ class TerminalOut(BaseModel):
     warranty_end: date | None
     status: str
     status_reason: str | None
+    activated_at: datetime | None = None
+    last_transaction_at: datetime | None = None
+    must_sign_in: bool = False
+    application_id: int | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -179,3 +183,501 @@ class Page(BaseModel, Generic[T]):
     total: int
     page: int
     per_page: int
+
+
+# lifecycle: fee plans, suspension, reactivation, onboarding ------------------------------------
+
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+RequiredNote = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+DocumentName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Voucher = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9_./-]{3,63}$")]
+VersionText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+MAX_BILLS = 36
+MAX_DOCUMENTS = 10
+MAX_DEVICES = 50
+
+
+def _version(value: str) -> str:
+    from posops.terminals.reactivation import parse_version
+
+    parse_version(value)  # ValueError names the unreadable version
+    return value
+
+
+Version = Annotated[VersionText, AfterValidator(_version)]
+
+
+def _distinct_dates(values: list[date]) -> list[date]:
+    if len(set(values)) != len(values):
+        raise ValueError("the same due date is given twice")
+    return sorted(values)
+
+
+def _distinct_names(values: list[str]) -> list[str]:
+    if len({v.casefold() for v in values}) != len(values):
+        raise ValueError("the same document is named twice")
+    return values
+
+
+DueDates = Annotated[list[date], Field(min_length=1, max_length=MAX_BILLS), AfterValidator(_distinct_dates)]
+DocumentNames = Annotated[list[DocumentName], Field(max_length=MAX_DOCUMENTS), AfterValidator(_distinct_names)]
+
+
+class FeePlanIn(BaseModel):
+    """A merchant's contracted fees; money in fen (分), the penalty in basis points per day (5 = 万分之五)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    monthly_fee_fen: int = Field(ge=0, le=10_000_000)
+    monthly_data_fee_fen: int = Field(0, ge=0, le=10_000_000)
+    daily_penalty_bp: int = Field(ge=0, le=1_000)
+    grace_days: int = Field(ge=0, le=365)
+    penalty_cap_fen: int | None = Field(None, ge=0, le=100_000_000)
+    contract_ref: Text = ""
+
+
+class FeePlanOut(FeePlanIn):
+    """A merchant's fee plan as the API shows it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    merchant_id: int
+    updated_at: datetime
+
+
+class SuspendIn(BaseModel):
+    """Suspend an active terminal: why, a note, and what the reason needs to be lifted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: SuspensionReason
+    note: RequiredNote
+    unpaid_due_dates: DueDates | None = Field(None, description="arrears: due dates of the unpaid monthly bills")
+    documents_requested: DocumentNames = Field([], description="risk_limit, security, policy: documents to provide")
+    required_version: Version | None = Field(None, description="system_update: the software version to reach")
+
+    @model_validator(mode="after")
+    def _details_fit_the_reason(self) -> SuspendIn:
+        if self.unpaid_due_dates is not None and self.reason != "arrears":
+            raise ValueError("unpaid_due_dates is only for an arrears suspension")
+        if self.documents_requested and self.reason not in ("risk_limit", "security", "policy"):
+            raise ValueError("documents_requested is only for risk_limit, security or policy suspensions")
+        if self.required_version is not None and self.reason != "system_update":
+            raise ValueError("required_version is only for a system_update suspension")
+        return self
+
+
+class ReasonChangeIn(BaseModel):
+    """Re-label a suspension (for example, escalate it to security)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: SuspensionReason
+    note: RequiredNote
+
+
+class LifecycleNoteIn(BaseModel):
+    """A note for activating or decommissioning a terminal."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: Note = ""
+
+
+class SuspensionOut(BaseModel):
+    """One suspension of a terminal."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    terminal_id: int
+    reason: str
+    note: str
+    unpaid_due_dates: list[date] | None
+    documents_requested: list[str]
+    required_version: str | None
+    suspended_by: str
+    suspended_by_role: str
+    suspended_at: datetime
+    ended_at: datetime | None
+    ended_by: str | None
+    end_action: str | None
+
+
+class ScreenNoticeOut(BaseModel):
+    """What the terminal's own screen shows, line by line, in both languages."""
+
+    zh_cn: list[str] = Field(serialization_alias="zh-CN")
+    en: list[str]
+
+
+class NoticeOut(BaseModel):
+    """A notice sent to a merchant."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    merchant_id: int
+    terminal_id: int | None
+    kind: str
+    title_zh: str
+    body_zh: str
+    title_en: str
+    body_en: str
+    created_at: datetime
+
+
+class LifecycleOut(BaseModel):
+    """A terminal's lifecycle as the caller sees it: its state, what the caller may do, what it shows."""
+
+    terminal_id: int
+    status: str
+    status_reason: str | None
+    must_sign_in: bool
+    allowed_actions: list[str]
+    suspend_reasons: list[str] = Field(description="reasons the caller may suspend (or re-label) for")
+    suspension: SuspensionOut | None
+    screen_notice: ScreenNoticeOut | None
+    open_request_id: int | None
+    notices: list[NoticeOut]
+
+
+class TimelineEventOut(BaseModel):
+    """One audited change in a terminal's life: who, when, what, before -> after, why."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    actor: str
+    actor_role: str
+    entity_type: str
+    entity_id: str
+    action: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    reason: str | None
+
+
+class ConditionOut(BaseModel):
+    """A condition that is not met yet, in both languages."""
+
+    code: str
+    zh: str
+    en: str
+    subject: str | None = None
+
+
+class DocumentOut(BaseModel):
+    """An uploaded document (its file is downloaded separately)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    uploaded_by: str
+    uploaded_at: datetime
+
+
+class ReactivationRequestIn(BaseModel):
+    """Ask for a suspended terminal to be reactivated (复机申请)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: Note = ""
+
+
+class RejectIn(BaseModel):
+    """Reject with a reason the applicant can act on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: RequiredNote
+
+
+class PaymentEvidence(BaseModel):
+    """arrears: a payment of the amount owed, with the voucher (缴费凭证) reference."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["payment"]
+    amount_fen: int = Field(gt=0, le=1_000_000_000)
+    voucher: Voucher
+    paid_on: date
+
+
+class UnpaidBillsEvidence(BaseModel):
+    """arrears: the due dates of the unpaid monthly bills (an agent, from the billing records)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["unpaid_bills"]
+    due_dates: DueDates
+
+
+class IdentityEvidence(BaseModel):
+    """dormant: the merchant re-confirms identity with its licence or id number."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["identity"]
+    legal_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=6, max_length=32)]
+
+
+class RepairConfirmedEvidence(BaseModel):
+    """device_fault: an agent confirms the device was repaired or replaced (until repair tickets exist)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["repair_confirmed"]
+    note: RequiredNote
+
+
+class RequiredVersionEvidence(BaseModel):
+    """system_update: the software version the terminal must report."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["required_version"]
+    version: Version
+
+
+class DocumentsRequestedEvidence(BaseModel):
+    """risk_limit, security, policy: the documents the merchant must provide."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["documents_requested"]
+    documents: DocumentNames
+
+
+class ResolvedConfirmedEvidence(BaseModel):
+    """other: an agent confirms the cause of the suspension is gone."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["resolved_confirmed"]
+    note: RequiredNote
+
+
+Evidence = Annotated[
+    PaymentEvidence | UnpaidBillsEvidence | IdentityEvidence | RepairConfirmedEvidence | RequiredVersionEvidence
+    | DocumentsRequestedEvidence | ResolvedConfirmedEvidence,
+    Field(discriminator="kind"),
+]
+
+
+class PaymentOut(BaseModel):
+    """A recorded payment."""
+
+    amount_fen: int
+    voucher: str
+    paid_on: date
+    recorded_by: str
+    recorded_at: datetime
+
+
+class ArrearsLineOut(BaseModel):
+    """One unpaid monthly bill with its penalty."""
+
+    due_on: date
+    days_overdue: int
+    principal_fen: int
+    penalty_fen: int
+
+
+class ArrearsOut(BaseModel):
+    """What the merchant owes, computed from its fee plan and the unpaid bills."""
+
+    as_of: date
+    lines: list[ArrearsLineOut]
+    principal_fen: int
+    penalty_fen: int
+    penalty_capped: bool
+    total_fen: int
+    paid_fen: int
+    remaining_fen: int
+
+
+class ReactivationRequestOut(BaseModel):
+    """A reactivation request with what is recorded, what is still missing and what the caller may do."""
+
+    id: int
+    terminal_id: int
+    terminal_tid: str
+    terminal_serial: str
+    terminal_status: str
+    terminal_reason: str | None
+    merchant_id: int
+    merchant_name: str
+    reason: str
+    status: str
+    note: str
+    requested_by: str
+    created_at: datetime
+    updated_at: datetime
+    submissions: int
+    rejection_reason: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+    unpaid_due_dates: list[date] | None
+    payments: list[PaymentOut]
+    arrears: ArrearsOut | None
+    documents_requested: list[str]
+    documents: list[DocumentOut]
+    repair_ticket_id: str | None
+    repair_confirmed_by: str | None
+    required_version: str | None
+    reported_version: str | None
+    identity_reconfirmed_by: str | None
+    resolved_confirmed_by: str | None
+    unmet: list[ConditionOut]
+    approvers: list[str]
+    allowed_actions: list[str]
+    evidence_kinds: list[str]
+
+
+ApplicantTypeName = Literal["business", "individual"]
+ApplicationStatusName = Literal["draft", "submitted", "under_review", "approved", "rejected", "contracted",
+                                "installing", "training", "live"]
+
+
+class ApplicationIn(BaseModel):
+    """A new onboarding application; a merchant user's own merchant fills in name and legal id when left out."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    applicant_type: ApplicantTypeName
+    name: Name | None = None
+    legal_id: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, max_length=32)] | None = Field(
+        None, description="统一社会信用代码 or 15-digit 注册号 (business), 身份证号 (individual)")
+    contact_name: Text = ""
+    contact_phone: Phone = ""
+    region: Text = ""
+    address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)] = ""
+    terminal_model: Name
+    terminal_count: int = Field(1, ge=1, le=MAX_DEVICES)
+    note: Note = ""
+
+
+class ApplicationPatch(BaseModel):
+    """Corrections to an application before it is (re)submitted; fields left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    contact_name: Text | None = None
+    contact_phone: Phone | None = None
+    region: Text | None = None
+    address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)] | None = None
+    terminal_model: Name | None = None
+    terminal_count: int | None = Field(None, ge=1, le=MAX_DEVICES)
+    note: Note | None = None
+
+
+class ContractIn(BaseModel):
+    """The signed contract (签订合同): its reference and the fee plan it fixes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    contract_ref: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    fee_plan: FeePlanIn
+
+
+class DeviceIn(BaseModel):
+    """A terminal installed for an application; it is registered and activated at go-live."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    serial_number: SerialNumber
+    model: Name
+    vendor: Text = ""
+    tid: TID
+    mid: MID
+    firmware_version: Text = ""
+    app_version: Text = ""
+    network_type: NetworkType = "4g"
+    carrier: Text = ""
+
+
+def _distinct_devices(devices: list[DeviceIn]) -> list[DeviceIn]:
+    for field in ("serial_number", "tid"):
+        values = [getattr(d, field) for d in devices]
+        if len(set(values)) != len(values):
+            raise ValueError(f"the same {field} is given twice")
+    return devices
+
+
+class InstallIn(BaseModel):
+    """The installed terminals (安装调试)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    devices: Annotated[list[DeviceIn], Field(min_length=1, max_length=MAX_DEVICES), AfterValidator(_distinct_devices)]
+
+
+class TrainIn(BaseModel):
+    """Record the training; the installation must have passed its sign-in and test transaction."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    installation_verified: bool
+    note: Note = ""
+
+
+class GoLiveIn(BaseModel):
+    """Put the application's terminals into service once the merchant is trained."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    training_done: bool
+    note: Note = ""
+
+
+class MaterialOut(BaseModel):
+    """One checklist item of an application."""
+
+    material: str
+    required: bool
+    state: str
+    note: str | None
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    document: DocumentOut | None
+
+
+class ApplicationOut(BaseModel):
+    """An onboarding application with its checklist, what is missing for the next step and what the caller may do."""
+
+    id: int
+    status: str
+    applicant_type: str
+    merchant_id: int | None
+    name: str
+    legal_id: str
+    unified_licence: bool
+    contact_name: str
+    contact_phone: str
+    region: str
+    address: str
+    terminal_model: str
+    terminal_count: int
+    note: str
+    rejection_reason: str | None
+    contract_ref: str | None
+    fee_plan: dict[str, Any] | None
+    devices: list[dict[str, Any]] | None
+    installation_verified: bool
+    training_done: bool
+    submitted_at: datetime | None
+    live_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    materials: list[MaterialOut]
+    terminal_ids: list[int]
+    allowed_actions: list[str]
+    material_actions: list[str]
+    next_missing: list[ConditionOut] = Field(description="what the next step still needs")

@@ -1,31 +1,67 @@
-"""Use cases for merchants and terminals: one transaction each, scoped and audited."""
+"""Use cases for merchants, terminals and their lifecycle (suspension, activation, dormancy): scoped and audited.
+
+Onboarding applications are in ``onboarding_service``, reactivation requests in
+``reactivation_service``; both build on the terminal helpers here (locking, moving a terminal
+through a decided transition, notifying its merchant).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, cast
 
 from pydantic import BaseModel
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import CursorResult, Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from posops.core import audit
 from posops.core.auth import Principal, Role, ensure_visible, merchant_scope, require_role
-from posops.core.db import Database
+from posops.core.config import get_settings
+from posops.core.db import Database, utcnow
 from posops.core.errors import Conflict, Invalid, NotFound
+from posops.core.models import AuditEvent
+from posops.terminals import notices
+from posops.terminals import reactivation as rules
 from posops.terminals.csv_import import parse_csv
-from posops.terminals.models import Merchant, Terminal
+from posops.terminals.lifecycle import (
+    Action,
+    Actor,
+    SuspensionReason,
+    TerminalStatus,
+    Transition,
+    allowed_actions,
+    decide,
+    suspension_reasons_for,
+)
+from posops.terminals.models import (
+    FeePlan,
+    Merchant,
+    MerchantNotice,
+    ReactivationRequest,
+    Suspension,
+    Terminal,
+)
 from posops.terminals.schemas import (
+    FeePlanIn,
+    FeePlanOut,
+    LifecycleOut,
     MerchantIn,
     MerchantOut,
     MerchantPatch,
+    NoticeOut,
     Page,
+    ReasonChangeIn,
+    ScreenNoticeOut,
+    SuspendIn,
+    SuspensionOut,
     TerminalFilters,
     TerminalIn,
     TerminalOut,
     TerminalPatch,
+    TimelineEventOut,
 )
 
 EDITORS = (Role.AGENT, Role.ADMIN)
@@ -108,11 +144,12 @@ def create_merchant(db: Database, principal: Principal, data: MerchantIn) -> Mer
     """Create a merchant (agents and admins)."""
     require_role(principal, *EDITORS)
     with db.transaction() as session:
-        merchant = _insert_merchant(session, principal, data)
+        merchant = insert_merchant(session, principal, data)
         return MerchantOut.model_validate(merchant)
 
 
-def _insert_merchant(session: Session, principal: Principal, data: MerchantIn) -> Merchant:
+def insert_merchant(session: Session, principal: Principal, data: MerchantIn) -> Merchant:
+    """Create a merchant in the caller's transaction, audited (409 when its legal id is taken)."""
     if session.scalar(select(Merchant.id).where(Merchant.legal_id == data.legal_id)) is not None:
         raise Conflict(f"a merchant with legal id {data.legal_id} already exists")
     merchant = Merchant(**data.model_dump())
@@ -162,7 +199,7 @@ def import_merchants(db: Database, principal: Principal, content: bytes) -> int:
         if not parsed.rows:
             raise Invalid("file", "no rows to import")
         for _, row in parsed.rows:
-            _insert_merchant(session, principal, row)
+            insert_merchant(session, principal, row)
         return len(parsed.rows)
 
 
@@ -224,8 +261,9 @@ def get_terminal(db: Database, principal: Principal, terminal_id: int) -> Termin
         return _terminal_out(load_terminal(session, principal, terminal_id))
 
 
-def _check_identity_free(session: Session, serial_number: str | None, tid: str | None,
-                         exclude_id: int | None = None) -> None:
+def check_identity_free(session: Session, serial_number: str | None, tid: str | None,
+                        exclude_id: int | None = None) -> None:
+    """Raise Conflict when another terminal already has this serial number or TID."""
     for column, value, label in ((Terminal.serial_number, serial_number, "serial number"),
                                  (Terminal.tid, tid, "TID")):
         if value is None:
@@ -237,9 +275,12 @@ def _check_identity_free(session: Session, serial_number: str | None, tid: str |
             raise Conflict(f"a terminal with {label} {value} already exists")
 
 
-def _insert_terminal(session: Session, principal: Principal, data: BaseModel) -> Terminal:
+def insert_terminal(session: Session, principal: Principal, data: BaseModel) -> Terminal:
+    """Register a terminal in the caller's transaction, audited."""
     values = data.model_dump(exclude={"merchant_legal_id"})
     terminal = Terminal(**values)
+    if terminal.status in (TerminalStatus.ACTIVE, TerminalStatus.SUSPENDED):
+        terminal.activated_at = utcnow()
     session.add(terminal)
     with _unique("terminal"):
         session.flush()
@@ -253,8 +294,8 @@ def create_terminal(db: Database, principal: Principal, data: TerminalIn) -> Ter
     with db.transaction() as session:
         if session.get(Merchant, data.merchant_id) is None:
             raise Invalid("merchant_id", f"no merchant {data.merchant_id}")
-        _check_identity_free(session, data.serial_number, data.tid)
-        terminal = _insert_terminal(session, principal, data)
+        check_identity_free(session, data.serial_number, data.tid)
+        terminal = insert_terminal(session, principal, data)
         session.refresh(terminal)
         return _terminal_out(terminal)
 
@@ -271,7 +312,7 @@ def update_terminal(db: Database, principal: Principal, terminal_id: int, patch:
                 raise Invalid(key, "may not be null")
         if "merchant_id" in changes and session.get(Merchant, changes["merchant_id"]) is None:
             raise Invalid("merchant_id", f"no merchant {changes['merchant_id']}")
-        _check_identity_free(session, changes.get("serial_number"), changes.get("tid"), exclude_id=terminal.id)
+        check_identity_free(session, changes.get("serial_number"), changes.get("tid"), exclude_id=terminal.id)
         purchase = changes.get("purchase_date", terminal.purchase_date)
         warranty = changes.get("warranty_end", terminal.warranty_end)
         if purchase and warranty and warranty < purchase:
@@ -323,5 +364,379 @@ def import_terminals(db: Database, principal: Principal, content: bytes) -> int:
         if not parsed.rows:
             raise Invalid("file", "no rows to import")
         for _, row in parsed.rows:
-            _insert_terminal(session, principal, row)
+            insert_terminal(session, principal, row)
         return len(parsed.rows)
+
+
+# lifecycle: helpers shared with onboarding_service and reactivation_service --------------------
+
+SYSTEM = Principal(user_id=None, username="dormancy-scan", role=Role.SYSTEM)
+"""The scheduled worker, as it appears in the audit log (role ``system``)."""
+TERMINAL_REPORT = Principal(user_id=None, username="terminal-report", role=Role.SYSTEM)
+"""A terminal's own report (sign-in, transaction), as it appears in the audit log."""
+
+ACCOUNT_STATUS_BY_REASON: dict[str, str] = {
+    SuspensionReason.ARREARS: "arrears",
+    SuspensionReason.RISK_LIMIT: "risk_limited",
+    SuspensionReason.SECURITY: "risk_limited",
+    SuspensionReason.DORMANT: "dormant",
+    SuspensionReason.POLICY: "policy_hold",
+    SuspensionReason.OTHER: "policy_hold",
+    # The hold is about the device or its software, not the merchant's account: other checks show it.
+    SuspensionReason.DEVICE_FAULT: "ok",
+    SuspensionReason.SYSTEM_UPDATE: "ok",
+}
+"""Outcome of the diagnosis check ``account_status`` for a terminal suspended for each reason."""
+
+
+def lock_terminal(session: Session, principal: Principal, terminal_id: int) -> Terminal:
+    """Load a terminal the caller may see, locked for this transaction (FOR UPDATE on PostgreSQL)."""
+    terminal = session.scalar(select(Terminal).where(Terminal.id == terminal_id).with_for_update()
+                              .execution_options(populate_existing=True))
+    if terminal is None:
+        raise NotFound("terminal not found")
+    ensure_visible(principal, terminal.merchant_id, "terminal")
+    return terminal
+
+
+def terminal_state(terminal: Terminal) -> dict[str, Any]:
+    """The lifecycle columns of a terminal, for audit before/after."""
+    return {"status": terminal.status, "status_reason": terminal.status_reason, "must_sign_in": terminal.must_sign_in}
+
+
+def move_terminal(session: Session, terminal: Terminal, transition: Transition, **values: Any) -> None:
+    """Apply a decided transition with a conditional UPDATE; 409 when the terminal changed meanwhile."""
+    reason_now = (Terminal.status_reason.is_(None) if transition.from_reason is None
+                  else Terminal.status_reason == transition.from_reason.value)
+    to_reason = transition.to_reason.value if transition.to_reason is not None else None
+    result = cast(CursorResult[Any], session.execute(
+        update(Terminal)
+        .where(Terminal.id == terminal.id, Terminal.status == transition.from_status.value, reason_now)
+        .values(status=transition.to_status.value, status_reason=to_reason, updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)))
+    if result.rowcount != 1:
+        raise Conflict("the terminal changed meanwhile; reload it and try again")
+    session.refresh(terminal)
+
+
+def current_suspension(session: Session, terminal_id: int) -> Suspension | None:
+    """Return the terminal's suspension that has not ended, if any."""
+    return session.scalar(select(Suspension).where(Suspension.terminal_id == terminal_id,
+                                                   Suspension.ended_at.is_(None))
+                          .order_by(Suspension.id.desc()).limit(1))
+
+
+def end_suspension(session: Session, principal: Principal, terminal_id: int, action: Action) -> Suspension | None:
+    """Close the terminal's current suspension, saying how it ended."""
+    suspension = current_suspension(session, terminal_id)
+    if suspension is not None:
+        suspension.ended_at = utcnow()
+        suspension.ended_by = principal.username
+        suspension.end_action = action.value
+    return suspension
+
+
+def pure_fee_plan(plan: FeePlan) -> rules.FeePlan:
+    """The rules' view of a stored fee plan."""
+    return rules.FeePlan(monthly_fee_fen=plan.monthly_fee_fen, daily_penalty_bp=plan.daily_penalty_bp,
+                         grace_days=plan.grace_days, monthly_data_fee_fen=plan.monthly_data_fee_fen,
+                         penalty_cap_fen=plan.penalty_cap_fen)
+
+
+def notify_merchant(session: Session, terminal: Terminal, kind: str, notice: notices.MerchantNotice) -> None:
+    """Keep a notice for the terminal's merchant (shown in the console, the basis for SMS or e-mail)."""
+    session.add(MerchantNotice(merchant_id=terminal.merchant_id, terminal_id=terminal.id, kind=kind,
+                               title_zh=notice.title_zh, body_zh=notice.body_zh, title_en=notice.title_en,
+                               body_en=notice.body_en))
+
+
+def _dates(values: Sequence[str | date] | None) -> list[date]:
+    return [v if isinstance(v, date) else date.fromisoformat(v) for v in values or []]
+
+
+def _arrears_statement(session: Session, merchant_id: int, due_dates: Sequence[str | date] | None,
+                       as_of: date) -> rules.ArrearsStatement | None:
+    plan = session.get(FeePlan, merchant_id)
+    if plan is None or not due_dates:
+        return None
+    return rules.compute_arrears(pure_fee_plan(plan), _dates(due_dates), as_of)
+
+
+def _suspend(session: Session, principal: Principal, terminal: Terminal, transition: Transition, note: str, *,
+             unpaid_due_dates: Sequence[date] | None = None, documents_requested: Sequence[str] = (),
+             required_version: str | None = None) -> Suspension:
+    """Suspend (or re-label the suspension of) a locked terminal, audit it and notify its merchant."""
+    before = terminal_state(terminal)
+    if transition.action is Action.CHANGE_REASON:
+        end_suspension(session, principal, terminal.id, Action.CHANGE_REASON)
+    move_terminal(session, terminal, transition)
+    assert transition.to_reason is not None
+    suspension = Suspension(terminal_id=terminal.id, reason=transition.to_reason.value, note=note,
+                            unpaid_due_dates=[d.isoformat() for d in unpaid_due_dates] if unpaid_due_dates else None,
+                            documents_requested=list(documents_requested), required_version=required_version,
+                            suspended_by=principal.username, suspended_by_role=principal.role.value)
+    session.add(suspension)
+    session.flush()
+    details = {k: v for k, v in (("unpaid_due_dates", suspension.unpaid_due_dates),
+                                 ("documents_requested", suspension.documents_requested or None),
+                                 ("required_version", required_version)) if v}
+    audit.record(session, principal, "terminal", terminal.id, transition.action.value, before=before,
+                 after={**terminal_state(terminal), "suspension_id": suspension.id, **details}, reason=note)
+    statement = _arrears_statement(session, terminal.merchant_id, unpaid_due_dates, utcnow().date())
+    notify_merchant(session, terminal, "suspended", notices.suspension_notice(
+        transition.to_reason, terminal=terminal.tid, arrears=statement, documents=list(documents_requested),
+        required_version=required_version))
+    return suspension
+
+
+def _screen(terminal: Terminal) -> notices.ScreenNotice | None:
+    if terminal.status == TerminalStatus.SUSPENDED and terminal.status_reason:
+        return notices.screen_notice(terminal.status_reason)
+    if terminal.status == TerminalStatus.ACTIVE and terminal.must_sign_in:
+        return notices.reactivated_screen_notice()
+    return None
+
+
+def _screen_out(notice: notices.ScreenNotice | None) -> ScreenNoticeOut | None:
+    return None if notice is None else ScreenNoticeOut(zh_cn=list(notice.zh), en=list(notice.en))
+
+
+# lifecycle use cases ---------------------------------------------------------------------------
+
+
+def get_lifecycle(db: Database, principal: Principal, terminal_id: int) -> LifecycleOut:
+    """Show a terminal's lifecycle: state, current suspension, screen notice and what the caller may do."""
+    with db.transaction() as session:
+        return _lifecycle_out(session, principal, load_terminal(session, principal, terminal_id))
+
+
+def _lifecycle_out(session: Session, principal: Principal, terminal: Terminal) -> LifecycleOut:
+    role = principal.role.value
+    suspension = current_suspension(session, terminal.id) if terminal.status == TerminalStatus.SUSPENDED else None
+    open_request = session.scalar(select(ReactivationRequest.id).where(
+        ReactivationRequest.terminal_id == terminal.id,
+        ReactivationRequest.status.in_(("submitted", "rejected"))).order_by(ReactivationRequest.id.desc()).limit(1))
+    recent = session.scalars(select(MerchantNotice).where(MerchantNotice.terminal_id == terminal.id)
+                             .order_by(MerchantNotice.id.desc()).limit(5))
+    reasons = (suspension_reasons_for(role, terminal.status_reason) if terminal.status == TerminalStatus.SUSPENDED
+               else suspension_reasons_for(role) if terminal.status == TerminalStatus.ACTIVE else [])
+    return LifecycleOut(
+        terminal_id=terminal.id, status=terminal.status, status_reason=terminal.status_reason,
+        must_sign_in=terminal.must_sign_in,
+        allowed_actions=[a.value for a in allowed_actions(terminal.status, terminal.status_reason, role)],
+        suspend_reasons=[r.value for r in reasons],
+        suspension=SuspensionOut.model_validate(suspension) if suspension else None,
+        screen_notice=_screen_out(_screen(terminal)), open_request_id=open_request,
+        notices=[NoticeOut.model_validate(n) for n in recent])
+
+
+def suspend_terminal(db: Database, principal: Principal, terminal_id: int, data: SuspendIn) -> LifecycleOut:
+    """Suspend an active terminal (agent or risk; security and risk_limit: risk only), notifying its merchant."""
+    with db.transaction() as session:
+        terminal = lock_terminal(session, principal, terminal_id)
+        transition = decide(terminal.status, terminal.status_reason, principal.role.value, Action.SUSPEND,
+                            new_reason=data.reason)
+        _suspend(session, principal, terminal, transition, data.note, unpaid_due_dates=data.unpaid_due_dates,
+                 documents_requested=data.documents_requested, required_version=data.required_version)
+        return _lifecycle_out(session, principal, terminal)
+
+
+def change_suspension_reason(db: Database, principal: Principal, terminal_id: int,
+                             data: ReasonChangeIn) -> LifecycleOut:
+    """Re-label a suspension (risk may escalate any to security; lifting a risk reason needs risk)."""
+    with db.transaction() as session:
+        terminal = lock_terminal(session, principal, terminal_id)
+        transition = decide(terminal.status, terminal.status_reason, principal.role.value, Action.CHANGE_REASON,
+                            new_reason=data.reason)
+        _suspend(session, principal, terminal, transition, data.note)
+        return _lifecycle_out(session, principal, terminal)
+
+
+def activate_terminal(db: Database, principal: Principal, terminal_id: int, note: str = "") -> LifecycleOut:
+    """Put an onboarding terminal into service (agent or admin)."""
+    with db.transaction() as session:
+        terminal = lock_terminal(session, principal, terminal_id)
+        activate_locked(session, principal, terminal, note)
+        return _lifecycle_out(session, principal, terminal)
+
+
+def activate_locked(session: Session, principal: Principal, terminal: Terminal, note: str = "") -> None:
+    """Activate a locked onboarding terminal inside the caller's transaction, audited."""
+    transition = decide(terminal.status, terminal.status_reason, principal.role.value, Action.ACTIVATE)
+    before = terminal_state(terminal)
+    move_terminal(session, terminal, transition, activated_at=utcnow())
+    audit.record(session, principal, "terminal", terminal.id, "activate", before=before,
+                 after=terminal_state(terminal), reason=note or None)
+
+
+def decommission_terminal(db: Database, principal: Principal, terminal_id: int, note: str = "") -> LifecycleOut:
+    """Take a terminal out of service for good (agent or admin)."""
+    with db.transaction() as session:
+        terminal = lock_terminal(session, principal, terminal_id)
+        transition = decide(terminal.status, terminal.status_reason, principal.role.value, Action.DECOMMISSION)
+        before = terminal_state(terminal)
+        end_suspension(session, principal, terminal.id, Action.DECOMMISSION)
+        move_terminal(session, terminal, transition, must_sign_in=False)
+        audit.record(session, principal, "terminal", terminal.id, "decommission", before=before,
+                     after=terminal_state(terminal), reason=note or None)
+        return _lifecycle_out(session, principal, terminal)
+
+
+def screen_notice_for(db: Database, principal: Principal, terminal_id: int) -> ScreenNoticeOut | None:
+    """What the terminal's screen shows now (suspended: why and what to do; reactivated: sign in first)."""
+    with db.transaction() as session:
+        return _screen_out(_screen(load_terminal(session, principal, terminal_id)))
+
+
+def timeline(db: Database, principal: Principal, terminal_id: int) -> list[TimelineEventOut]:
+    """Every audited change of a terminal, its onboarding application and its reactivation requests, oldest first."""
+    with db.transaction() as session:
+        terminal = load_terminal(session, principal, terminal_id)
+        return [TimelineEventOut.model_validate(e) for e in timeline_events(session, terminal)]
+
+
+def timeline_events(session: Session, terminal: Terminal) -> list[AuditEvent]:
+    """The audit events that make up a terminal's timeline, oldest first."""
+    request_ids = [str(i) for i in session.scalars(
+        select(ReactivationRequest.id).where(ReactivationRequest.terminal_id == terminal.id))]
+    entities = [(AuditEvent.entity_type == "terminal") & (AuditEvent.entity_id == str(terminal.id))]
+    if request_ids:
+        entities.append((AuditEvent.entity_type == "reactivation_request") & AuditEvent.entity_id.in_(request_ids))
+    if terminal.application_id is not None:
+        entities.append((AuditEvent.entity_type == "onboarding_application")
+                        & (AuditEvent.entity_id == str(terminal.application_id)))
+    return list(session.scalars(select(AuditEvent).where(or_(*entities)).order_by(AuditEvent.at, AuditEvent.id)))
+
+
+def list_notices(db: Database, principal: Principal, *, terminal_id: int | None = None,
+                 limit: int = 50) -> list[NoticeOut]:
+    """The newest notices to merchants (a merchant sees its own)."""
+    if not 1 <= limit <= MAX_PER_PAGE:
+        raise Invalid("limit", f"must be between 1 and {MAX_PER_PAGE}")
+    query = select(MerchantNotice).order_by(MerchantNotice.id.desc()).limit(limit)
+    scope = merchant_scope(principal)
+    if scope is not None:
+        query = query.where(MerchantNotice.merchant_id == scope)
+    if terminal_id is not None:
+        query = query.where(MerchantNotice.terminal_id == terminal_id)
+    with db.transaction() as session:
+        return [NoticeOut.model_validate(n) for n in session.scalars(query)]
+
+
+# fee plans ------------------------------------------------------------------------------------
+
+
+def get_fee_plan(db: Database, principal: Principal, merchant_id: int) -> FeePlanOut:
+    """Read a merchant's fee plan (404 when none is recorded)."""
+    with db.transaction() as session:
+        _load_merchant(session, principal, merchant_id)
+        plan = session.get(FeePlan, merchant_id)
+        if plan is None:
+            raise NotFound("no fee plan recorded for this merchant")
+        return FeePlanOut.model_validate(plan)
+
+
+def set_fee_plan(db: Database, principal: Principal, merchant_id: int, data: FeePlanIn) -> FeePlanOut:
+    """Record a merchant's contracted fees (agents and admins)."""
+    require_role(principal, *EDITORS)
+    with db.transaction() as session:
+        _load_merchant(session, principal, merchant_id)
+        return FeePlanOut.model_validate(store_fee_plan(session, principal, merchant_id, data.model_dump()))
+
+
+def store_fee_plan(session: Session, principal: Principal, merchant_id: int, values: dict[str, Any]) -> FeePlan:
+    """Create or replace a merchant's fee plan in the caller's transaction, audited on the merchant."""
+    plan = session.get(FeePlan, merchant_id)
+    before = None if plan is None else {k: getattr(plan, k) for k in values}
+    if plan is None:
+        plan = FeePlan(merchant_id=merchant_id, **values)
+        session.add(plan)
+    else:
+        for key, value in values.items():
+            setattr(plan, key, value)
+    session.flush()
+    audit.record(session, principal, "merchant", merchant_id, "fee_plan.set", before=before, after=dict(values))
+    return plan
+
+
+# dormancy, terminal activity and diagnosis evidence -----------------------------------------
+
+
+def suspend_dormant(db: Database, now: datetime, *, days: int | None = None, dry_run: bool = False,
+                    batch_size: int = 200) -> list[int]:
+    """Suspend as dormant every active terminal with no transaction for `days` (POSOPS_DORMANCY_DAYS) days.
+
+    The scheduler calls this daily. Each batch is one transaction; rows another worker holds are
+    skipped (FOR UPDATE SKIP LOCKED on PostgreSQL) and every terminal is re-checked under its lock.
+    Returns the ids suspended (or, with dry_run, those that would be), oldest idleness first.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware (UTC)")
+    days = get_settings().dormancy_days if days is None else days
+    if days < 1:
+        raise Invalid("days", "must be at least 1")
+    cutoff = now - timedelta(days=days)
+    last_activity = func.coalesce(Terminal.last_transaction_at, Terminal.activated_at)
+    with db.transaction() as session:
+        candidates = [notices.TerminalActivity(*row) for row in session.execute(
+            select(Terminal.id, Terminal.status, Terminal.last_transaction_at, Terminal.activated_at)
+            .where(Terminal.status == TerminalStatus.ACTIVE, last_activity <= cutoff))]
+    due = [int(i) for i in notices.due_for_dormancy(candidates, now, days)]
+    if dry_run:
+        return due
+    suspended: list[int] = []
+    for start in range(0, len(due), batch_size):
+        with db.transaction() as session:
+            locked = session.scalars(select(Terminal).where(Terminal.id.in_(due[start:start + batch_size]))
+                                     .with_for_update(skip_locked=True).execution_options(populate_existing=True))
+            for terminal in locked:
+                activity = notices.TerminalActivity(terminal.id, terminal.status, terminal.last_transaction_at,
+                                                    terminal.activated_at)
+                if notices.due_for_dormancy([activity], now, days) != [terminal.id]:
+                    continue  # it transacted or changed state since the scan
+                transition = decide(terminal.status, terminal.status_reason, Actor.SYSTEM, Action.SUSPEND,
+                                    new_reason=SuspensionReason.DORMANT)
+                idle_since = terminal.last_transaction_at or terminal.activated_at
+                assert idle_since is not None
+                _suspend(session, SYSTEM, terminal, transition,
+                         f"无交易 {(now - idle_since).days} 天 / no transaction for {(now - idle_since).days} days "
+                         f"(limit {days})")
+                suspended.append(terminal.id)
+    return suspended
+
+
+def record_activity(session: Session, terminal: Terminal, *, transaction_at: datetime | None = None,
+                    signed_in: bool = False) -> None:
+    """Note a terminal's own activity in the caller's transaction (for ISO 8583 imports and telemetry).
+
+    A transaction moves `last_transaction_at` forward (never back); a sign-in clears the
+    "must sign in" mark a reactivation leaves, and that is audited.
+    """
+    if transaction_at is not None:
+        if transaction_at.tzinfo is None:
+            raise ValueError("transaction_at must be timezone-aware (UTC)")
+        if terminal.last_transaction_at is None or transaction_at > terminal.last_transaction_at:
+            terminal.last_transaction_at = transaction_at
+    if signed_in and terminal.must_sign_in:
+        before = terminal_state(terminal)
+        terminal.must_sign_in = False
+        session.flush()
+        audit.record(session, TERMINAL_REPORT, "terminal", terminal.id, "sign_in", before=before,
+                     after=terminal_state(terminal))
+
+
+def account_status_evidence(session: Session, terminal: Terminal) -> str | None:
+    """The outcome of the diagnosis check `account_status` for a terminal, from its lifecycle state.
+
+    active -> ok; onboarding and decommissioned -> not_registered; suspended -> by reason (arrears,
+    risk_limited for risk_limit and security, dormant, policy_hold for policy and other; a device
+    fault or a forced update leaves the account ok). None when nothing can be said.
+    """
+    del session  # the answer lies in the terminal's own state today
+    if terminal.status == TerminalStatus.ACTIVE:
+        return "ok"
+    if terminal.status in (TerminalStatus.ONBOARDING, TerminalStatus.DECOMMISSIONED):
+        return "not_registered"
+    if terminal.status == TerminalStatus.SUSPENDED and terminal.status_reason:
+        return ACCOUNT_STATUS_BY_REASON.get(terminal.status_reason)
+    return None

@@ -1,21 +1,39 @@
-"""Console pages for terminals: the filtered list and the detail page."""
+"""Console pages for terminals: the filtered list, the detail page and its lifecycle forms (suspend, reactivate …).
+
+Reactivation requests and onboarding applications have their own page modules, included here.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from posops.core.auth import Principal
 from posops.core.deps import DbDep
-from posops.core.web import PageUser, render
-from posops.terminals import service
-from posops.terminals.schemas import TERMINAL_STATUSES, TerminalFilters
+from posops.core.errors import PosopsError
+from posops.core.web import PageUser, check_csrf, page_lang, render
+from posops.diagnosis import service as diagnosis_service
+from posops.iso8583 import service as iso8583_service
+from posops.terminals import reactivation_service, service
+from posops.terminals.forms import Refusal, dates, lines, refusal, validated
+from posops.terminals.onboarding_views import router as onboarding_router
+from posops.terminals.reactivation import REQUESTERS
+from posops.terminals.reactivation_views import router as reactivation_router
+from posops.terminals.schemas import (
+    TERMINAL_STATUSES,
+    ReactivationRequestIn,
+    ReasonChangeIn,
+    SuspendIn,
+    TerminalFilters,
+)
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 25
 DEMO_MODELS = ("PAX A920", "Newland N910", "Landi A8", "Sunmi P2", "Verifone X990")
+Field = Annotated[str, Form()]
 
 
 @router.get("/terminals", response_class=HTMLResponse)
@@ -36,6 +54,89 @@ def terminal_list(request: Request, db: DbDep, user: PageUser, q: str = "", stat
 
 @router.get("/terminals/{terminal_id}", response_class=HTMLResponse)
 def terminal_detail(request: Request, terminal_id: int, db: DbDep, user: PageUser) -> HTMLResponse:
-    """Show one terminal's record."""
+    """Show one terminal's record, its lifecycle and its timeline."""
+    return _detail_page(request, db, user, terminal_id)
+
+
+def _detail_page(request: Request, db: DbDep, user: Principal, terminal_id: int,
+                 refused: Refusal | None = None) -> HTMLResponse:
     terminal = service.get_terminal(db, user, terminal_id)
-    return render(request, "terminals/detail.html", {"terminal": terminal})
+    context: dict[str, Any] = {"terminal": terminal, **lifecycle_section(db, user, terminal_id), "refusal": refused}
+    context["traffic"] = iso8583_service.terminal_section(db, user, terminal_id)
+    context["diagnoses"] = diagnosis_service.history(db, user, terminal_id)
+    return render(request, "terminals/detail.html", context, refused.status if refused else 200)
+
+
+def lifecycle_section(db: DbDep, user: Principal, terminal_id: int) -> dict[str, Any]:
+    """What the detail page's lifecycle section shows: state, allowed actions, open request, timeline."""
+    lifecycle = service.get_lifecycle(db, user, terminal_id)
+    open_request = reactivation_service.open_request_for(db, user, terminal_id)
+    can_request = (lifecycle.status == "suspended" and open_request is None
+                   and user.role.value in REQUESTERS)
+    return {"lifecycle": lifecycle, "timeline": service.timeline(db, user, terminal_id),
+            "open_request": open_request, "can_request": can_request}
+
+
+def _act(request: Request, db: DbDep, user: Principal, terminal_id: int, csrf_token: str,
+         action: Any, done: str | None = None) -> Response:
+    """Run a lifecycle action from a form: back to the page on success, the page with the refusal otherwise."""
+    check_csrf(request, csrf_token)
+    try:
+        result = action()
+    except PosopsError as exc:
+        return _detail_page(request, db, user, terminal_id, refusal(exc, page_lang(request)))
+    target = done.format(result=result) if done else f"/terminals/{terminal_id}"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/terminals/{terminal_id}/suspend")
+def suspend(request: Request, terminal_id: int, db: DbDep, user: PageUser, csrf_token: Field = "",
+            reason: Field = "", note: Field = "", unpaid_due_dates: Field = "", documents_requested: Field = "",
+            required_version: Field = "") -> Response:
+    """Suspend the terminal from its page."""
+    def action() -> object:
+        data = validated(SuspendIn, {
+            "reason": reason, "note": note, "unpaid_due_dates": dates(unpaid_due_dates, "unpaid_due_dates"),
+            "documents_requested": lines(documents_requested), "required_version": required_version or None})
+        return service.suspend_terminal(db, user, terminal_id, data)
+    return _act(request, db, user, terminal_id, csrf_token, action)
+
+
+@router.post("/terminals/{terminal_id}/suspension-reason")
+def change_reason(request: Request, terminal_id: int, db: DbDep, user: PageUser, csrf_token: Field = "",
+                  reason: Field = "", note: Field = "") -> Response:
+    """Re-label the terminal's suspension from its page."""
+    def action() -> object:
+        data = validated(ReasonChangeIn, {"reason": reason, "note": note})
+        return service.change_suspension_reason(db, user, terminal_id, data)
+    return _act(request, db, user, terminal_id, csrf_token, action)
+
+
+@router.post("/terminals/{terminal_id}/activate")
+def activate(request: Request, terminal_id: int, db: DbDep, user: PageUser, csrf_token: Field = "",
+             note: Field = "") -> Response:
+    """Activate an onboarding terminal from its page."""
+    return _act(request, db, user, terminal_id, csrf_token,
+                lambda: service.activate_terminal(db, user, terminal_id, note.strip()[:500]))
+
+
+@router.post("/terminals/{terminal_id}/decommission")
+def decommission(request: Request, terminal_id: int, db: DbDep, user: PageUser, csrf_token: Field = "",
+                 note: Field = "") -> Response:
+    """Decommission the terminal from its page."""
+    return _act(request, db, user, terminal_id, csrf_token,
+                lambda: service.decommission_terminal(db, user, terminal_id, note.strip()[:500]))
+
+
+@router.post("/terminals/{terminal_id}/reactivation-requests")
+def request_reactivation(request: Request, terminal_id: int, db: DbDep, user: PageUser, csrf_token: Field = "",
+                         note: Field = "") -> Response:
+    """Ask for reactivation from the terminal's page, then follow the request on its own page."""
+    def action() -> object:
+        data = validated(ReactivationRequestIn, {"note": note})
+        return reactivation_service.submit_request(db, user, terminal_id, data).id
+    return _act(request, db, user, terminal_id, csrf_token, action, done="/reactivation-requests/{result}")
+
+
+router.include_router(reactivation_router)
+router.include_router(onboarding_router)

@@ -1,0 +1,50 @@
+"""Bilingual names used inside lifecycle messages, taken from the console's message catalog.
+
+The catalog (each feature's ``messages.yaml``) is the one source of truth for how a status,
+reason, role, material or action is called; the pure lifecycle modules read their names from
+it, so a page and an error message can never disagree.
+
+>>> catalog_label("status.suspended")
+Label(zh='已停机', en='suspended')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import NamedTuple, TypeVar
+
+from posops.core.i18n import translate
+
+K = TypeVar("K")
+
+
+class Label(NamedTuple):
+    """A short name in zh-CN and English (the English one in sentence case, for use mid-sentence)."""
+
+    zh: str
+    en: str
+
+
+def sentence_case(text: str) -> str:
+    """Lower the first letter of a display name so it reads mid-sentence ("ID card" stays as it is)."""
+    if len(text) > 1 and text[0].isupper() and not text[1].isupper():
+        return text[0].lower() + text[1:]
+    return text
+
+
+def upper_first(text: str) -> str:
+    """Capitalise the first letter, for a name that starts an English sentence."""
+    return text[:1].upper() + text[1:]
+
+
+def catalog_label(key: str) -> Label:
+    """Return the catalog message ``key`` as a Label; KeyError when the catalog lacks it."""
+    zh, en = translate(key, "zh-CN"), translate(key, "en")
+    if zh == key:
+        raise KeyError(f"message {key!r} is missing from every messages.yaml")
+    return Label(zh, sentence_case(en))
+
+
+def catalog_labels(prefix: str, values: Iterable[K], *, key_of: Mapping[K, str] | None = None) -> dict[K, Label]:
+    """Map each value to the Label of ``prefix + value`` (or ``prefix + key_of[value]``)."""
+    return {v: catalog_label(prefix + (key_of[v] if key_of and v in key_of else str(v))) for v in values}

@@ -1,0 +1,428 @@
+"""Terminal lifecycle: the states a terminal can be in and which actor may move it where.
+
+The state machine is pure: it takes the current status (and suspension reason), the actor's
+role and the requested action, and either returns the resulting :class:`Transition` or raises
+
+* :class:`IllegalTransition` (HTTP 409) when the action is not possible from this state, or
+* :class:`NotAllowed` (HTTP 403) when it is possible, but not for this role.
+
+Both errors carry the zh-CN and English message and the actions the role *can* take from here.
+
+>>> decide("active", None, "agent", "suspend", new_reason="arrears").to_reason
+<SuspensionReason.ARREARS: 'arrears'>
+>>> allowed_actions("suspended", "security", "agent")
+[<Action.DECOMMISSION: 'decommission'>]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, NamedTuple
+
+from posops.core.errors import Conflict, Forbidden, PosopsError
+from posops.terminals.labels import Label, catalog_label, catalog_labels, upper_first
+
+
+class Actor(StrEnum):
+    """Who acts: the five user roles of posops plus the scheduled worker (``system``)."""
+
+    MERCHANT = "merchant"
+    AGENT = "agent"
+    RISK = "risk"
+    TECHNICIAN = "technician"
+    ADMIN = "admin"
+    SYSTEM = "system"
+
+
+class TerminalStatus(StrEnum):
+    """Where a terminal is in its life."""
+
+    ONBOARDING = "onboarding"
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    DECOMMISSIONED = "decommissioned"
+
+
+class SuspensionReason(StrEnum):
+    """Why a terminal is suspended (停机原因); decides how it may be reactivated."""
+
+    ARREARS = "arrears"
+    RISK_LIMIT = "risk_limit"
+    DEVICE_FAULT = "device_fault"
+    SYSTEM_UPDATE = "system_update"
+    SECURITY = "security"
+    DORMANT = "dormant"
+    POLICY = "policy"
+    OTHER = "other"
+
+
+class Action(StrEnum):
+    """A change of a terminal's status."""
+
+    ACTIVATE = "activate"
+    SUSPEND = "suspend"
+    CHANGE_REASON = "change_reason"
+    REACTIVATE = "reactivate"
+    DECOMMISSION = "decommission"
+
+
+ACTOR_LABELS: Mapping[str, Label] = {
+    **catalog_labels("role.", [a for a in Actor if a is not Actor.SYSTEM]),
+    Actor.SYSTEM: catalog_label("terminals.actor.system"),
+}
+"""Role names, as the console shows them (``role.*`` in core, the worker in terminals)."""
+
+STATUS_LABELS: Mapping[TerminalStatus, Label] = catalog_labels("status.", TerminalStatus)
+REASON_LABELS: Mapping[SuspensionReason, Label] = catalog_labels("reason.", SuspensionReason)
+ACTION_LABELS: Mapping[Action, Label] = catalog_labels("terminals.action.", Action)
+
+# Reasons only the risk team may set or lift (DESIGN: risk owns risk, fraud and security).
+RISK_REASONS: frozenset[SuspensionReason] = frozenset(
+    {SuspensionReason.RISK_LIMIT, SuspensionReason.SECURITY}
+)
+
+ACTIVATORS: frozenset[str] = frozenset({Actor.AGENT, Actor.ADMIN})
+DECOMMISSIONERS: frozenset[str] = frozenset({Actor.AGENT, Actor.ADMIN})
+
+_AGENT_OR_RISK = frozenset({Actor.AGENT, Actor.RISK})
+_RISK_ONLY = frozenset({Actor.RISK})
+
+SUSPENDERS: Mapping[SuspensionReason, frozenset[str]] = {
+    SuspensionReason.ARREARS: _AGENT_OR_RISK,
+    SuspensionReason.RISK_LIMIT: _RISK_ONLY,
+    SuspensionReason.DEVICE_FAULT: _AGENT_OR_RISK,
+    SuspensionReason.SYSTEM_UPDATE: _AGENT_OR_RISK,
+    SuspensionReason.SECURITY: _RISK_ONLY,
+    SuspensionReason.DORMANT: frozenset({Actor.SYSTEM, Actor.AGENT}),
+    SuspensionReason.POLICY: _AGENT_OR_RISK,
+    SuspensionReason.OTHER: _AGENT_OR_RISK,
+}
+"""Who may suspend a terminal for each reason."""
+
+REACTIVATORS: Mapping[SuspensionReason, frozenset[str]] = {
+    reason: _RISK_ONLY if reason in RISK_REASONS else frozenset({Actor.AGENT}) for reason in SuspensionReason
+}
+"""Who may approve a reactivation (复机) request, and so reactivate, for each reason."""
+
+_FROM_STATUSES: Mapping[Action, frozenset[TerminalStatus]] = {
+    Action.ACTIVATE: frozenset({TerminalStatus.ONBOARDING}),
+    Action.SUSPEND: frozenset({TerminalStatus.ACTIVE}),
+    Action.CHANGE_REASON: frozenset({TerminalStatus.SUSPENDED}),
+    Action.REACTIVATE: frozenset({TerminalStatus.SUSPENDED}),
+    Action.DECOMMISSION: frozenset(
+        {TerminalStatus.ONBOARDING, TerminalStatus.ACTIVE, TerminalStatus.SUSPENDED}
+    ),
+}
+
+_TO_STATUS: Mapping[Action, TerminalStatus] = {
+    Action.ACTIVATE: TerminalStatus.ACTIVE,
+    Action.SUSPEND: TerminalStatus.SUSPENDED,
+    Action.CHANGE_REASON: TerminalStatus.SUSPENDED,
+    Action.REACTIVATE: TerminalStatus.ACTIVE,
+    Action.DECOMMISSION: TerminalStatus.DECOMMISSIONED,
+}
+
+
+class Condition(NamedTuple):
+    """A precondition that is not met yet: a stable code, zh-CN and English text, and its subject."""
+
+    code: str
+    zh: str
+    en: str
+    subject: str | None = None
+
+
+@dataclass(frozen=True)
+class Transition:
+    """The outcome of an allowed action: the terminal's status and reason before and after."""
+
+    action: Action
+    from_status: TerminalStatus
+    from_reason: SuspensionReason | None
+    to_status: TerminalStatus
+    to_reason: SuspensionReason | None
+    must_sign_in: bool = False
+    """True when the terminal must sign in (签到) again before it may transact."""
+
+
+class TransitionError(PosopsError):
+    """A refused state change, with zh-CN and English messages and the actions allowed instead.
+
+    It is a :class:`~posops.core.errors.PosopsError`, so the app answers it as HTTP: its JSON
+    ``detail`` is :meth:`as_dict` (what was refused, what is allowed from here, what is missing).
+    """
+
+    code = "transition_error"
+
+    def __init__(
+        self,
+        *,
+        action: str,
+        status: str | None,
+        role: str,
+        allowed: Sequence[str],
+        zh: str,
+        en: str,
+        reason: str | None = None,
+        unmet: Sequence[Condition] = (),
+    ) -> None:
+        super().__init__(f"{zh} | {en}")
+        self.action = str(action)
+        self.state = None if status is None else str(status)
+        """The status of the thing acted on (``status`` is the HTTP status of the error class)."""
+        self.reason = None if reason is None else str(reason)
+        self.role = str(role)
+        self.allowed: tuple[str, ...] = tuple(str(a) for a in allowed)
+        self.zh = zh
+        self.en = en
+        self.unmet: tuple[Condition, ...] = tuple(unmet)
+
+    def text(self, lang: str = "zh-CN") -> str:
+        """Return the message in ``lang`` (``zh-CN`` or ``en``)."""
+        return self.en if lang == "en" else self.zh
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready description, for an API error body."""
+        return {
+            "code": self.code,
+            "action": self.action,
+            "state": self.state,
+            "reason": self.reason,
+            "role": self.role,
+            "allowed": list(self.allowed),
+            "unmet": [c._asdict() for c in self.unmet],
+            "message": {"zh-CN": self.zh, "en": self.en},
+        }
+
+    def detail(self) -> Any:
+        """Return the JSON ``detail`` of the HTTP answer: :meth:`as_dict`."""
+        return self.as_dict()
+
+
+class IllegalTransition(TransitionError, Conflict):
+    """The action is not possible from the current state (HTTP 409)."""
+
+    code = "illegal_transition"
+
+
+class ConditionsNotMet(IllegalTransition):
+    """The action is possible from here, but some of its preconditions are not met (HTTP 409)."""
+
+    code = "conditions_not_met"
+
+
+class NotAllowed(TransitionError, Forbidden):
+    """The action is possible from the current state, but not for this role (HTTP 403)."""
+
+    code = "not_allowed"
+
+
+def list_labels(values: Iterable[str], labels: Mapping[Any, Label]) -> Label:
+    """Join the labels of ``values`` into one zh-CN and one English list."""
+    items = [labels.get(v, Label(str(v), str(v))) for v in values]
+    return Label("、".join(i.zh for i in items), ", ".join(i.en for i in items))
+
+
+def allowed_sentence(role: str, allowed: Sequence[str], labels: Mapping[Any, Label]) -> Label:
+    """Say, in both languages, what ``role`` may do instead (or that it may do nothing here)."""
+    who = ACTOR_LABELS.get(role, Label(role, role))
+    if not allowed:
+        return Label(f"{who.zh}在此状态下没有可执行的操作。", f"No action is available to {who.en} here.")
+    names = list_labels(allowed, labels)
+    return Label(f"{who.zh}可执行的操作:{names.zh}。", f"As {who.en} you may: {names.en}.")
+
+
+def status_label(status: TerminalStatus | str, reason: SuspensionReason | str | None = None) -> Label:
+    """Name a terminal's status, with the suspension reason when there is one."""
+    base = STATUS_LABELS[TerminalStatus(status)]
+    if reason is None:
+        return base
+    why = REASON_LABELS[SuspensionReason(reason)]
+    return Label(f"{base.zh}({why.zh})", f"{base.en} ({why.en})")
+
+
+def may_suspend(role: str, reason: SuspensionReason | str) -> bool:
+    """Tell whether ``role`` may suspend an active terminal for ``reason``."""
+    return str(role) in SUSPENDERS[SuspensionReason(reason)]
+
+
+def may_reactivate(role: str, reason: SuspensionReason | str) -> bool:
+    """Tell whether ``role`` may approve reactivation of a terminal suspended for ``reason``."""
+    return str(role) in REACTIVATORS[SuspensionReason(reason)]
+
+
+def may_change_reason(role: str, old: SuspensionReason | str, new: SuspensionReason | str) -> bool:
+    """Tell whether ``role`` may re-label a suspension from ``old`` to ``new`` without reactivating.
+
+    The role must be able to suspend for ``new``, and lifting a risk reason needs the risk role;
+    the scheduled worker never re-labels.
+    """
+    old_r, new_r, who = SuspensionReason(old), SuspensionReason(new), str(role)
+    if old_r is new_r or who == Actor.SYSTEM or not may_suspend(who, new_r):
+        return False
+    return old_r not in RISK_REASONS or who in REACTIVATORS[old_r]
+
+
+def suspension_reasons_for(
+    role: str, current: SuspensionReason | str | None = None
+) -> list[SuspensionReason]:
+    """List the reasons ``role`` may suspend for (or re-label to, when ``current`` is given)."""
+    if current is None:
+        return [r for r in SuspensionReason if may_suspend(role, r)]
+    return [r for r in SuspensionReason if may_change_reason(role, current, r)]
+
+
+def _role_may(action: Action, role: str, reason: SuspensionReason | None) -> bool:
+    """Tell whether ``role`` may take ``action`` at all from a state with this suspension ``reason``."""
+    if action is Action.ACTIVATE:
+        return role in ACTIVATORS
+    if action is Action.DECOMMISSION:
+        return role in DECOMMISSIONERS
+    if action is Action.SUSPEND:
+        return bool(suspension_reasons_for(role))
+    if reason is None:  # CHANGE_REASON and REACTIVATE start from a suspended terminal
+        return False
+    if action is Action.CHANGE_REASON:
+        return bool(suspension_reasons_for(role, reason))
+    return may_reactivate(role, reason)
+
+
+def _state(
+    status: TerminalStatus | str, reason: SuspensionReason | str | None
+) -> tuple[TerminalStatus, SuspensionReason | None]:
+    st = TerminalStatus(status)
+    if st is TerminalStatus.SUSPENDED:
+        if reason is None:
+            raise ValueError("a suspended terminal must have a suspension reason")
+        return st, SuspensionReason(reason)
+    return st, None
+
+
+def allowed_actions(
+    status: TerminalStatus | str, reason: SuspensionReason | str | None, role: str
+) -> list[Action]:
+    """List the actions ``role`` may take on a terminal in ``status`` (with ``reason`` if suspended).
+
+    ``reactivate`` is listed for the role that may approve the reactivation request; the
+    transition itself still needs that approved request (see :func:`decide`).
+    """
+    st, why = _state(status, reason)
+    who = str(role)
+    return [a for a in Action if st in _FROM_STATUSES[a] and _role_may(a, who, why)]
+
+
+def _refuse(
+    cls: type[TransitionError],
+    action: Action,
+    st: TerminalStatus,
+    why: SuspensionReason | None,
+    role: str,
+    problem: Label,
+    unmet: Sequence[Condition] = (),
+) -> TransitionError:
+    allowed = allowed_actions(st, why, role)
+    hint = allowed_sentence(role, allowed, ACTION_LABELS)
+    return cls(
+        action=action,
+        status=st,
+        reason=why,
+        role=role,
+        allowed=allowed,
+        zh=f"{problem.zh}{hint.zh}",
+        en=f"{problem.en} {hint.en}",
+        unmet=unmet,
+    )
+
+
+def _permitted(act: Action, who: str, why: SuspensionReason | None, target: SuspensionReason | None) -> bool:
+    """Tell whether ``who`` may take ``act`` from reason ``why`` (to reason ``target``)."""
+    if act is Action.ACTIVATE:
+        return who in ACTIVATORS
+    if act is Action.DECOMMISSION:
+        return who in DECOMMISSIONERS
+    if act is Action.SUSPEND:
+        return target is not None and may_suspend(who, target)
+    if why is None:
+        return False
+    if act is Action.CHANGE_REASON:
+        return target is not None and may_change_reason(who, why, target)
+    return may_reactivate(who, why)
+
+
+def decide(
+    status: TerminalStatus | str,
+    reason: SuspensionReason | str | None,
+    role: str,
+    action: Action | str,
+    *,
+    new_reason: SuspensionReason | str | None = None,
+    reactivation_approved: bool = False,
+) -> Transition:
+    """Decide whether ``role`` may take ``action`` on a terminal in ``status`` and return the result.
+
+    ``new_reason`` is required for ``suspend`` and ``change_reason``. ``reactivate`` needs
+    ``reactivation_approved=True``: a terminal comes back only through an approved 复机 request.
+    Raises :class:`IllegalTransition` (or its :class:`ConditionsNotMet`) or :class:`NotAllowed`.
+    """
+    st, why = _state(status, reason)
+    act, who = Action(action), str(role)
+    verb = ACTION_LABELS[act]
+    here = status_label(st, why)
+
+    if st not in _FROM_STATUSES[act]:
+        problem = Label(
+            f"终端当前为“{here.zh}”,不能{verb.zh}。", f"Cannot {verb.en} a terminal that is {here.en}."
+        )
+        raise _refuse(IllegalTransition, act, st, why, who, problem)
+
+    target: SuspensionReason | None = None
+    if act in (Action.SUSPEND, Action.CHANGE_REASON):
+        if new_reason is None:
+            raise ValueError(f"{act} needs a suspension reason")
+        target = SuspensionReason(new_reason)
+        if act is Action.CHANGE_REASON and target is why:
+            target_label = REASON_LABELS[target]
+            problem = Label(
+                f"终端已因“{target_label.zh}”停机。",
+                f"The terminal is already suspended for {target_label.en}.",
+            )
+            raise _refuse(IllegalTransition, act, st, why, who, problem)
+
+    if not _permitted(act, who, why, target):
+        actor = ACTOR_LABELS.get(who, Label(who, who))
+        if act is Action.CHANGE_REASON and why is not None and target is not None:
+            a, b = REASON_LABELS[why], REASON_LABELS[target]
+            problem = Label(
+                f"{actor.zh}不能把停机原因从“{a.zh}”改为“{b.zh}”。",
+                f"{upper_first(actor.en)} may not change the suspension reason from {a.en} to {b.en}.",
+            )
+        elif target is not None:
+            t = REASON_LABELS[target]
+            problem = Label(
+                f"{actor.zh}不能以“{t.zh}”为由停机。", f"{upper_first(actor.en)} may not suspend for {t.en}."
+            )
+        else:
+            problem = Label(
+                f"{actor.zh}不能{verb.zh}“{here.zh}”的终端。",
+                f"{upper_first(actor.en)} may not {verb.en} a terminal that is {here.en}.",
+            )
+        raise _refuse(NotAllowed, act, st, why, who, problem)
+
+    if act is Action.REACTIVATE and not reactivation_approved:
+        needed = Condition(
+            "reactivation_request_not_approved",
+            "复机需要一份已批准的复机申请。",
+            "Reactivation needs an approved reactivation request.",
+        )
+        raise _refuse(ConditionsNotMet, act, st, why, who, Label(needed.zh, needed.en), unmet=[needed])
+
+    return Transition(
+        action=act,
+        from_status=st,
+        from_reason=why,
+        to_status=_TO_STATUS[act],
+        to_reason=target,
+        must_sign_in=act is Action.REACTIVATE,
+    )

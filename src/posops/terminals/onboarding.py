@@ -1,0 +1,578 @@
+"""Onboarding (POS 申请): the application's steps, who takes each, the materials and upload rules.
+
+The steps follow how a merchant gets a terminal: submit an application with the materials,
+the provider reviews them (审核资料), approves or rejects with a reason (a rejected application
+may be corrected and resubmitted), a contract is signed (签订合同, which fixes the fees), the
+terminal is installed and tested (安装调试), the merchant is trained (培训使用), and the
+terminal goes live (正式使用).
+
+>>> facts = ApplicationFacts(ApplicantType.INDIVIDUAL, terminal_model="P2")
+>>> [c.subject for c in missing_materials(facts.applicant_type, facts.materials)]
+['application_form', 'id_card', 'bank_account']
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from pathlib import PurePosixPath, PureWindowsPath
+
+from posops.terminals.labels import catalog_label, catalog_labels, upper_first
+from posops.terminals.lifecycle import (
+    ACTOR_LABELS,
+    Actor,
+    Condition,
+    ConditionsNotMet,
+    IllegalTransition,
+    Label,
+    NotAllowed,
+    TransitionError,
+    allowed_sentence,
+)
+
+
+class ApplicantType(StrEnum):
+    """Who applies: a registered business (商户/企业) or an individual (个人)."""
+
+    BUSINESS = "business"
+    INDIVIDUAL = "individual"
+
+
+class Material(StrEnum):
+    """A document an application must carry."""
+
+    APPLICATION_FORM = "application_form"
+    BUSINESS_LICENCE = "business_licence"
+    TAX_REGISTRATION = "tax_registration"
+    LEGAL_REP_ID = "legal_rep_id"
+    PREMISES_PROOF = "premises_proof"
+    ID_CARD = "id_card"
+    BANK_ACCOUNT = "bank_account"
+
+
+MATERIAL_LABELS: Mapping[Material, Label] = catalog_labels("terminals.material.", Material)
+
+REQUIRED_MATERIALS: Mapping[ApplicantType, tuple[Material, ...]] = {
+    ApplicantType.BUSINESS: (
+        Material.APPLICATION_FORM,
+        Material.BUSINESS_LICENCE,
+        Material.TAX_REGISTRATION,
+        Material.LEGAL_REP_ID,
+        Material.PREMISES_PROOF,
+        Material.BANK_ACCOUNT,
+    ),
+    ApplicantType.INDIVIDUAL: (Material.APPLICATION_FORM, Material.ID_CARD, Material.BANK_ACCOUNT),
+}
+"""The full checklist per applicant type, in the order it is shown."""
+
+OPTIONAL_WITH_UNIFIED_LICENCE: frozenset[Material] = frozenset({Material.TAX_REGISTRATION})
+"""Since 三证合一 (2015) the business licence carries the 统一社会信用代码 and replaces the separate
+tax registration certificate, so it is asked for only from businesses with an old-style licence."""
+
+
+def required_materials(applicant_type: ApplicantType | str, *, unified_licence: bool = False) -> tuple[Material, ...]:
+    """Return the materials an applicant must provide; a unified licence makes tax registration optional."""
+    full = REQUIRED_MATERIALS[ApplicantType(applicant_type)]
+    if not unified_licence:
+        return full
+    return tuple(m for m in full if m not in OPTIONAL_WITH_UNIFIED_LICENCE)
+
+
+def optional_materials(applicant_type: ApplicantType | str, *, unified_licence: bool = False) -> tuple[Material, ...]:
+    """Return the checklist items this applicant may provide but need not."""
+    needed = required_materials(applicant_type, unified_licence=unified_licence)
+    return tuple(m for m in REQUIRED_MATERIALS[ApplicantType(applicant_type)] if m not in needed)
+
+
+class MaterialState(StrEnum):
+    """Where one material stands: missing, uploaded, checked by the provider, or sent back."""
+
+    MISSING = "missing"
+    PROVIDED = "provided"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
+class ApplicationStatus(StrEnum):
+    """Where an onboarding application is."""
+
+    SUBMITTED = "submitted"
+    UNDER_REVIEW = "under_review"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CONTRACTED = "contracted"
+    INSTALLING = "installing"
+    TRAINING = "training"
+    LIVE = "live"
+
+
+class OnboardingAction(StrEnum):
+    """A step of an onboarding application."""
+
+    SUBMIT = "submit"
+    START_REVIEW = "start_review"
+    APPROVE = "approve"
+    REJECT = "reject"
+    RESUBMIT = "resubmit"
+    SIGN_CONTRACT = "sign_contract"
+    INSTALL = "install"
+    TRAIN = "train"
+    GO_LIVE = "go_live"
+
+
+class MaterialAction(StrEnum):
+    """A change to one material of an application."""
+
+    PROVIDE = "provide"
+    VERIFY = "verify"
+    REJECT = "reject"
+
+
+STATUS_LABELS: Mapping[ApplicationStatus | None, Label] = {
+    None: catalog_label("terminals.application.draft"),
+    **catalog_labels("terminals.application.", ApplicationStatus),
+}
+
+ACTION_LABELS: Mapping[OnboardingAction | MaterialAction, Label] = {
+    **catalog_labels("terminals.onboarding_action.", OnboardingAction),
+    **catalog_labels("terminals.material_action.", MaterialAction),
+}
+
+APPLICANTS: frozenset[str] = frozenset({Actor.MERCHANT, Actor.AGENT})
+"""Who files an application and its materials: the merchant, or an agent on a walk-in applicant's behalf."""
+
+_STEPS: Mapping[OnboardingAction, tuple[ApplicationStatus | None, ApplicationStatus, frozenset[str]]] = {
+    OnboardingAction.SUBMIT: (None, ApplicationStatus.SUBMITTED, APPLICANTS),
+    OnboardingAction.START_REVIEW: (
+        ApplicationStatus.SUBMITTED,
+        ApplicationStatus.UNDER_REVIEW,
+        frozenset({Actor.AGENT}),
+    ),
+    OnboardingAction.APPROVE: (
+        ApplicationStatus.UNDER_REVIEW,
+        ApplicationStatus.APPROVED,
+        frozenset({Actor.AGENT}),
+    ),
+    OnboardingAction.REJECT: (
+        ApplicationStatus.UNDER_REVIEW,
+        ApplicationStatus.REJECTED,
+        frozenset({Actor.AGENT}),
+    ),
+    OnboardingAction.RESUBMIT: (
+        ApplicationStatus.REJECTED,
+        ApplicationStatus.SUBMITTED,
+        APPLICANTS,
+    ),
+    OnboardingAction.SIGN_CONTRACT: (
+        ApplicationStatus.APPROVED,
+        ApplicationStatus.CONTRACTED,
+        frozenset({Actor.AGENT}),
+    ),
+    OnboardingAction.INSTALL: (
+        ApplicationStatus.CONTRACTED,
+        ApplicationStatus.INSTALLING,
+        frozenset({Actor.AGENT}),
+    ),
+    OnboardingAction.TRAIN: (
+        ApplicationStatus.INSTALLING,
+        ApplicationStatus.TRAINING,
+        frozenset({Actor.AGENT}),
+    ),
+    OnboardingAction.GO_LIVE: (ApplicationStatus.TRAINING, ApplicationStatus.LIVE, frozenset({Actor.AGENT})),
+}
+"""Each step: the status it starts from (``None``: no application yet), where it leads, who takes it."""
+
+_MATERIAL_STEPS: Mapping[MaterialAction, tuple[frozenset[ApplicationStatus | None], frozenset[str]]] = {
+    MaterialAction.PROVIDE: (
+        frozenset(
+            {None, ApplicationStatus.SUBMITTED, ApplicationStatus.UNDER_REVIEW, ApplicationStatus.REJECTED}
+        ),
+        APPLICANTS,
+    ),
+    MaterialAction.VERIFY: (frozenset({ApplicationStatus.UNDER_REVIEW}), frozenset({Actor.AGENT})),
+    MaterialAction.REJECT: (frozenset({ApplicationStatus.UNDER_REVIEW}), frozenset({Actor.AGENT})),
+}
+"""Each material change: the application statuses it is possible in, and who makes it."""
+
+
+@dataclass(frozen=True)
+class ApplicationFacts:
+    """What is recorded on an application, as it will be once the step's own data is saved."""
+
+    applicant_type: ApplicantType
+    materials: Mapping[str, MaterialState] = field(default_factory=dict)
+    """State per :class:`Material` code; an absent code counts as missing."""
+    unified_licence: bool = False
+    """The business licence carries a 统一社会信用代码 (三证合一): no separate tax registration needed."""
+    terminal_model: str | None = None
+    """The terminal model chosen for the business (确定需求)."""
+    contract_ref: str | None = None
+    fee_plan_recorded: bool = False
+    """The contract's fee plan (see ``reactivation.FeePlan``) is stored for the merchant."""
+    terminal_serial: str | None = None
+    """Serial number of the device assigned and installed."""
+    installation_verified: bool = False
+    """Installation and debugging passed: the terminal signed in and ran a test transaction."""
+    training_done: bool = False
+
+
+def _condition(code: str, subject: str, label: Label, zh: str, en: str) -> Condition:
+    return Condition(code, zh.format(label.zh), en.format(label.en), str(subject))
+
+
+def missing_materials(
+    applicant_type: ApplicantType | str,
+    materials: Mapping[str, MaterialState | str],
+    *,
+    verified: bool = False,
+    unified_licence: bool = False,
+) -> list[Condition]:
+    """List the required materials that are not yet uploaded (or, with ``verified=True``, not verified).
+
+    Each entry has the material code as ``subject`` and zh-CN / English text naming the material.
+    """
+    unmet = []
+    for material in required_materials(applicant_type, unified_licence=unified_licence):
+        state = MaterialState(materials.get(material, MaterialState.MISSING))
+        label = MATERIAL_LABELS[material]
+        if state is MaterialState.MISSING:
+            unmet.append(_condition("material_missing", material, label, "缺少{}。", "Missing: {}."))
+        elif state is MaterialState.REJECTED:
+            unmet.append(
+                _condition(
+                    "material_rejected",
+                    material,
+                    label,
+                    "{}被退回,请重新上传。",
+                    "The {} was sent back; upload it again.",
+                )
+            )
+        elif verified and state is MaterialState.PROVIDED:
+            unmet.append(
+                _condition(
+                    "material_unverified", material, label, "{}尚未核验。", "The {} is not verified yet."
+                )
+            )
+    return unmet
+
+
+def _blank(value: str | None) -> bool:
+    return not (value or "").strip()
+
+
+def requirements(action: OnboardingAction | str, facts: ApplicationFacts) -> list[Condition]:
+    """List what ``action`` still needs on this application (empty when it may be taken)."""
+    act = OnboardingAction(action)
+    unmet: list[Condition] = []
+    if act in (OnboardingAction.SUBMIT, OnboardingAction.RESUBMIT):
+        if _blank(facts.terminal_model):
+            unmet.append(
+                Condition("terminal_model_missing", "未选择POS机型号。", "No terminal model chosen.")
+            )
+        unmet += missing_materials(facts.applicant_type, facts.materials, unified_licence=facts.unified_licence)
+    elif act is OnboardingAction.APPROVE:
+        unmet += missing_materials(
+            facts.applicant_type, facts.materials, verified=True, unified_licence=facts.unified_licence
+        )
+    elif act is OnboardingAction.SIGN_CONTRACT:
+        if _blank(facts.contract_ref):
+            unmet.append(
+                Condition("contract_ref_missing", "未登记合同编号。", "No contract reference recorded.")
+            )
+        if not facts.fee_plan_recorded:
+            unmet.append(
+                Condition(
+                    "fee_plan_missing", "未登记合同约定的费率。", "The contract's fee plan is not recorded."
+                )
+            )
+    elif act is OnboardingAction.INSTALL:
+        if _blank(facts.terminal_serial):
+            unmet.append(
+                Condition(
+                    "terminal_serial_missing",
+                    "未登记安装终端的序列号。",
+                    "No serial number of the installed terminal.",
+                )
+            )
+    elif act is OnboardingAction.TRAIN:
+        if not facts.installation_verified:
+            unmet.append(
+                Condition(
+                    "installation_not_verified",
+                    "安装调试尚未通过(签到及测试交易)。",
+                    "Installation not verified yet (sign-in and a test transaction).",
+                )
+            )
+    elif act is OnboardingAction.GO_LIVE and not facts.training_done:
+        unmet.append(
+            Condition("training_not_done", "商户尚未完成操作培训。", "The merchant has not been trained yet.")
+        )
+    return unmet
+
+
+def allowed_onboarding_actions(status: ApplicationStatus | str | None, role: str) -> list[OnboardingAction]:
+    """List the steps ``role`` may take on an application in ``status`` (``None``: none filed yet)."""
+    st = None if status is None else ApplicationStatus(status)
+    who = str(role)
+    return [act for act, (start, _, roles) in _STEPS.items() if start is st and who in roles]
+
+
+def allowed_material_actions(status: ApplicationStatus | str | None, role: str) -> list[MaterialAction]:
+    """List the changes ``role`` may make to materials of an application in ``status``."""
+    st = None if status is None else ApplicationStatus(status)
+    who = str(role)
+    return [act for act, (statuses, roles) in _MATERIAL_STEPS.items() if st in statuses and who in roles]
+
+
+def _refuse(
+    cls: type[TransitionError],
+    action: OnboardingAction | MaterialAction,
+    status: ApplicationStatus | None,
+    role: str,
+    problem: Label,
+    allowed: Sequence[OnboardingAction | MaterialAction],
+    unmet: Sequence[Condition] = (),
+) -> TransitionError:
+    hint = allowed_sentence(role, allowed, ACTION_LABELS)
+    return cls(
+        action=action,
+        status=status,
+        role=role,
+        allowed=allowed,
+        zh=f"{problem.zh}{hint.zh}",
+        en=f"{problem.en} {hint.en}",
+        unmet=unmet,
+    )
+
+
+def _wrong_state(action: OnboardingAction | MaterialAction, status: ApplicationStatus | None) -> Label:
+    here, verb = STATUS_LABELS[status], ACTION_LABELS[action]
+    return Label(f"申请当前为“{here.zh}”,不能{verb.zh}。", f"Cannot {verb.en}: the application is {here.en}.")
+
+
+def _wrong_role(action: OnboardingAction | MaterialAction, role: str) -> Label:
+    who, verb = ACTOR_LABELS.get(role, Label(role, role)), ACTION_LABELS[action]
+    return Label(f"{who.zh}不能{verb.zh}。", f"{upper_first(who.en)} may not {verb.en}.")
+
+
+def step(
+    status: ApplicationStatus | str | None,
+    action: OnboardingAction | str,
+    role: str,
+    facts: ApplicationFacts,
+    *,
+    rejection_reason: str | None = None,
+) -> ApplicationStatus:
+    """Take ``action`` on an application in ``status`` and return its new status.
+
+    Raises :class:`IllegalTransition` (not possible from this status), :class:`NotAllowed`
+    (not this role) or :class:`ConditionsNotMet` (listing what is missing, e.g. unverified
+    materials). A rejection needs a non-blank ``rejection_reason`` (ValueError otherwise).
+    After ``go_live`` the service activates the terminal through ``lifecycle.decide``.
+    """
+    st = None if status is None else ApplicationStatus(status)
+    act, who = OnboardingAction(action), str(role)
+    start, target, roles = _STEPS[act]
+    if st is not start:
+        raise _refuse(
+            IllegalTransition, act, st, who, _wrong_state(act, st), allowed_onboarding_actions(st, who)
+        )
+    if who not in roles:
+        raise _refuse(NotAllowed, act, st, who, _wrong_role(act, who), allowed_onboarding_actions(st, who))
+    if act is OnboardingAction.REJECT and _blank(rejection_reason):
+        raise ValueError("a rejection needs a reason the applicant can act on")
+    unmet = requirements(act, facts)
+    if unmet:
+        verb = ACTION_LABELS[act]
+        problem = Label(
+            f"还不能{verb.zh}:" + "".join(c.zh for c in unmet),
+            f"Cannot {verb.en} yet: " + " ".join(c.en for c in unmet),
+        )
+        others = [a for a in allowed_onboarding_actions(st, who) if a is not act]
+        raise _refuse(ConditionsNotMet, act, st, who, problem, others, unmet)
+    return target
+
+
+def material_step(
+    status: ApplicationStatus | str | None,
+    current: MaterialState | str,
+    action: MaterialAction | str,
+    role: str,
+    *,
+    note: str | None = None,
+) -> MaterialState:
+    """Change one material of an application in ``status`` and return its new state.
+
+    The merchant uploads (again) while the application is being prepared or reviewed, or after a
+    rejection; the agent verifies or sends back (with a ``note``) during review. Only an uploaded
+    material can be verified or sent back.
+    """
+    st = None if status is None else ApplicationStatus(status)
+    state, act, who = MaterialState(current), MaterialAction(action), str(role)
+    statuses, roles = _MATERIAL_STEPS[act]
+    if st not in statuses:
+        raise _refuse(
+            IllegalTransition, act, st, who, _wrong_state(act, st), allowed_material_actions(st, who)
+        )
+    if who not in roles:
+        raise _refuse(NotAllowed, act, st, who, _wrong_role(act, who), allowed_material_actions(st, who))
+    if act is MaterialAction.PROVIDE:
+        return MaterialState.PROVIDED
+    if state is not MaterialState.PROVIDED:
+        verb = ACTION_LABELS[act]
+        done = "verified" if act is MaterialAction.VERIFY else "sent back"
+        problem = Label(
+            f"只有已上传、待核验的材料才能{verb.zh}。", f"Only an uploaded, unchecked material can be {done}."
+        )
+        raise _refuse(IllegalTransition, act, st, who, problem, allowed_material_actions(st, who))
+    if act is MaterialAction.REJECT:
+        if _blank(note):
+            raise ValueError("sending a material back needs a note saying what is wrong")
+        return MaterialState.REJECTED
+    return MaterialState.VERIFIED
+
+
+# ---------------------------------------------------------------- the applicant's legal id
+
+USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+"""Characters of a 统一社会信用代码 (GB 32100-2015): digits and capitals without I, O, Z, S, V."""
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_USCC_SHAPE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
+_OLD_REGISTRATION_NUMBER = re.compile(r"^\d{15}$")
+_RESIDENT_ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
+_RESIDENT_ID_CHECK = "10X98765432"
+
+
+def looks_like_unified_credit_code(code: str) -> bool:
+    """Tell whether ``code`` has the shape of a 统一社会信用代码 (18 characters; the check is not verified)."""
+    return bool(_USCC_SHAPE.match(code.strip().upper()))
+
+
+def unified_credit_code_check(code17: str) -> str:
+    """Return the check character (GB 32100-2015, mod 31) of the first 17 characters of a 统一社会信用代码."""
+    total = sum(USCC_CHARS.index(ch) * w for ch, w in zip(code17, _USCC_WEIGHTS, strict=True))
+    return USCC_CHARS[(31 - total % 31) % 31]
+
+
+def resident_id_check(id17: str) -> str:
+    """Return the check character (GB 11643, ISO 7064 MOD 11-2) of the first 17 digits of a 身份证号."""
+    total = sum(int(d) * (2 ** (17 - i) % 11) for i, d in enumerate(id17))
+    return _RESIDENT_ID_CHECK[total % 11]
+
+
+def _birth_date_valid(id18: str) -> bool:
+    try:
+        born = date(int(id18[6:10]), int(id18[10:12]), int(id18[12:14]))
+    except ValueError:
+        return False
+    return born.year >= 1900
+
+
+def legal_id_problem(applicant_type: ApplicantType | str, legal_id: str) -> str | None:
+    """Say (in English, for an API error) why ``legal_id`` is not a valid id for this applicant, or None.
+
+    A business gives its 统一社会信用代码 (18 characters, check character verified) or, with a
+    licence from before 三证合一, its 15-digit registration number (注册号); an individual gives an
+    18-character resident id number (身份证号, check character and birth date verified).
+    """
+    code = legal_id.strip().upper()
+    if ApplicantType(applicant_type) is ApplicantType.BUSINESS:
+        if _OLD_REGISTRATION_NUMBER.match(code):
+            return None
+        if not _USCC_SHAPE.match(code):
+            return ("must be an 18-character unified social credit code (统一社会信用代码) "
+                    "or a 15-digit registration number")
+        expected = unified_credit_code_check(code[:17])
+        if code[17] != expected:
+            return f"check character of the unified social credit code should be {expected}: look for a typo"
+        return None
+    if not _RESIDENT_ID_SHAPE.match(code):
+        return "must be an 18-character resident id number (身份证号)"
+    if not _birth_date_valid(code):
+        return "the birth date in the resident id number is not a real date"
+    expected = resident_id_check(code[:17])
+    if code[17] != expected:
+        return f"check character of the resident id number should be {expected}: look for a typo"
+    return None
+
+
+def has_unified_licence(applicant_type: ApplicantType | str, legal_id: str) -> bool:
+    """Tell whether a business's id is a 统一社会信用代码, so its licence is unified (三证合一)."""
+    return ApplicantType(applicant_type) is ApplicantType.BUSINESS and looks_like_unified_credit_code(legal_id)
+
+
+# ---------------------------------------------------------------- uploads
+
+
+@dataclass(frozen=True)
+class UploadRules:
+    """What an uploaded material may be: content types with their file extensions, and a size limit."""
+
+    extensions: Mapping[str, tuple[str, ...]]
+    max_bytes: int
+
+
+UPLOAD_RULES = UploadRules(
+    extensions={
+        "application/pdf": (".pdf",),
+        "image/jpeg": (".jpg", ".jpeg"),
+        "image/png": (".png",),
+    },
+    max_bytes=10 * 1024 * 1024,
+)
+"""Scans and phone photos of documents: PDF, JPEG or PNG, at most 10 MiB."""
+
+_MAGIC: Mapping[str, bytes] = {
+    "application/pdf": b"%PDF-",
+    "image/jpeg": b"\xff\xd8\xff",
+    "image/png": b"\x89PNG\r\n\x1a\n",
+}
+
+
+def check_upload(
+    filename: str, content_type: str, size: int, head: bytes | None = None, rules: UploadRules = UPLOAD_RULES
+) -> Condition | None:
+    """Return why an upload is refused (code, zh-CN, English), or ``None`` when it is acceptable.
+
+    ``head`` is the start of the file (a few bytes suffice); when given, it must match the
+    declared type, so a renamed file is refused.
+    """
+    kind = content_type.split(";", 1)[0].strip().lower()
+    limit_mib = rules.max_bytes / (1024 * 1024)
+    if size <= 0:
+        return Condition("upload_empty", "文件为空。", "The file is empty.")
+    if size > rules.max_bytes:
+        return Condition(
+            "upload_too_large",
+            f"文件超过 {limit_mib:g} MB 上限。",
+            f"The file is larger than the {limit_mib:g} MB limit.",
+            str(size),
+        )
+    if kind not in rules.extensions:
+        return Condition(
+            "upload_type_not_allowed",
+            "只接受 PDF、JPEG 或 PNG 文件。",
+            "Only PDF, JPEG or PNG files are accepted.",
+            kind,
+        )
+    name = PureWindowsPath(PurePosixPath(filename).name).name
+    suffix = PurePosixPath(name).suffix.lower()
+    if suffix not in rules.extensions[kind]:
+        return Condition(
+            "upload_extension_mismatch",
+            f"文件扩展名“{suffix or '无'}”与文件类型不符。",
+            f"The file extension {suffix or '(none)'!r} does not match its type {kind}.",
+            suffix,
+        )
+    magic = _MAGIC.get(kind)
+    if head is not None and magic is not None and not head.startswith(magic):
+        return Condition(
+            "upload_content_mismatch",
+            "文件内容与声明的类型不符。",
+            f"The file's content is not {kind}.",
+            kind,
+        )
+    return None

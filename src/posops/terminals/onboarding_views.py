@@ -1,0 +1,141 @@
+"""Console pages for onboarding applications (POS 申请): apply, follow the checklist, review and take it live."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from posops.core.auth import Principal, Role, require_role
+from posops.core.deps import DbDep, SettingsDep
+from posops.core.errors import Invalid, PosopsError
+from posops.core.web import PageUser, check_csrf, page_lang, render
+from posops.terminals import onboarding_service as applications
+from posops.terminals.forms import Refusal, refusal, validated, yuan_to_fen
+from posops.terminals.onboarding import ApplicationStatus, MaterialAction, OnboardingAction
+from posops.terminals.schemas import ApplicationIn, ContractIn, GoLiveIn, InstallIn, RejectIn, TrainIn
+from posops.terminals.uploads import UploadDep
+
+router = APIRouter(include_in_schema=False)
+Field = Annotated[str, Form()]
+PER_PAGE = 25
+MODELS = ("PAX A920", "Newland N910", "Landi A8", "Sunmi P2", "Verifone X990")
+STATUSES = ["draft", *(s.value for s in ApplicationStatus)]
+
+
+@router.get("/onboarding", response_class=HTMLResponse)
+def application_list(request: Request, db: DbDep, user: PageUser, status: str = "",
+                     page: Annotated[int, Query(ge=1)] = 1) -> HTMLResponse:
+    """A merchant's applications, or the provider's queue filtered by status."""
+    chosen = status if status in STATUSES else None
+    result = applications.list_applications(db, user, status=chosen, page=page, per_page=PER_PAGE)
+    return render(request, "terminals/applications.html", {
+        "result": result, "status": chosen or "", "statuses": STATUSES,
+        "can_apply": user.role in (Role.MERCHANT, Role.AGENT), "pages": max(1, -(-result.total // PER_PAGE))})
+
+
+@router.get("/onboarding/new", response_class=HTMLResponse)
+def new_application(request: Request, user: PageUser) -> HTMLResponse:
+    """The application form."""
+    require_role(user, Role.MERCHANT, Role.AGENT)
+    return render(request, "terminals/application_new.html", {"models": MODELS, "form": {}})
+
+
+@router.post("/onboarding/new")
+def create_application(request: Request, db: DbDep, user: PageUser, csrf_token: Field = "",
+                       applicant_type: Field = "", name: Field = "", legal_id: Field = "", contact_name: Field = "",
+                       contact_phone: Field = "", region: Field = "", address: Field = "",
+                       terminal_model: Field = "", terminal_count: Field = "1", note: Field = "") -> Response:
+    """File the application, then continue on its page to upload the materials."""
+    check_csrf(request, csrf_token)
+    form = {"applicant_type": applicant_type, "name": name or None, "legal_id": legal_id or None,
+            "contact_name": contact_name, "contact_phone": contact_phone, "region": region, "address": address,
+            "terminal_model": terminal_model, "terminal_count": terminal_count or "1", "note": note}
+    try:
+        created = applications.create_application(db, user, validated(ApplicationIn, form))
+    except PosopsError as exc:
+        refused = refusal(exc, page_lang(request))
+        return render(request, "terminals/application_new.html",
+                      {"models": MODELS, "form": form, "refusal": refused}, refused.status)
+    return RedirectResponse(f"/onboarding/{created.id}", status_code=303)
+
+
+@router.get("/onboarding/{application_id}", response_class=HTMLResponse)
+def application_detail(request: Request, application_id: int, db: DbDep, user: PageUser) -> HTMLResponse:
+    """An application: its progress, checklist, what is still missing and the forms open to the caller."""
+    return _page(request, db, user, application_id)
+
+
+def _page(request: Request, db: DbDep, user: Principal, application_id: int,
+          refused: Refusal | None = None) -> HTMLResponse:
+    item = applications.get_application(db, user, application_id)
+    flow = ["draft", *(s.value for s in ApplicationStatus if s is not ApplicationStatus.REJECTED)]
+    return render(request, "terminals/application.html", {"item": item, "flow": flow, "refusal": refused},
+                  refused.status if refused else 200)
+
+
+def _act(request: Request, db: DbDep, user: Principal, application_id: int, csrf_token: str,
+         action: Any) -> Response:
+    check_csrf(request, csrf_token)
+    try:
+        action()
+    except PosopsError as exc:
+        return _page(request, db, user, application_id, refusal(exc, page_lang(request)))
+    return RedirectResponse(f"/onboarding/{application_id}", status_code=303)
+
+
+@router.post("/onboarding/{application_id}/materials/{material}")
+def upload_material(request: Request, application_id: int, material: str, db: DbDep, user: PageUser,
+                    settings: SettingsDep, upload: UploadDep, csrf_token: Field = "") -> Response:
+    """Upload one material from the checklist."""
+    return _act(request, db, user, application_id, csrf_token, lambda: applications.upload_material(
+        db, user, settings.var_dir, application_id, material, upload.filename, upload.content_type, upload.content))
+
+
+@router.post("/onboarding/{application_id}/materials/{material}/{review}")
+def review_material(request: Request, application_id: int, material: str, review: str, db: DbDep, user: PageUser,
+                    csrf_token: Field = "", note: Field = "") -> Response:
+    """Verify a material or send it back with a note."""
+    def action() -> object:
+        if review not in (MaterialAction.VERIFY, MaterialAction.REJECT):
+            raise Invalid("review", "must be verify or reject")
+        return applications.review_material(db, user, application_id, material, MaterialAction(review),
+                                            note.strip() or None)
+    return _act(request, db, user, application_id, csrf_token, action)
+
+
+@router.post("/onboarding/{application_id}/steps/{step}")
+def take_step(request: Request, application_id: int, step: str, db: DbDep, user: PageUser, csrf_token: Field = "",
+              reason: Field = "", contract_ref: Field = "", monthly_fee: Field = "", monthly_data_fee: Field = "0",
+              daily_penalty_bp: Field = "", grace_days: Field = "", serial_number: Field = "", model: Field = "",
+              vendor: Field = "", tid: Field = "", mid: Field = "", app_version: Field = "",
+              confirmed: Field = "", note: Field = "") -> Response:
+    """Take the application's next step from its page (each step reads the fields it needs)."""
+    def action() -> object:
+        if step not in {a.value for a in OnboardingAction}:
+            raise Invalid("step", "not a step of an application")
+        act = OnboardingAction(step)
+        if act is OnboardingAction.REJECT:
+            return applications.take_step(db, user, application_id, act,
+                                          reason=validated(RejectIn, {"reason": reason}).reason)
+        if act is OnboardingAction.SIGN_CONTRACT:
+            fee_plan = {"monthly_fee_fen": yuan_to_fen(monthly_fee, "monthly_fee"),
+                        "monthly_data_fee_fen": yuan_to_fen(monthly_data_fee, "monthly_data_fee")
+                        if monthly_data_fee.strip() not in ("", "0") else 0,
+                        "daily_penalty_bp": daily_penalty_bp, "grace_days": grace_days}
+            return applications.sign_contract(db, user, application_id, validated(
+                ContractIn, {"contract_ref": contract_ref, "fee_plan": fee_plan}))
+        if act is OnboardingAction.INSTALL:
+            device = {"serial_number": serial_number, "model": model, "vendor": vendor, "tid": tid, "mid": mid,
+                      "app_version": app_version}
+            return applications.record_installation(db, user, application_id,
+                                                    validated(InstallIn, {"devices": [device]}))
+        if act is OnboardingAction.TRAIN:
+            return applications.record_training(db, user, application_id, validated(
+                TrainIn, {"installation_verified": confirmed == "1", "note": note}))
+        if act is OnboardingAction.GO_LIVE:
+            return applications.go_live(db, user, application_id,
+                                        validated(GoLiveIn, {"training_done": confirmed == "1", "note": note}))
+        return applications.take_step(db, user, application_id, act)
+    return _act(request, db, user, application_id, csrf_token, action)

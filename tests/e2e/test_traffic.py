@@ -1,0 +1,53 @@
+"""In Chromium on a phone-sized screen: an agent imports a traffic log; the terminal page shows what it proved."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from posops.core.db import utcnow
+from posops.demo import DEMO_PASSWORDS
+from tests.iso8583.helpers import answer, purchase, sign_in
+from tests.iso8583.traffic import log_text
+
+pytestmark = pytest.mark.e2e
+DEMO_TID, DEMO_TERMINAL_ID = "10000001", 1
+"""The demo fleet numbers its TIDs from 10000001, in the order of terminal ids."""
+PHONE_WIDTH = 390
+
+
+def _sign_in(browser: Any, base: str, username: str) -> None:
+    browser.goto(base + "/login")
+    browser.fill("input[name=username]", username)
+    browser.fill("input[name=password]", DEMO_PASSWORDS[username])
+    browser.click("form[action='/login'] button[type=submit]")
+    browser.wait_for_url(base + "/terminals")
+
+
+def _fits_the_phone(browser: Any) -> bool:
+    return bool(browser.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH)
+
+
+def test_agent_imports_a_log_and_the_terminal_page_shows_it(live_server: str, page: Any,  # noqa: F811
+                                                          tmp_path: Path) -> None:
+    signin, mac = sign_in(DEMO_TID, "000001"), purchase(DEMO_TID, "000002")
+    log = tmp_path / "shop-7.log"
+    log.write_text(log_text([(0, ">", signin), (0.4, "<", answer(signin, "00")),
+                             (30, ">", mac), (30.5, "<", answer(mac, "A0"))], utcnow() - timedelta(hours=1)))
+    _sign_in(page, live_server, "agent")
+    page.goto(live_server + "/traffic/upload")
+    page.set_input_files("input[name=file]", str(log))
+    page.click("[data-testid=upload-form] button[type=submit]")
+    report = page.locator("[data-testid=matched-terminals]")
+    assert DEMO_TID in report.inner_text() and "key_check=work_key_invalid" in report.inner_text()
+    assert _fits_the_phone(page)
+
+    page.click(f"[data-testid=matched-terminals] a[href='/terminals/{DEMO_TERMINAL_ID}']")
+    page.wait_for_url(f"{live_server}/terminals/{DEMO_TERMINAL_ID}")
+    outcome = page.locator("[data-testid=traffic-last-outcome]").inner_text()
+    assert "A0" in outcome and "MAC校验错" in outcome and "MAC verification failed" in outcome
+    assert "response_code=A0" in page.locator("[data-testid=traffic-evidence]").inner_text()
+    assert _fits_the_phone(page)
