@@ -36,6 +36,34 @@ class TlvItem:
         return self.children is not None
 
 
+def _read_header(data: bytes, start: int, end: int, base: int) -> tuple[str, int, int, int]:
+    """Read the tag and length of the object at ``start``: (tag, end of tag, value offset, value length)."""
+    at = start + 1
+    if data[start] & 0x1F == 0x1F:
+        while True:
+            if at >= end:
+                raise TlvError(base + start, "tag runs past the end")
+            more = data[at] & 0x80
+            at += 1
+            if not more:
+                break
+    tag_end = at
+    tag = data[start:tag_end].hex().upper()
+    if at >= end:
+        raise TlvError(base + start, f"tag {tag} has no length")
+    length = data[at]
+    at += 1
+    if length & 0x80:
+        width = length & 0x7F
+        if width == 0 or width > 2 or at + width > end:
+            raise TlvError(base + at - 1, f"tag {tag} has a bad length")
+        length = int.from_bytes(data[at:at + width], "big")
+        at += width
+    if at + length > end:
+        raise TlvError(base + at, f"tag {tag} value runs past the end")
+    return tag, tag_end, at, length
+
+
 def parse_tlv(data: bytes, base: int = 0) -> list[TlvItem]:
     """Parse a BER-TLV list; constructed tags are parsed recursively. Raises :class:`TlvError`."""
     items: list[TlvItem] = []
@@ -45,34 +73,12 @@ def parse_tlv(data: bytes, base: int = 0) -> list[TlvItem]:
         if data[at] in (0x00, 0xFF):  # padding between objects (EMV Book 3, annex B)
             at += 1
             continue
-        start = at
         first = data[at]
-        at += 1
-        if first & 0x1F == 0x1F:
-            while True:
-                if at >= end:
-                    raise TlvError(base + start, "tag runs past the end")
-                more = data[at] & 0x80
-                at += 1
-                if not more:
-                    break
-        tag = data[start:at].hex().upper()
-        if at >= end:
-            raise TlvError(base + start, f"tag {tag} has no length")
-        length = data[at]
-        at += 1
-        if length & 0x80:
-            width = length & 0x7F
-            if width == 0 or width > 2 or at + width > end:
-                raise TlvError(base + at - 1, f"tag {tag} has a bad length")
-            length = int.from_bytes(data[at:at + width], "big")
-            at += width
-        if at + length > end:
-            raise TlvError(base + at, f"tag {tag} value runs past the end")
-        value = data[at:at + length]
-        children = tuple(parse_tlv(value, base + at)) if first & 0x20 else None
+        tag, _, value_at, length = _read_header(data, at, end, base)
+        value = data[value_at:value_at + length]
+        children = tuple(parse_tlv(value, base + value_at)) if first & 0x20 else None
         items.append(TlvItem(tag, bytes(value), children))
-        at += length
+        at = value_at + length
     return items
 
 
@@ -115,30 +121,8 @@ def rewrite_tags(data: bytes, tags: frozenset[str], *, blank: bool = False, base
             at += 1
             continue
         start = at
-        at += 1
-        if first & 0x1F == 0x1F:
-            while True:
-                if at >= end:
-                    raise TlvError(base + start, "tag runs past the end")
-                more = data[at] & 0x80
-                at += 1
-                if not more:
-                    break
-        tag_end = at
-        tag = data[start:tag_end].hex().upper()
-        if at >= end:
-            raise TlvError(base + start, f"tag {tag} has no length")
-        length = data[at]
-        at += 1
-        if length & 0x80:
-            width = length & 0x7F
-            if width == 0 or width > 2 or at + width > end:
-                raise TlvError(base + at - 1, f"tag {tag} has a bad length")
-            length = int.from_bytes(data[at:at + width], "big")
-            at += width
-        if at + length > end:
-            raise TlvError(base + at, f"tag {tag} value runs past the end")
-        value_at, at = at, at + length
+        tag, tag_end, value_at, length = _read_header(data, start, end, base)
+        at = value_at + length
         replacement: bytes | None = None
         if tag in tags:
             replacement = data[start:value_at] + bytes(length) if blank else b""
