@@ -21,6 +21,8 @@ from posops.diagnosis import api as diagnosis_api
 from posops.diagnosis import views as diagnosis_views
 from posops.iso8583 import api as iso8583_api
 from posops.iso8583 import views as iso8583_views
+from posops.telemetry import api as telemetry_api
+from posops.telemetry import views as telemetry_views
 from posops.terminals import api as terminals_api
 from posops.terminals import views as terminals_views
 
@@ -43,7 +45,8 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_error_handlers(app)
     for router in (core_api.router, core_views.router, terminals_api.router, terminals_views.router,
-                   diagnosis_api.router, diagnosis_views.router, iso8583_api.router, iso8583_views.router):
+                   diagnosis_api.router, diagnosis_views.router, iso8583_api.router, iso8583_views.router,
+                   telemetry_api.router, telemetry_views.router):
         app.include_router(router)
     return app
 

@@ -17,6 +17,9 @@ from posops.core.errors import PosopsError
 from posops.core.migrate import NotMigrated, ensure_migrated, upgrade
 from posops.diagnosis.cli import diagnose, kb_app
 from posops.iso8583.cli import iso8583_app, logs_app, sim_host, sim_terminal
+from posops.telemetry.cli import telemetry_app
+from posops.telemetry.simulator import sim_fleet
+from posops.telemetry.worker import worker_command
 from posops.terminals.cli import terminals_app
 
 app = typer.Typer(help="posops: keep POS terminals taking payments.", no_args_is_help=True)
@@ -36,7 +39,10 @@ app.add_typer(logs_app, name="logs")
 sim_app = typer.Typer(help="Simulators for demos, tests and reproducing a merchant's problem.", no_args_is_help=True)
 sim_app.command("host")(sim_host)
 sim_app.command("terminal")(sim_terminal)
+sim_app.command("fleet")(sim_fleet)
 app.add_typer(sim_app, name="sim")
+app.add_typer(telemetry_app, name="telemetry")
+app.command("worker")(worker_command)
 
 console = Console()
 errors = Console(stderr=True)

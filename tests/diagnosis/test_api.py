@@ -48,7 +48,8 @@ def test_a_session_runs_to_resolution_and_keeps_every_step(client: TestClient, f
                         headers=fleet.headers("agent"))
     assert again.status_code == 409
     detail = client.get(f"/api/v1/diagnoses/{sid}", headers=fleet.headers("agent")).json()
-    assert [(s["step"], s["outcome"], s["answered_by"]) for s in detail["steps"]] == [("reload_paper", "fixed", "agent")]
+    steps = [(s["step"], s["outcome"], s["answered_by"]) for s in detail["steps"]]
+    assert steps == [("reload_paper", "fixed", "agent")]
     assert detail["resolved_action"] == "reload_paper" and detail["closed_at"]
     with db.transaction() as session:
         actions = list(session.scalars(select(AuditEvent.action).where(AuditEvent.entity_id == sid)))
@@ -66,7 +67,8 @@ def test_wrong_step_or_outcome_is_422_naming_the_field(client: TestClient, fleet
     bad_start = client.post("/api/v1/diagnoses", json={"text": "x", "evidence": {"power_led": "blue"}},
                             headers=fleet.headers("agent"))
     assert bad_start.status_code == 422 and bad_start.json()["detail"][0]["loc"][-2:] == ["evidence", "power_led"]
-    bad_symptom = client.post("/api/v1/diagnoses", json={"text": "x", "symptom": "smoke"}, headers=fleet.headers("agent"))
+    bad_symptom = client.post("/api/v1/diagnoses", json={"text": "x", "symptom": "smoke"},
+                              headers=fleet.headers("agent"))
     assert bad_symptom.status_code == 422
 
 

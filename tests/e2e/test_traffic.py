@@ -31,7 +31,7 @@ def _fits_the_phone(browser: Any) -> bool:
     return bool(browser.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH)
 
 
-def test_agent_imports_a_log_and_the_terminal_page_shows_it(live_server: str, page: Any,  # noqa: F811
+def test_agent_imports_a_log_and_the_terminal_page_shows_it(live_server: str, page: Any,
                                                           tmp_path: Path) -> None:
     signin, mac = sign_in(DEMO_TID, "000001"), purchase(DEMO_TID, "000002")
     log = tmp_path / "shop-7.log"

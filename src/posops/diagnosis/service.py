@@ -30,6 +30,7 @@ from posops.diagnosis.schemas import (
     StepRecord,
 )
 from posops.iso8583 import service as traffic
+from posops.telemetry import service as telemetry
 from posops.terminals import service as terminals
 from posops.terminals.models import Terminal
 
@@ -63,6 +64,9 @@ def fleet_evidence(session: Session, terminal: Terminal) -> dict[str, str]:
     if account is not None:
         evidence["account_status"] = account
     evidence.update(traffic.traffic_evidence(session, terminal))  # response_code, key_check, host_status
+    # Telemetry last: its volatile checks (response_code among them) come only from a heartbeat at most
+    # 15 minutes old, so when it has them they are fresher than imported traffic and win.
+    evidence.update(telemetry.telemetry_evidence(session, terminal))
     return evidence
 
 

@@ -17,6 +17,7 @@ from posops.core.errors import PosopsError
 from posops.core.web import PageUser, check_csrf, page_lang, render
 from posops.diagnosis import service as diagnosis_service
 from posops.iso8583 import service as iso8583_service
+from posops.telemetry import service as telemetry_service
 from posops.terminals import reactivation_service, service
 from posops.terminals.forms import Refusal, dates, lines, refusal, validated
 from posops.terminals.onboarding_views import router as onboarding_router
@@ -64,6 +65,7 @@ def _detail_page(request: Request, db: DbDep, user: Principal, terminal_id: int,
     context: dict[str, Any] = {"terminal": terminal, **lifecycle_section(db, user, terminal_id), "refusal": refused}
     context["traffic"] = iso8583_service.terminal_section(db, user, terminal_id)
     context["diagnoses"] = diagnosis_service.history(db, user, terminal_id)
+    context["telemetry"] = telemetry_service.terminal_section(db, user, terminal_id)
     return render(request, "terminals/detail.html", context, refused.status if refused else 200)
 
 

@@ -1,0 +1,642 @@
+"""Telemetry use cases: store heartbeats (HTTP and MQTT), terminal tokens, a terminal's state and evidence.
+
+Storing a batch is one transaction (:func:`record_batch`): invalid messages and heartbeats of
+unknown terminals go to the dead-letter table with their reason; the history takes each
+``(sn, seq)`` once (``INSERT … ON CONFLICT DO NOTHING``); the latest snapshot of a terminal
+moves only forward (``ON CONFLICT … DO UPDATE … WHERE excluded.seq > seq``). So a redelivered
+message changes nothing, and the batch can be acknowledged to the broker once this returns.
+On PostgreSQL (psycopg) a batch is COPied into a temporary table and written with one
+``INSERT … SELECT`` per table; elsewhere with one executemany per table.
+
+Incidents are in ``incident_service``; the worker's periodic jobs in ``scheduler``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, delete, func, or_, select, text, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from posops.core import audit
+from posops.core.auth import STAFF_ROLES, Principal, Role, hash_token, require_role
+from posops.core.config import get_settings
+from posops.core.db import Database, utcnow
+from posops.core.errors import Forbidden, Invalid
+from posops.telemetry import charts
+from posops.telemetry.analytics import Dimension, failure_reasons
+from posops.telemetry.evidence import DEFAULT_POLICY, Evidence, FleetFacts, derive_evidence, version_key
+from posops.telemetry.models import (
+    DeadLetter,
+    HeartbeatRecord,
+    Incident,
+    ScheduledRun,
+    TelemetrySnapshot,
+    TerminalToken,
+)
+from posops.telemetry.outputs import (
+    DeadLetterOut,
+    DeadLetters,
+    IncidentRef,
+    IngestResult,
+    Point,
+    Rejected,
+    TerminalHistory,
+    TerminalTelemetry,
+    TerminalTokenOut,
+)
+from posops.telemetry.schemas import Heartbeat, HeartbeatError, parse_heartbeat
+from posops.telemetry.series import Reading, bucket_means, error_rates, plotted_at
+from posops.terminals import service as terminals
+from posops.terminals.models import Terminal
+
+TERMINAL_TOKEN_PREFIX = "posterm_"
+"""Terminal tokens look different from user tokens (``pos_…``), so the API knows where to look them up."""
+POSTER_ROLES = (Role.ADMIN,)
+"""Besides a terminal's own token, who may post heartbeats over HTTP (for any terminal)."""
+TOKEN_ISSUERS = (Role.ADMIN,)
+DEAD_LETTER_EXCERPT = 4000
+SCAN_JOB = "incident_scan"
+SCAN_FRESH_FOR = timedelta(minutes=10)
+"""The fleet-level evidence says "no outage" only if an outage scan ran this recently."""
+HISTORY_SPAN_MAX = timedelta(hours=24)
+HISTORY_SPAN_MIN = timedelta(minutes=15)
+HISTORY_ROWS_MAX = 20_000
+
+
+# -- messages and batches ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message as it arrived: the heartbeat in it, or why it is not one."""
+
+    source: str
+    """mqtt or http."""
+    payload: bytes
+    topic: str | None = None
+    heartbeat: Heartbeat | None = None
+    error: str | None = None
+    sn_hint: str | None = None
+    """The serial number the message seems to be from, for a dead letter."""
+
+    @classmethod
+    def parse(cls, source: str, payload: bytes, *, topic: str | None = None, expected_sn: str | None = None,
+              sn_hint: str | None = None) -> Message:
+        """Parse ``payload`` as a heartbeat; a payload that is not one becomes a message with an error."""
+        try:
+            return cls(source, payload, topic, parse_heartbeat(payload, expected_sn=expected_sn))
+        except HeartbeatError as exc:
+            return cls(source, payload, topic, error=exc.reason, sn_hint=sn_hint or expected_sn)
+
+    @property
+    def sn(self) -> str | None:
+        """The serial number of the heartbeat, or the hint for an invalid message."""
+        return self.heartbeat.sn if self.heartbeat is not None else self.sn_hint
+
+
+@dataclass
+class _Batch:
+    """Rows of one batch being prepared."""
+
+    history: list[dict[str, Any]] = field(default_factory=list)
+    latest: dict[int, dict[str, Any]] = field(default_factory=dict)
+    dead: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    signed_in: dict[int, datetime] = field(default_factory=dict)
+    """Terminal id → time of the latest successful sign-in the batch reports."""
+
+
+class TerminalDirectory:
+    """Serial number → terminal id, remembered for ``ttl`` so a worker does not look up every batch.
+
+    Only serial numbers found are remembered: a terminal registered a moment ago is found at
+    its first heartbeat. A serial number that changes owner shows under the old one for at most
+    ``ttl``.
+    """
+
+    def __init__(self, ttl: timedelta = timedelta(minutes=1), clock: Callable[[], datetime] = utcnow) -> None:
+        self.ttl = ttl
+        self._clock = clock
+        self._ids: dict[str, int] = {}
+        self._since = self._clock()
+
+    def resolve(self, session: Session, serials: set[str]) -> dict[str, int]:
+        """The ids of those serial numbers that are registered terminals."""
+        if self._clock() - self._since > self.ttl:
+            self._ids, self._since = {}, self._clock()
+        missing = serials - self._ids.keys()
+        if missing:
+            self._ids.update(session.execute(select(Terminal.serial_number, Terminal.id)
+                                             .where(Terminal.serial_number.in_(missing))).all())
+        return {sn: self._ids[sn] for sn in serials if sn in self._ids}
+
+
+def record_batch(db: Database, messages: Sequence[Message], now: datetime | None = None,
+                 directory: TerminalDirectory | None = None) -> IngestResult:
+    """Store a batch of messages in one transaction (see the module docstring); the worker's use case."""
+    with db.transaction() as session:
+        return store_messages(session, messages, now or utcnow(), directory)
+
+
+def store_messages(session: Session, messages: Sequence[Message], now: datetime,
+                   directory: TerminalDirectory | None = None) -> IngestResult:
+    """Store heartbeats, their snapshots and the dead letters in the caller's transaction."""
+    batch = _Batch()
+    serials = {m.heartbeat.sn for m in messages if m.heartbeat is not None}
+    known = (directory or TerminalDirectory()).resolve(session, serials) if serials else {}
+    for index, message in enumerate(messages):
+        heartbeat = message.heartbeat
+        if heartbeat is None:
+            _dead_letter(batch, index, message, message.error or "not a heartbeat", now)
+        elif heartbeat.sn not in known:
+            _dead_letter(batch, index, message, f"unknown terminal serial number {heartbeat.sn!r}", now)
+        else:
+            _add_heartbeat(batch, known[heartbeat.sn], heartbeat, message.payload, now)
+    stored = 0
+    if batch.history:
+        write = _copy_rows if session.get_bind().dialect.driver == "psycopg" else _insert_rows
+        stored = write(session, HeartbeatRecord, batch.history, "ON CONFLICT (sn, seq) DO NOTHING")
+        # A redelivered heartbeat has the seq already there, so the WHERE keeps the snapshot as it is.
+        write(session, TelemetrySnapshot, list(batch.latest.values()),
+              "ON CONFLICT (terminal_id) DO UPDATE SET "
+              + ", ".join(f"{name} = excluded.{name}" for name in _SNAPSHOT_UPDATES)
+              + " WHERE excluded.seq > telemetry_snapshots.seq")
+    if batch.dead:
+        session.execute(insert_for(session, DeadLetter).on_conflict_do_nothing(index_elements=["digest"]), batch.dead)
+    _note_sign_ins(session, batch.signed_in)
+    return IngestResult(received=len(messages), stored=stored, duplicates=len(batch.history) - stored,
+                        rejected=batch.rejected)
+
+
+def _note_sign_ins(session: Session, signed_in: dict[int, datetime]) -> None:
+    """Clear the must-sign-in mark of reactivated terminals that report a sign-in since the reactivation."""
+    if not signed_in:
+        return
+    waiting = select(Terminal).where(Terminal.id.in_(signed_in), Terminal.must_sign_in.is_(True))
+    for terminal in session.scalars(waiting):
+        if signed_in[terminal.id] > terminal.updated_at:
+            terminals.record_activity(session, terminal, signed_in=True)
+
+
+def _add_heartbeat(batch: _Batch, terminal_id: int, heartbeat: Heartbeat, payload: bytes, now: datetime) -> None:
+    reasons = failure_reasons(heartbeat)
+    sign_in = heartbeat.last_signin
+    if sign_in is not None and sign_in.ok and sign_in.at is not None:
+        batch.signed_in[terminal_id] = max(sign_in.at, batch.signed_in.get(terminal_id, sign_in.at))
+    reader = heartbeat.reader
+    body = payload.decode("utf-8")  # parse_heartbeat has checked it
+    batch.history.append({
+        "sn": heartbeat.sn, "seq": heartbeat.seq, "terminal_id": terminal_id, "ts": heartbeat.ts, "received_at": now,
+        "battery_pct": heartbeat.battery.pct if heartbeat.battery else None,
+        "signal_dbm": heartbeat.network.signal_dbm if heartbeat.network else None,
+        "reads": reader.reads if reader else None,
+        "read_errors": reader.swipe_err + reader.chip_err + reader.tap_err if reader else None,
+        "failing": bool(reasons), "payload": body})
+    current = batch.latest.get(terminal_id)
+    if current is None or heartbeat.seq > current["seq"]:
+        # One row per terminal and statement: PostgreSQL refuses to update a row twice in one upsert.
+        batch.latest[terminal_id] = {
+            "terminal_id": terminal_id, "sn": heartbeat.sn, "seq": heartbeat.seq, "ts": heartbeat.ts,
+            "last_seen_at": now, "app_version": heartbeat.software.app if heartbeat.software else None,
+            "failing": bool(reasons), "failure_reasons": ",".join(reasons)[:255], "payload": body}
+
+
+_SNAPSHOT_UPDATES = ("sn", "seq", "ts", "last_seen_at", "app_version", "failing", "failure_reasons", "payload")
+
+
+def _insert_rows(session: Session, model: type[Any], rows: list[dict[str, Any]], on_conflict: str) -> int:
+    """Insert rows with one executemany; returns how many were written (the ON CONFLICT clause is SQL)."""
+    table = model.__table__
+    columns = [column.name for column in table.columns]
+    statement = text(f"INSERT INTO {table.name} ({', '.join(columns)}) "
+                     f"VALUES ({', '.join(':' + c for c in columns)}) {on_conflict}")
+    statement = statement.bindparams(*(bindparam(c, type_=table.c[c].type) for c in columns))
+    return _rowcount(session.execute(statement.execution_options(preserve_rowcount=True), rows))
+
+
+def _copy_rows(session: Session, model: type[Any], rows: list[dict[str, Any]], on_conflict: str) -> int:
+    """PostgreSQL: COPY the rows into a temporary table, then one INSERT … SELECT; returns how many were written.
+
+    Much cheaper for the server than one INSERT per row: the batch is one statement.
+    """
+    table = model.__table__
+    columns = ", ".join(column.name for column in table.columns)
+    staging = f"staging_{table.name}"
+    connection = session.connection()
+    connection.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {staging} (LIKE {table.name}) "
+                               "ON COMMIT DELETE ROWS")
+    connection.exec_driver_sql(f"DELETE FROM {staging}")  # empty after each commit; this is for a 2nd batch in one
+    driver = connection.connection.driver_connection  # psycopg's, in this transaction
+    assert driver is not None
+    copy_sql = f"COPY {staging} ({columns}) FROM STDIN"
+    try:
+        with driver.cursor() as cursor, cursor.copy(copy_sql) as copy:
+            for row in rows:
+                copy.write_row([row[column.name] for column in table.columns])
+    except driver.Error as exc:  # the same exception classes SQLAlchemy raises for its own statements
+        raise DBAPIError.instance(copy_sql, None, exc, type(driver).Error) from exc
+    return _rowcount(connection.exec_driver_sql(
+        f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {staging} {on_conflict}"))
+
+
+def _dead_letter(batch: _Batch, index: int, message: Message, reason: str, now: datetime) -> None:
+    digest = hashlib.sha256(b"\0".join([message.source.encode(), (message.topic or "").encode(),
+                                        message.payload])).hexdigest()
+    sn = message.sn[:64] if message.sn else None
+    batch.dead.append({"digest": digest, "received_at": now, "source": message.source,
+                       "topic": message.topic[:255] if message.topic else None, "sn": sn, "reason": reason[:500],
+                       "payload": message.payload[:DEAD_LETTER_EXCERPT].decode("utf-8", "backslashreplace")})
+    batch.rejected.append(Rejected(index=index, sn=sn, reason=reason[:500]))
+
+
+def insert_for(session: Session, model: type[Any]) -> Any:
+    """A Core INSERT into a model's table, with the ON CONFLICT clauses of the session's database.
+
+    Core, not the ORM's bulk path: that one sends an upsert row by row.
+    """
+    table = model.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+# -- HTTP ingestion --------------------------------------------------------------------------------
+
+
+MAX_HTTP_BODY = 4 * 1024 * 1024
+MAX_HTTP_HEARTBEATS = 1000
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who posts heartbeats over HTTP: one terminal (its own heartbeats only) or an administrator."""
+
+    principal: Principal | None = None
+    terminal_id: int | None = None
+    serial_number: str | None = None
+
+
+def sender_for_terminal_token(db: Database, token: str) -> Sender | None:
+    """The terminal a terminal token belongs to, or None when it is unknown or revoked."""
+    with db.transaction() as session:
+        row = session.execute(
+            select(TerminalToken, Terminal.serial_number).join(Terminal, Terminal.id == TerminalToken.terminal_id)
+            .where(TerminalToken.token_hash == hash_token(token), TerminalToken.revoked_at.is_(None))).first()
+        if row is None:
+            return None
+        token_row, serial = row
+        token_row.last_used_at = utcnow()
+        return Sender(terminal_id=token_row.terminal_id, serial_number=serial)
+
+
+def ingest_http(db: Database, sender: Sender, body: bytes, now: datetime | None = None) -> IngestResult:
+    """Store one heartbeat or a JSON array of them, posted over HTTP.
+
+    Refuses (403) a terminal posting for another serial number, or a user of another role than
+    admin. Every invalid heartbeat, and every heartbeat of an unknown serial number, is kept as a
+    dead letter and then refused with 422 naming the field and the reason; the valid ones of
+    the same array are stored all the same (storing is idempotent, so resending the whole array
+    is safe).
+    """
+    if sender.terminal_id is None:
+        if sender.principal is None:
+            raise Forbidden("heartbeats are posted with a terminal token or an admin token")
+        require_role(sender.principal, *POSTER_ROLES)
+    messages = _http_messages(body, sender)
+    with db.transaction() as session:
+        result = store_messages(session, messages, now or utcnow())
+    if result.rejected:
+        array = body.lstrip().startswith(b"[")
+        raise Invalid.many([problem for r in result.rejected for problem in _problems(r, array)])
+    return result
+
+
+def _http_messages(body: bytes, sender: Sender) -> list[Message]:
+    """Split a request body into messages, refusing a terminal that posts for another."""
+    if len(body) > MAX_HTTP_BODY:
+        raise Invalid("body", f"too large: {len(body)} bytes (limit {MAX_HTTP_BODY})")
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return [Message.parse("http", body, expected_sn=sender.serial_number)]  # dead-lettered with the reason
+    items = document if isinstance(document, list) else [document]
+    if not items:
+        raise Invalid("body", "an empty array holds no heartbeat")
+    if len(items) > MAX_HTTP_HEARTBEATS:
+        raise Invalid("body", f"at most {MAX_HTTP_HEARTBEATS} heartbeats per request")
+    if sender.serial_number is not None:
+        for item in items:
+            claimed = item.get("sn") if isinstance(item, dict) else None
+            if isinstance(claimed, str) and claimed != sender.serial_number:
+                raise Forbidden(f"this token may only post heartbeats of {sender.serial_number}")
+    messages = []
+    for item in items:
+        hint = item.get("sn") if isinstance(item, dict) and isinstance(item.get("sn"), str) else None
+        payload = json.dumps(item, ensure_ascii=False).encode() if isinstance(document, list) else body
+        messages.append(Message.parse("http", payload, expected_sn=sender.serial_number, sn_hint=hint))
+    return messages
+
+
+def _problems(rejected: Rejected, array: bool) -> list[tuple[None, str, str]]:
+    """The (line, field path, message) of each problem in a dead letter's reason (``battery.pct: Input …``)."""
+    problems: list[tuple[None, str, str]] = []
+    for part in rejected.reason.split("; "):
+        where, sep, message = part.partition(": ")
+        if not sep or not all(name.isidentifier() or name.isdigit() for name in where.split(".")):
+            where, message = ("sn" if part.startswith("unknown terminal") else "payload"), part
+        problems.append((None, f"{rejected.index}.{where}" if array else where, message))
+    return problems
+
+
+# -- terminal tokens ----------------------------------------------------------------------------
+
+
+def issue_terminal_token(db: Database, principal: Principal, terminal_id: int) -> TerminalTokenOut:
+    """Issue a bearer token a terminal posts its own heartbeats with; revokes the terminal's earlier ones."""
+    require_role(principal, *TOKEN_ISSUERS)
+    with db.transaction() as session:
+        terminal = terminals.load_terminal(session, principal, terminal_id)
+        now = utcnow()
+        revoked = session.execute(update(TerminalToken).where(
+            TerminalToken.terminal_id == terminal.id, TerminalToken.revoked_at.is_(None)).values(revoked_at=now))
+        token = TERMINAL_TOKEN_PREFIX + secrets.token_urlsafe(32)
+        row = TerminalToken(terminal_id=terminal.id, token_hash=hash_token(token), prefix=token[:12],
+                            created_by=principal.username, created_at=now)
+        session.add(row)
+        session.flush()
+        audit.record(session, principal, "terminal", terminal.id, "telemetry_token_issue",
+                     after={"token_id": row.id, "prefix": row.prefix, "revoked_earlier": _rowcount(revoked)})
+        return TerminalTokenOut(terminal_id=terminal.id, serial_number=terminal.serial_number, token=token,
+                                prefix=row.prefix)
+
+
+def revoke_terminal_tokens(db: Database, principal: Principal, terminal_id: int) -> int:
+    """Revoke every token of a terminal; returns how many were in use."""
+    require_role(principal, *TOKEN_ISSUERS)
+    with db.transaction() as session:
+        terminal = terminals.load_terminal(session, principal, terminal_id)
+        revoked = _rowcount(session.execute(update(TerminalToken).where(
+            TerminalToken.terminal_id == terminal.id, TerminalToken.revoked_at.is_(None)).values(revoked_at=utcnow())))
+        audit.record(session, principal, "terminal", terminal.id, "telemetry_token_revoke",
+                     after={"revoked": revoked})
+        return revoked
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# -- a terminal's state ---------------------------------------------------------------------------
+
+
+def terminal_telemetry(db: Database, principal: Principal, terminal_id: int,
+                       now: datetime | None = None) -> TerminalTelemetry:
+    """A terminal's latest heartbeat, online or not, the evidence it gives and its groups' open incidents."""
+    with db.transaction() as session:
+        terminal = terminals.load_terminal(session, principal, terminal_id)
+        return _telemetry(session, terminal, now or utcnow())
+
+
+def _telemetry(session: Session, terminal: Terminal, now: datetime) -> TerminalTelemetry:
+    snapshot = session.get(TelemetrySnapshot, terminal.id)
+    heartbeat = _heartbeat(snapshot)
+    incidents = open_incidents_for(session, terminal, snapshot)
+    evidence = derive_evidence(heartbeat, fleet_facts(session, terminal, snapshot, incidents, now))
+    refs = [incident_ref(i) for i in incidents]
+    if snapshot is None:
+        return TerminalTelemetry(terminal_id=terminal.id, serial_number=terminal.serial_number, online=None,
+                                 evidence=evidence, incidents=refs)
+    offline_after = timedelta(seconds=get_settings().telemetry_offline_after_s)
+    return TerminalTelemetry(
+        terminal_id=terminal.id, serial_number=terminal.serial_number,
+        online=now - snapshot.last_seen_at <= offline_after, last_seen_at=snapshot.last_seen_at,
+        seq=snapshot.seq, ts=snapshot.ts, failing=snapshot.failing,
+        failure_reasons=[r for r in snapshot.failure_reasons.split(",") if r],
+        heartbeat=json.loads(snapshot.payload), evidence=evidence, incidents=refs)
+
+
+def _heartbeat(snapshot: TelemetrySnapshot | None) -> Heartbeat | None:
+    if snapshot is None:
+        return None
+    try:
+        return parse_heartbeat(snapshot.payload)
+    except HeartbeatError:
+        return None  # stored under an older schema version: says nothing today
+
+
+def open_incidents_for(session: Session, terminal: Terminal,
+                       snapshot: TelemetrySnapshot | None = None) -> list[Incident]:
+    """Open incidents of the terminal's area (region, carrier) and cohort (model, app version it runs)."""
+    app = (snapshot.app_version if snapshot is not None else None) or terminal.app_version
+    groups = [(Dimension.AREA.value, terminal.region, terminal.carrier), (Dimension.COHORT.value, terminal.model, app)]
+    return list(session.scalars(select(Incident).where(
+        Incident.status == "open",
+        tuple_(Incident.dimension, Incident.group_first, Incident.group_second).in_(groups)).order_by(Incident.id)))
+
+
+def fleet_facts(session: Session, terminal: Terminal, snapshot: TelemetrySnapshot | None,
+                incidents: Sequence[Incident], now: datetime) -> FleetFacts:
+    """What the fleet says about a terminal (see :class:`FleetFacts`).
+
+    The latest release of a model is the newest ``app_version`` registered for that model in
+    the terminals table (no separate release catalogue). An open incident of the terminal's
+    area or cohort is a "yes"; its absence is a "no" only while outage scans are running.
+    """
+    versions = [v for v in session.scalars(select(Terminal.app_version).distinct()
+                                           .where(Terminal.model == terminal.model)) if v]
+    latest = max(versions, key=version_key) if versions else None
+    dimensions = {incident.dimension for incident in incidents}
+    scanned = session.scalar(select(func.max(ScheduledRun.finished_at)).where(ScheduledRun.job == SCAN_JOB))
+    live = scanned is not None and now - scanned <= SCAN_FRESH_FOR
+
+    def known(dimension: Dimension) -> bool | None:
+        return True if dimension.value in dimensions else (False if live else None)
+
+    del snapshot  # the cohort is already chosen by open_incidents_for
+    return FleetFacts(now=now, latest_app=latest, area_incident=known(Dimension.AREA),
+                      cohort_incident=known(Dimension.COHORT))
+
+
+def telemetry_evidence(session: Session, terminal: Terminal, now: datetime | None = None) -> Evidence:
+    """Check outcomes the terminal's telemetry and the fleet support, for a diagnosis started on it.
+
+    Volatile checks (battery, signal, paper, screen, response code) are only given from a
+    heartbeat at most 15 minutes old (``EvidencePolicy.stale_after``).
+    """
+    now = now or utcnow()
+    snapshot = session.get(TelemetrySnapshot, terminal.id)
+    incidents = open_incidents_for(session, terminal, snapshot)
+    return derive_evidence(_heartbeat(snapshot), fleet_facts(session, terminal, snapshot, incidents, now))
+
+
+def incident_ref(incident: Incident, affected: int = 0) -> IncidentRef:
+    """An incident as listed."""
+    return IncidentRef(id=incident.id, dimension=incident.dimension, group_first=incident.group_first,
+                       group_second=incident.group_second, status=incident.status, opened_at=incident.opened_at,
+                       closed_at=incident.closed_at, baseline=incident.baseline, terminals=incident.terminals,
+                       failing=incident.failing,
+                       share=incident.failing / incident.terminals if incident.terminals else 0.0,
+                       peak_share=incident.peak_share, affected=affected)
+
+
+# -- history and charts -----------------------------------------------------------------------------
+
+
+def terminal_history(db: Database, principal: Principal, terminal_id: int, *, hours: int | None = None,
+                     now: datetime | None = None) -> TerminalHistory:
+    """Battery, signal and reader error rate over ``hours`` (default: as far back as it reported, 15 min to 24 h)."""
+    now = now or utcnow()
+    if hours is not None and not 1 <= hours <= 24 * 7:
+        raise Invalid("hours", "must be between 1 and 168")
+    with db.transaction() as session:
+        terminal = terminals.load_terminal(session, principal, terminal_id)
+        return _history(session, terminal, now, timedelta(hours=hours) if hours else None)
+
+
+def _history(session: Session, terminal: Terminal, now: datetime, span: timedelta | None) -> TerminalHistory:
+    earliest = now - (span or HISTORY_SPAN_MAX)
+    rows = session.execute(
+        select(HeartbeatRecord.ts, HeartbeatRecord.received_at, HeartbeatRecord.battery_pct,
+               HeartbeatRecord.signal_dbm, HeartbeatRecord.reads, HeartbeatRecord.read_errors)
+        .where(HeartbeatRecord.terminal_id == terminal.id, HeartbeatRecord.received_at >= earliest,
+               HeartbeatRecord.received_at <= now)
+        .order_by(HeartbeatRecord.received_at.desc()).limit(HISTORY_ROWS_MAX)).all()
+    readings = sorted((Reading(plotted_at(ts, received), *values) for ts, received, *values in rows),
+                      key=lambda r: r.at)
+    if span is None:
+        first = readings[0].at if readings else now
+        span = min(max(now - first, HISTORY_SPAN_MIN), HISTORY_SPAN_MAX)
+    since = now - span
+
+    def points(values: list[tuple[datetime, float]]) -> list[Point]:
+        return [Point(at=at, value=round(value, 4)) for at, value in values]
+
+    return TerminalHistory(
+        terminal_id=terminal.id, since=since, until=now,
+        battery_pct=points(bucket_means(readings, lambda r: r.battery_pct, since=since, until=now, buckets=60)),
+        signal_dbm=points(bucket_means(readings, lambda r: r.signal_dbm, since=since, until=now, buckets=60)),
+        read_error_rate=points(error_rates(readings, since=since, until=now, buckets=24)))
+
+
+@dataclass(frozen=True)
+class TelemetrySection:
+    """What the terminal page's telemetry section shows."""
+
+    state: TerminalTelemetry
+    history: TerminalHistory
+    charts: dict[str, str]
+    """battery, signal and read_errors as inline SVG."""
+    network_type: str | None
+
+
+def terminal_section(db: Database, principal: Principal, terminal_id: int,
+                     now: datetime | None = None) -> TelemetrySection:
+    """The terminal page's telemetry: state, evidence, incidents and charts, in one transaction."""
+    now = now or utcnow()
+    with db.transaction() as session:
+        terminal = terminals.load_terminal(session, principal, terminal_id)
+        state = _telemetry(session, terminal, now)
+        history = _history(session, terminal, now, None)
+    network = (state.heartbeat or {}).get("network") or {}
+    network_type = network.get("type") if isinstance(network, dict) else None
+    return TelemetrySection(state=state, history=history, charts=_charts(history, network_type),
+                            network_type=network_type)
+
+
+def _charts(history: TerminalHistory, network_type: str | None) -> dict[str, str]:
+    span = history.until - history.since
+    # Points further apart than this are not joined: the terminal was offline in between.
+    quiet = 2 * timedelta(seconds=get_settings().telemetry_offline_after_s)
+    gap = max(span / 60 * 3, quiet)
+
+    def series(points: list[Point]) -> list[tuple[datetime, float]]:
+        return [(p.at, p.value) for p in points]
+
+    signal = DEFAULT_POLICY.signal.get(network_type or "")
+    signal_refs = [charts.Reference(signal.weak_below, f"{signal.weak_below} dBm", "warn")] if signal else []
+    return {
+        "battery": charts.line_chart(series(history.battery_pct), since=history.since, until=history.until,
+                                     y_min=0, y_max=100, unit="%", label="battery %", gap=gap,
+                                     references=[charts.Reference(DEFAULT_POLICY.battery_low_pct,
+                                                                  f"{DEFAULT_POLICY.battery_low_pct}%", "warn")]),
+        "signal": charts.line_chart(series(history.signal_dbm), since=history.since, until=history.until,
+                                    y_min=-130, y_max=-40, unit="", label="signal dBm", gap=gap,
+                                    references=signal_refs),
+        "read_errors": charts.line_chart(series(history.read_error_rate), since=history.since,
+                                         until=history.until, y_min=0,
+                                         y_max=max([0.1, *(p.value for p in history.read_error_rate)]),
+                                         unit="%", scale=100, label="reader error rate", gap=max(span / 24 * 3, quiet)),
+    }
+
+
+# -- dead letters and retention ---------------------------------------------------------------------
+
+
+def dead_letters(db: Database, principal: Principal, *, limit: int = 50) -> DeadLetters:
+    """The dead letters: how many, how many per reason (its text up to the first colon), the newest ones."""
+    require_role(principal, *STAFF_ROLES)
+    if not 1 <= limit <= 500:
+        raise Invalid("limit", "must be between 1 and 500")
+    with db.transaction() as session:
+        total = session.scalar(select(func.count(DeadLetter.id))) or 0
+        by_reason: dict[str, int] = {}
+        for reason, count in session.execute(select(DeadLetter.reason, func.count(DeadLetter.id))
+                                             .group_by(DeadLetter.reason)):
+            kind = _reason_kind(reason)
+            by_reason[kind] = by_reason.get(kind, 0) + count
+        items = [DeadLetterOut.model_validate(row, from_attributes=True) for row in session.scalars(
+            select(DeadLetter).order_by(DeadLetter.id.desc()).limit(limit))]
+        return DeadLetters(total=total, by_reason=by_reason, items=items)
+
+
+def _reason_kind(reason: str) -> str:
+    """``battery.pct: Input should be …`` → ``battery.pct``; ``unknown terminal serial number 'X'`` → its words."""
+    if reason.startswith("unknown terminal"):
+        return "unknown terminal serial number"
+    return reason.split(":", 1)[0].split(";", 1)[0][:80]
+
+
+def prune_history(db: Database, now: datetime, *, retention_days: int | None = None,
+                  chunk: int = 5000, max_chunks: int = 1000) -> int:
+    """Delete heartbeats and dead letters received more than the retention period ago; returns how many.
+
+    Deletes in chunks, one transaction each, so a long backlog never holds a lock for long.
+    """
+    days = retention_days if retention_days is not None else get_settings().telemetry_retention_days
+    if days < 1:
+        raise Invalid("retention_days", "must be at least 1")
+    cutoff = now - timedelta(days=days)
+    removed = 0
+    for _ in range(max_chunks):
+        with db.transaction() as session:
+            old = (select(HeartbeatRecord.sn, HeartbeatRecord.seq).where(HeartbeatRecord.received_at < cutoff)
+                   .limit(chunk))
+            count = _rowcount(session.execute(delete(HeartbeatRecord).where(
+                tuple_(HeartbeatRecord.sn, HeartbeatRecord.seq).in_(old))))
+        removed += count
+        if count < chunk:
+            break
+    with db.transaction() as session:
+        removed += _rowcount(session.execute(delete(DeadLetter).where(DeadLetter.received_at < cutoff)))
+    return removed
+
+
+def fleet_profiles(db: Database, limit: int) -> list[dict[str, str]]:
+    """Registry values of up to ``limit`` terminals in service (active or suspended), for the simulator."""
+    with db.transaction() as session:
+        rows = session.execute(
+            select(Terminal.serial_number, Terminal.model, Terminal.region, Terminal.carrier, Terminal.network_type,
+                   Terminal.app_version, Terminal.firmware_version)
+            .where(or_(Terminal.status == "active", Terminal.status == "suspended"))
+            .order_by(Terminal.id).limit(limit)).all()
+    names = ("sn", "model", "region", "carrier", "network", "app_version", "firmware")
+    return [{name: value for name, value in zip(names, row, strict=True) if value} for row in rows]

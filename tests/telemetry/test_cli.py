@@ -1,0 +1,66 @@
+"""`posops telemetry …`, `posops worker` and `posops sim fleet` on the command line."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from posops.cli import app
+from posops.core.config import get_settings
+from posops.core.db import Database
+from posops.telemetry.models import ScheduledRun
+from posops.telemetry.simulator import database_fleet
+from posops.terminals.models import Terminal
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_db(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Database]:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("POSOPS_DATABASE_URL", url)
+    get_settings.cache_clear()
+    yield Database(url)
+    get_settings.cache_clear()
+
+
+def test_telemetry_commands(cli_db: Database) -> None:
+    assert runner.invoke(app, ["telemetry", "scan"]).exit_code == 2, "refuses an unmigrated database"
+    assert database_fleet(10) == [], "the simulator falls back to made-up serials"
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(app, ["demo", "load", "--terminals", "30"]).exit_code == 0
+    fleet = database_fleet(100)
+    with cli_db.transaction() as session:
+        registered = {t.serial_number: t for t in session.scalars(select(Terminal))}
+    assert 0 < len(fleet) <= 30 and all(p.sn in registered for p in fleet)
+    first = registered[fleet[0].sn]
+    assert (fleet[0].model, fleet[0].region, fleet[0].carrier) == (first.model, first.region, first.carrier)
+
+    scanned = runner.invoke(app, ["telemetry", "scan"])
+    assert scanned.exit_code == 0, scanned.output
+    assert json.loads(scanned.stdout) | {"at": None} == {"at": None, "groups": 0, "opened": [], "closed": [],
+                                                         "open": 0}
+    with cli_db.transaction() as session:
+        assert session.scalars(select(ScheduledRun.job)).all() == ["incident_scan"], "counts as a scan run"
+
+    issued = runner.invoke(app, ["telemetry", "token", fleet[0].sn])
+    assert issued.exit_code == 0 and issued.stdout.strip().splitlines()[-1].startswith("posterm_")
+    assert "revoked 1 token" in runner.invoke(app, ["telemetry", "token", fleet[0].sn, "--revoke"]).output
+    missing = runner.invoke(app, ["telemetry", "token", "NO-SUCH-TERMINAL"])
+    assert missing.exit_code == 2 and "terminal not found" in missing.output
+
+    letters = runner.invoke(app, ["telemetry", "dead-letters"])
+    assert letters.exit_code == 0 and json.loads(letters.stdout)["total"] == 0
+    assert "removed 0 rows" in runner.invoke(app, ["telemetry", "prune", "--days", "7"]).output
+
+
+def test_worker_and_simulator_are_registered() -> None:
+    worker = runner.invoke(app, ["worker", "--help"])
+    assert worker.exit_code == 0 and "--id" in worker.output and "--batch-size" in worker.output
+    fleet = runner.invoke(app, ["sim", "fleet", "--help"])
+    assert fleet.exit_code == 0 and "--outage-region" in fleet.output and "--from-db" in fleet.output

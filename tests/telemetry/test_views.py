@@ -1,0 +1,65 @@
+"""Console pages: the terminal page's telemetry section and the incident pages, in both languages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+
+from posops.core.db import Database, utcnow
+from posops.telemetry import incident_service
+from tests.conftest import Fleet
+from tests.telemetry.heartbeats import section
+from tests.telemetry.storage import add_terminals, failing, healthy, store
+from tests.telemetry.test_authorization import _login
+
+
+def test_a_terminal_that_never_reported_says_so(client: TestClient, fleet: Fleet) -> None:
+    _login(client, "merchant")
+    page = client.get(f"/terminals/{fleet.terminals_a[0]}").text
+    telemetry = page.split('data-testid="telemetry"')[1]
+    assert "从未上报" in telemetry and 'data-testid="telemetry-charts"' not in page
+
+
+def test_the_terminal_page_shows_state_charts_and_evidence(client: TestClient, db: Database, fleet: Fleet) -> None:
+    now = utcnow()
+    for minute in range(0, 30, 3):
+        at = now - timedelta(minutes=30 - minute)
+        store(db, [healthy("SN-TEST-0000", minute, at, battery=section("battery", pct=60 - minute),
+                           printer=section("printer", paper="out"), screen_notice="打印机缺纸",
+                           reader={"swipe_err": minute, "chip_err": 0, "tap_err": 0, "reads": 100 + 20 * minute})],
+              at)
+    _login(client, "merchant")
+    page = client.get(f"/terminals/{fleet.terminals_a[0]}").text
+    assert '<span class="badge active" data-testid="telemetry-online">在线</span>' in page
+    assert "33% · 用电池" in page and "4g · -90 dBm · 可连通收单主机" in page and "缺纸" in page
+    charts = page.split('data-testid="telemetry-charts"')[1].split("</section>")[0]
+    assert charts.count("<svg") == 3 and charts.count("<polyline") == 3
+    evidence = page.split('data-testid="telemetry-evidence"')[1]
+    assert "printer_paper" in evidence and "empty_or_reversed" in evidence
+    client.get("/lang/en")
+    english = client.get(f"/terminals/{fleet.terminals_a[0]}").text
+    assert "Online" in english and "Card read error rate" in english
+
+
+def test_an_outage_is_shown_to_the_merchant_and_on_the_incident_page(client: TestClient, db: Database,
+                                                                     fleet: Fleet) -> None:
+    now = utcnow()
+    serials = add_terminals(db, fleet.merchant_a, 12, prefix="VIEW", model="Landi A8", app="2.8.1")
+    for minutes in (2, 1):
+        at = now - timedelta(minutes=minutes)
+        store(db, [failing(sn, minutes, at) for sn in serials], at)
+        incident_service.scan_incidents(db, at)
+    _login(client, "merchant")
+    terminal = next(iter(serials.values()))
+    page = client.get(f"/terminals/{terminal}").text
+    notices = page.split('data-testid="incident-notice"')
+    assert len(notices) == 3, "the area and the cohort"
+    assert "上海地区的中国移动网络正在发生故障" in page and "这不是您设备的问题" in page
+    incidents = client.get("/incidents").text
+    assert "以下故障影响过您的终端" in incidents and "地区/运营商: 上海 · 中国移动" in incidents
+    incident_id = page.split('href="/incidents/')[1].split('"')[0]
+    detail = client.get(f"/incidents/{incident_id}").text
+    timeline = detail.split('data-testid="incident-timeline"')[1].split("</section>")[0]
+    assert "<svg" in timeline and "<polyline" in timeline, "two scans, one line"
+    assert detail.count('href="/terminals/') == 12 and "12 / 12 台(100%)" in detail
