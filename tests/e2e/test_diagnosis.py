@@ -6,17 +6,13 @@ from typing import Any
 
 import pytest
 
-from posops.demo import DEMO_PASSWORDS
+from tests.e2e.browser import log_in
 
 pytestmark = pytest.mark.e2e
 
 
 def test_merchant_is_guided_from_complaint_to_fix(live_server: str, page: Any) -> None:
-    page.goto(live_server + "/login")
-    page.fill("input[name=username]", "merchant")
-    page.fill("input[name=password]", DEMO_PASSWORDS["merchant"])
-    page.click("main button[type=submit]")
-    page.wait_for_url(live_server + "/terminals")
+    log_in(page, live_server, "merchant")
     page.click("[data-testid=terminal-table] tbody tr:first-child a")
     page.click("[data-testid=diagnose-terminal]")
     page.fill("textarea[name=text]", "打印出来的小票是白纸")

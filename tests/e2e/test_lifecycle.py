@@ -6,23 +6,17 @@ from typing import Any
 
 import pytest
 
-from posops.demo import DEMO_PASSWORDS, MERCHANTS
+from posops.demo import MERCHANTS
+from tests.e2e.browser import log_in
 
 pytestmark = pytest.mark.e2e
 FIRST_MERCHANT_TERMINALS = (1, 7, 13)
 """The demo gives the first merchant the 1st, 7th and 13th terminal."""
 
 
-def _sign_in(page: Any, base: str, username: str) -> None:
-    page.goto(base + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", DEMO_PASSWORDS[username])
-    page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_url(base + "/terminals")
-
 
 def test_agent_suspends_and_merchant_sees_what_reactivation_needs(live_server: str, page: Any) -> None:
-    _sign_in(page, live_server, "agent")
+    log_in(page, live_server, "agent")
     for terminal_id in FIRST_MERCHANT_TERMINALS:
         page.goto(f"{live_server}/terminals/{terminal_id}")
         if page.locator("[data-testid=terminal-status]").inner_text() == "正常":
@@ -39,7 +33,7 @@ def test_agent_suspends_and_merchant_sees_what_reactivation_needs(live_server: s
     page.click("button:has-text('退出')")
     page.wait_for_url(live_server + "/login")
 
-    _sign_in(page, live_server, "merchant")
+    log_in(page, live_server, "merchant")
     page.goto(f"{live_server}/terminals/{terminal_id}")
     assert "长期没有交易" in page.locator("[data-testid=notices]").inner_text()
     page.locator("[data-testid=request-form] button[type=submit]").click()

@@ -7,18 +7,11 @@ from typing import Any
 
 import pytest
 
-from posops.demo import DEMO_PASSWORDS
+from tests.e2e.browser import log_in
 
 pytestmark = pytest.mark.e2e
 TERMINAL = 1  # the first merchant's
 
-
-def _sign_in(page: Any, base: str, username: str) -> None:
-    page.goto(base + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", DEMO_PASSWORDS[username])
-    page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_url(base + "/terminals")
 
 
 def _heartbeat(sn: str, seq: int, at: datetime, battery: int) -> dict[str, Any]:
@@ -31,7 +24,7 @@ def _heartbeat(sn: str, seq: int, at: datetime, battery: int) -> dict[str, Any]:
 
 
 def test_heartbeats_posted_by_the_terminal_show_on_its_page(live_server: str, page: Any) -> None:
-    _sign_in(page, live_server, "admin")
+    log_in(page, live_server, "admin")
     issued = page.request.post(f"{live_server}/api/v1/terminals/{TERMINAL}/telemetry-token")
     assert issued.status == 201, issued.text()
     sn, token = issued.json()["serial_number"], issued.json()["token"]
@@ -46,7 +39,7 @@ def test_heartbeats_posted_by_the_terminal_show_on_its_page(live_server: str, pa
     assert page.locator("h1").inner_text() == "故障事件"
 
     page.click("button:has-text('退出')")
-    _sign_in(page, live_server, "merchant")
+    log_in(page, live_server, "merchant")
     page.goto(f"{live_server}/terminals/{TERMINAL}")
     assert page.locator("[data-testid=telemetry-online]").inner_text() == "在线"
     assert page.locator("[data-testid=nav-incidents]").count() == 0, "the incidents link is for staff"

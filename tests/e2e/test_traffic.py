@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from posops.core.db import utcnow
-from posops.demo import DEMO_PASSWORDS
+from tests.e2e.browser import log_in
 from tests.iso8583.helpers import answer, purchase, sign_in
 from tests.iso8583.traffic import log_text
 
@@ -18,13 +18,6 @@ DEMO_TID, DEMO_TERMINAL_ID = "10000001", 1
 """The demo fleet numbers its TIDs from 10000001, in the order of terminal ids."""
 PHONE_WIDTH = 390
 
-
-def _sign_in(browser: Any, base: str, username: str) -> None:
-    browser.goto(base + "/login")
-    browser.fill("input[name=username]", username)
-    browser.fill("input[name=password]", DEMO_PASSWORDS[username])
-    browser.click("form[action='/login'] button[type=submit]")
-    browser.wait_for_url(base + "/terminals")
 
 
 def _fits_the_phone(browser: Any) -> bool:
@@ -37,7 +30,7 @@ def test_agent_imports_a_log_and_the_terminal_page_shows_it(live_server: str, pa
     log = tmp_path / "shop-7.log"
     log.write_text(log_text([(0, ">", signin), (0.4, "<", answer(signin, "00")),
                              (30, ">", mac), (30.5, "<", answer(mac, "A0"))], utcnow() - timedelta(hours=1)))
-    _sign_in(page, live_server, "agent")
+    log_in(page, live_server, "agent")
     page.goto(live_server + "/traffic/upload")
     page.set_input_files("input[name=file]", str(log))
     page.click("[data-testid=upload-form] button[type=submit]")

@@ -27,6 +27,7 @@ from typing import Annotated, Any, NamedTuple
 
 import typer
 
+from posops import demo
 from posops.telemetry.mqtt import TOPIC_ROOT, HeartbeatPublisher, parse_mqtt_url
 from posops.telemetry.schemas import Heartbeat
 
@@ -42,14 +43,10 @@ class ModelSpec(NamedTuple):
 
 
 MODELS: Mapping[str, ModelSpec] = {
-    "PAX A920": ModelSpec(("4g", "wifi"), ("PayDroid 7.1.2", "PayDroid 8.1.0"), ("3.1.4", "3.2.0", "3.2.1")),
-    "Newland N910": ModelSpec(("4g", "wifi"), ("N910-FW 2.3.1", "N910-FW 2.4.0"), ("5.0.8", "5.1.2")),
-    "Landi A8": ModelSpec(("4g", "wifi"), ("A8-OS 1.9.7", "A8-OS 2.0.3"), ("2.7.0", "2.8.1")),
-    "Sunmi P2": ModelSpec(("4g", "wifi"), ("SUNMI OS 2.6.0", "SUNMI OS 3.0.1"), ("4.4.2", "4.5.0")),
-    "Verifone X990": ModelSpec(("ethernet", "wifi", "4g"), ("VOS3 3.12.0", "VOS3 3.14.2"), ("1.9.3", "2.0.0")),
-}
-REGIONS = ("上海", "北京", "广州", "深圳", "杭州", "成都")
-CARRIERS = ("中国移动", "中国联通", "中国电信")
+    name: ModelSpec(networks, firmwares, apps) for name, (_vendor, networks, firmwares, apps) in demo.MODELS.items()}
+"""The demo fleet's catalogue, so simulated terminals look like the registered ones."""
+REGIONS = tuple(dict.fromkeys(region for *_, region in demo.MERCHANTS))
+CARRIERS = demo.CARRIERS
 COUNTERTOP_MODELS = frozenset({"Verifone X990"})
 DECLINE_CODES = ("51", "55", "05", "54", "61", "14")
 

@@ -21,19 +21,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+from posops.core.auth import Role
 from posops.core.errors import Conflict, Forbidden, PosopsError
 from posops.terminals.labels import Label, catalog_label, catalog_labels, upper_first
 
-
-class Actor(StrEnum):
-    """Who acts: the five user roles of posops plus the scheduled worker (``system``)."""
-
-    MERCHANT = "merchant"
-    AGENT = "agent"
-    RISK = "risk"
-    TECHNICIAN = "technician"
-    ADMIN = "admin"
-    SYSTEM = "system"
+Actor = Role
+"""Who acts: the five user roles of posops plus the scheduled worker (``Role.SYSTEM``)."""
 
 
 class TerminalStatus(StrEnum):
