@@ -12,9 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from posops.core import audit
-from posops.core.auth import Principal, Role, ensure_visible, merchant_scope, require_role
+from posops.core.auth import Principal, Role, merchant_scope, require_role
 from posops.core.db import Database, utcnow
-from posops.core.errors import Conflict, NotFound
+from posops.core.errors import Conflict
+from posops.core.scoping import load_visible
 from posops.diagnosis.engine import Assessment, DiagnosisEngine, SessionState
 from posops.diagnosis.knowledge import Knowledge, load_knowledge
 from posops.diagnosis.learning import apply_overlay, learned_overlay, refit
@@ -104,14 +105,7 @@ def start(db: Database, principal: Principal, body: DiagnosisCreate, lang: str =
 
 
 def _load(session: Session, principal: Principal, session_id: str, *, lock: bool = False) -> DiagnosisSession:
-    query = select(DiagnosisSession).where(DiagnosisSession.id == session_id)
-    row = session.scalar(query.with_for_update() if lock else query)
-    if row is None:
-        raise NotFound("diagnosis not found")
-    ensure_visible(principal, row.merchant_id, "diagnosis")
-    if principal.is_merchant and row.merchant_id is None:
-        raise NotFound("diagnosis not found")
-    return row
+    return load_visible(session, principal, DiagnosisSession, session_id, "diagnosis", lock=lock)
 
 
 def answer(db: Database, principal: Principal, session_id: str, body: StepAnswer, lang: str = "zh-CN") -> DiagnosisOut:

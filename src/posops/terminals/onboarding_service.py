@@ -15,9 +15,10 @@ from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from posops.core import audit
-from posops.core.auth import Principal, Role, ensure_visible, merchant_scope, require_role
+from posops.core.auth import Principal, Role, merchant_scope, require_role
 from posops.core.db import Database, utcnow
 from posops.core.errors import Conflict, Invalid, NotFound
+from posops.core.scoping import load_visible
 from posops.terminals import storage
 from posops.terminals.models import ApplicationMaterial, Merchant, OnboardingApplication, StoredDocument, Terminal
 from posops.terminals.onboarding import (
@@ -87,14 +88,7 @@ def _status(application: OnboardingApplication) -> ApplicationStatus | None:
 def _load(session: Session, principal: Principal, application_id: int, *,
           lock: bool = False) -> OnboardingApplication:
     require_role(principal, *READERS)
-    query = select(OnboardingApplication).where(OnboardingApplication.id == application_id)
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    application = session.scalar(query)
-    if application is None:
-        raise NotFound("application not found")
-    ensure_visible(principal, application.merchant_id, "application")
-    return application
+    return load_visible(session, principal, OnboardingApplication, application_id, "application", lock=lock)
 
 
 def _materials(session: Session, application_id: int) -> dict[str, ApplicationMaterial]:

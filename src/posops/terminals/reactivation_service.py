@@ -19,9 +19,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from posops.core import audit
-from posops.core.auth import Principal, Role, ensure_visible, merchant_scope, require_role
+from posops.core.auth import Principal, Role, merchant_scope, require_role
 from posops.core.db import Database, utcnow
 from posops.core.errors import Conflict, Invalid, NotFound
+from posops.core.scoping import load_visible
 from posops.terminals import notices, storage
 from posops.terminals import reactivation as rules
 from posops.terminals.lifecycle import Action, SuspensionReason
@@ -64,14 +65,7 @@ MAX_DOCUMENT_NAME = 64
 
 def _load(session: Session, principal: Principal, request_id: int, *, lock: bool = False) -> ReactivationRequest:
     require_role(principal, *READERS)
-    query = select(ReactivationRequest).where(ReactivationRequest.id == request_id)
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    request = session.scalar(query)
-    if request is None:
-        raise NotFound("reactivation request not found")
-    ensure_visible(principal, request.merchant_id, "reactivation request")
-    return request
+    return load_visible(session, principal, ReactivationRequest, request_id, "reactivation request", lock=lock)
 
 
 def _lock_pair(session: Session, principal: Principal, request_id: int) -> tuple[ReactivationRequest, Terminal]:
