@@ -115,8 +115,8 @@ def answer(db: Database, principal: Principal, session_id: str, body: StepAnswer
         row = _load(session, principal, session_id, lock=True)
         if row.status != "open":
             raise Conflict(f"this diagnosis is {row.status}; start a new one for a new fault")
-        before = engine.assess(SessionState.from_dict(row.state), lang)
-        state = engine.apply(SessionState.from_dict(row.state), body.step, body.outcome)
+        previous = SessionState.from_dict(row.state)
+        state = engine.apply(previous, body.step, body.outcome)
         assessment = engine.assess(state, lang)
         seq = (session.scalar(select(func.max(DiagnosisStep.seq)).where(DiagnosisStep.session_id == row.id)) or 0) + 1
         kind = "action" if engine.is_action(body.step) else "check"
@@ -126,7 +126,8 @@ def answer(db: Database, principal: Principal, session_id: str, body: StepAnswer
         if assessment.status != "open":
             row.closed_at = utcnow()
             row.resolved_action = body.step
-            row.resolved_cause = engine.likely_fixed_cause(body.step, before.ranking)
+            # The cause a fix confirms is judged on the ranking before the fix was tried.
+            row.resolved_cause = engine.likely_fixed_cause(body.step, engine.assess(previous, lang).ranking)
             audit.record(session, principal, "diagnosis", row.id, assessment.status,
                          before={"status": "open"}, after={"status": assessment.status, "action": body.step,
                                                            "cause": row.resolved_cause})
