@@ -6,7 +6,8 @@ from typing import Any
 import pytest
 import yaml
 
-from posops.iso8583.response_codes import CODES, RESPONSE_CODE_OUTCOMES, TIMEOUT, lookup
+from posops.core.response_codes import RESPONSE_CODE_OUTCOMES, TIMEOUT
+from posops.iso8583.response_codes import CODES, lookup
 
 
 def _taxonomy() -> dict[str, Any]:

@@ -21,10 +21,8 @@ from posops.terminals.reactivation import (
     allowed_request_actions,
     approve_request,
     approvers_for,
-    compare_versions,
     compute_arrears,
     format_yuan,
-    parse_version,
     penalty_fen,
     reject_request,
     resubmit_request,
@@ -122,30 +120,6 @@ def test_format_yuan() -> None:
 
 
 # ---------------------------------------------------------------- versions
-
-
-@pytest.mark.parametrize(
-    ("a", "b", "expected"),
-    [
-        ("3.10.0", "3.9.2", 1),
-        ("3.9.2", "3.10.0", -1),
-        ("3.1", "3.1.0", 0),
-        ("V1.02.3", "1.2.3", 0),
-        ("3.10.0-rc1", "3.10.0", -1),
-        ("3.10.0-rc2", "3.10.0-rc10", -1),
-        ("3.10.0+b7", "3.10.0", 0),
-        ("10.0", "9.99.99", 1),
-    ],
-)
-def test_compare_versions(a: str, b: str, expected: int) -> None:
-    assert compare_versions(a, b) == expected
-    assert compare_versions(b, a) == -expected
-
-
-@pytest.mark.parametrize("text", ["", "abc", "3..1", "3.1 build 5", "-1.0"])
-def test_unreadable_versions_raise(text: str) -> None:
-    with pytest.raises(ValueError):
-        parse_version(text)
 
 
 def test_version_at_least() -> None:

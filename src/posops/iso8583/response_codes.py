@@ -17,14 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from posops.core.response_codes import TIMEOUT, response_code_outcome
+
 Category = Literal["success", "cardholder", "card", "issuer", "merchant", "terminal", "network", "host",
                    "security", "unknown"]
 
-#: The outcomes of the taxonomy check ``response_code`` (the first is the normal one).
-RESPONSE_CODE_OUTCOMES = ("none", "03", "05", "14", "41", "43", "51", "54", "55", "58", "61", "62", "65",
-                          "75", "91", "96", "97", "98", "A0", "timeout")
-#: Pseudo code for a request that never got an answer.
-TIMEOUT = "timeout"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +46,7 @@ class ResponseCode:
     @property
     def outcome(self) -> str | None:
         """The taxonomy ``response_code`` outcome: ``none`` for success, ``None`` when not listed."""
-        if self.approved:
-            return "none"
-        return self.code if self.code in RESPONSE_CODE_OUTCOMES else None
+        return "none" if self.approved else response_code_outcome(self.code)
 
     def evidence(self) -> dict[str, str]:
         """Check id → outcome that this code alone establishes."""

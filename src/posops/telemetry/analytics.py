@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from posops.telemetry.evidence import normalise_response_code
+from posops.core.response_codes import normalise_response_code
 from posops.telemetry.schemas import Heartbeat
 from posops.telemetry.screen_text import screen_notice_outcome
 

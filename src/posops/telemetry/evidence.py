@@ -15,12 +15,13 @@ states that change by the minute (battery, signal, paper, screen, codes).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
+from posops.core.response_codes import RESPONSE_CODE_OUTCOMES, response_code_outcome
+from posops.core.versions import version_key
 from posops.telemetry.schemas import Battery, Heartbeat, Network, Software
 from posops.telemetry.screen_text import screen_notice_outcome
 
@@ -31,8 +32,7 @@ Evidence = dict[str, str]
 CHECK_OUTCOMES: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "screen_notice": ("none", "suspended", "restricted", "tamper", "read_error", "signin_failed",
                       "upgrade_failed", "low_battery", "no_paper"),
-    "response_code": ("none", "03", "05", "14", "41", "43", "51", "54", "55", "58", "61", "62", "65", "75",
-                      "91", "96", "97", "98", "A0", "timeout"),
+    "response_code": RESPONSE_CODE_OUTCOMES,
     "battery_level": ("ok", "low", "not_charging"),
     "net_indicator": ("ok", "weak", "none"),
     "area_outage": ("no", "yes"),
@@ -41,8 +41,6 @@ CHECK_OUTCOMES: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "tamper_flag": ("clear", "triggered"),
     "printer_paper": ("ok", "empty_or_reversed"),
 })
-_RESPONSE_CODES = frozenset(CHECK_OUTCOMES["response_code"])
-_APPROVED = frozenset({"00", "NONE", ""})
 
 
 @dataclass(frozen=True)
@@ -105,7 +103,7 @@ def derive_evidence(heartbeat: Heartbeat | None, facts: FleetFacts,
             if "screen_notice" in heartbeat.model_fields_set:
                 _put(evidence, "screen_notice", screen_notice_outcome(heartbeat.screen_notice))
             if heartbeat.last_rc is not None:
-                _put(evidence, "response_code", response_code_outcome(heartbeat.last_rc))
+                _put(evidence, "response_code", last_rc_outcome(heartbeat.last_rc))
         # A tamper switch latches until a technician resets it: "triggered" stays true when the
         # report is old, "clear" does not.
         if heartbeat.tamper is not None and (fresh or heartbeat.tamper):
@@ -146,37 +144,25 @@ def net_indicator_outcome(network: Network, policy: EvidencePolicy = DEFAULT_POL
 
 
 def sw_version_outcome(software: Software, facts: FleetFacts) -> str | None:
-    """``incompatible`` outside the model's support, ``outdated`` behind the latest release, else current."""
+    """``incompatible`` outside the model's support, ``outdated`` behind the latest release, else current.
+
+    A version that does not read as one (see ``core.versions``) says nothing.
+    """
     if facts.compatible_apps is not None and software.app not in facts.compatible_apps:
         return "incompatible"
-    if facts.min_firmware is not None and version_key(software.firmware) < version_key(facts.min_firmware):
-        return "incompatible"
-    if facts.latest_app is None:
+    try:
+        if facts.min_firmware is not None and version_key(software.firmware) < version_key(facts.min_firmware):
+            return "incompatible"
+        if facts.latest_app is None:
+            return None
+        return "outdated" if version_key(software.app) < version_key(facts.latest_app) else "current"
+    except ValueError:
         return None
-    return "outdated" if version_key(software.app) < version_key(facts.latest_app) else "current"
 
 
-def normalise_response_code(code: str) -> str:
-    """A field-39 code in upper case (``a0`` → ``A0``), or ``timeout`` when the host never answered."""
-    normalised = code.strip().upper()
-    return "timeout" if normalised == "TIMEOUT" else normalised
-
-
-def response_code_outcome(code: str) -> str | None:
-    """The ``response_code`` outcome of a field-39 code or ``timeout``; None outside the taxonomy."""
-    normalised = normalise_response_code(code)
-    if normalised in _APPROVED:
-        return "none"
-    return normalised if normalised in _RESPONSE_CODES else None
-
-
-_VERSION_PART = re.compile(r"\d+|[^\W\d_]+")
-
-
-def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
-    """Sort key for versions such as ``3.2.10`` or ``PayDroid 8.1.0``: numbers compare as numbers."""
-    return tuple((0, int(part)) if part.isdigit() else (1, part.casefold())
-                 for part in _VERSION_PART.findall(version))
+def last_rc_outcome(code: str) -> str | None:
+    """The ``response_code`` outcome of a heartbeat's ``last_rc``: ``none`` or empty means no failure."""
+    return "none" if code.strip().casefold() in ("", "none") else response_code_outcome(code)
 
 
 def _put(evidence: Evidence, check: str, outcome: str | None) -> None:

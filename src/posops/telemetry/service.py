@@ -31,9 +31,10 @@ from posops.core.auth import STAFF_ROLES, Principal, Role, hash_token, require_r
 from posops.core.config import get_settings
 from posops.core.db import Database, utcnow
 from posops.core.errors import Forbidden, Invalid
+from posops.core.versions import is_version, version_key
 from posops.telemetry import charts
 from posops.telemetry.analytics import Dimension, failure_reasons
-from posops.telemetry.evidence import DEFAULT_POLICY, Evidence, FleetFacts, derive_evidence, version_key
+from posops.telemetry.evidence import DEFAULT_POLICY, Evidence, FleetFacts, derive_evidence
 from posops.telemetry.models import (
     DeadLetter,
     HeartbeatRecord,
@@ -452,7 +453,7 @@ def fleet_facts(session: Session, terminal: Terminal, snapshot: TelemetrySnapsho
     area or cohort is a "yes"; its absence is a "no" only while outage scans are running.
     """
     versions = [v for v in session.scalars(select(Terminal.app_version).distinct()
-                                           .where(Terminal.model == terminal.model)) if v]
+                                           .where(Terminal.model == terminal.model)) if v and is_version(v)]
     latest = max(versions, key=version_key) if versions else None
     dimensions = {incident.dimension for incident in incidents}
     scanned = session.scalar(select(func.max(ScheduledRun.finished_at)).where(ScheduledRun.job == SCAN_JOB))

@@ -11,19 +11,19 @@ Money is integer fen (分) throughout; rates are basis points (万分之一).
 >>> plan = FeePlan(monthly_fee_fen=3000, daily_penalty_bp=5, grace_days=5)
 >>> penalty_fen(plan, 3000, days_overdue=25)
 30
->>> compare_versions("3.10.0", "3.9.2")
-1
+>>> version_at_least("3.10.0", "3.9.2")
+True
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from typing import Any
 
+from posops.core.versions import compare_versions
 from posops.terminals.labels import catalog_labels, upper_first
 from posops.terminals.lifecycle import (
     ACTOR_LABELS,
@@ -157,54 +157,6 @@ def format_yuan(fen: int) -> str:
 
 
 # ---------------------------------------------------------------- software versions
-
-_VERSION_RE = re.compile(
-    r"^[vV]?(?P<release>\d+(?:\.\d+)*)(?:[-_.]?(?P<pre>[A-Za-z][0-9A-Za-z.]*))?(?:\+[0-9A-Za-z.-]+)?$"
-)
-
-
-@dataclass(frozen=True)
-class Version:
-    """A parsed software version: numeric release parts and an optional pre-release tag."""
-
-    release: tuple[int, ...]
-    pre: tuple[tuple[int, int | str], ...] = ()
-
-    def _padded(self, width: int) -> tuple[int, ...]:
-        return self.release + (0,) * (width - len(self.release))
-
-
-def parse_version(text: str) -> Version:
-    """Parse ``'3.10.0'``, ``'V1.02.3'``, ``'3.10.0-rc2'`` or ``'3.10+b7'``; ValueError if unreadable."""
-    match = _VERSION_RE.match(text.strip())
-    if match is None:
-        raise ValueError(f"not a software version: {text!r}")
-    release = tuple(int(part) for part in match["release"].split("."))
-    pre_text = match["pre"] or ""
-    # numbers sort before words and compare numerically, so rc2 < rc10 < release
-    pre = tuple(
-        (0, int(chunk)) if chunk.isdigit() else (1, chunk.lower())
-        for chunk in re.findall(r"\d+|[A-Za-z]+", pre_text)
-    )
-    return Version(release, pre)
-
-
-def compare_versions(a: str, b: str) -> int:
-    """Return -1, 0 or 1 as version ``a`` is older than, equal to or newer than ``b``.
-
-    Parts compare as numbers (3.10.0 > 3.9.2), missing parts count as 0 (3.1 == 3.1.0), and a
-    pre-release is older than its release (3.10.0-rc1 < 3.10.0). Build metadata is ignored.
-    """
-    va, vb = parse_version(a), parse_version(b)
-    width = max(len(va.release), len(vb.release))
-    ka, kb = va._padded(width), vb._padded(width)
-    if ka != kb:
-        return -1 if ka < kb else 1
-    if va.pre == vb.pre:
-        return 0
-    if not va.pre or not vb.pre:
-        return 1 if not va.pre else -1
-    return -1 if va.pre < vb.pre else 1
 
 
 def version_at_least(reported: str, required: str) -> bool:

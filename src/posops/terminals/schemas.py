@@ -8,6 +8,8 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from posops.core.versions import parse_version
+
 TERMINAL_STATUSES = ("onboarding", "active", "suspended", "decommissioned")
 SUSPENSION_REASONS = ("arrears", "risk_limit", "device_fault", "system_update", "security", "dormant",
                       "policy", "other")
@@ -198,8 +200,6 @@ MAX_DEVICES = 50
 
 
 def _version(value: str) -> str:
-    from posops.terminals.reactivation import parse_version
-
     parse_version(value)  # ValueError names the unreadable version
     return value
 
