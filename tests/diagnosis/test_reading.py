@@ -75,6 +75,8 @@ def test_text_without_clues_falls_back_on_base_rates(knowledge: Knowledge) -> No
         ("交易不成功,提示超出金额限制", "61"),
         ("shows do not honour", "05"),
         ("提示通讯超时", "timeout"),
+        ('the terminal shows "PIN tries exceeded"', "75"),
+        ('it says"card expired"', "54"),
     ],
 )
 def test_response_codes_are_read(knowledge: Knowledge, text: str, code: str) -> None:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 _STRONG = frozenset("。.!?;！？；\n")
 _WEAK = frozenset(",，、()（）[]【】<>《》~～|/")
 _QUOTE_PAIRS = {"“": "”", "‘": "’", "「": "」", "『": "』", '"': '"'}
+_QUOTE_MARKS = frozenset(_QUOTE_PAIRS) | frozenset(_QUOTE_PAIRS.values())
 _NEGATION_PREFIX = ("不", "没", "无")
 _LINKING_WORDS = frozenset({"is", "are", "was", "seem", "look", "still", "all", "now", "itself"})
 _NEGATION_WINDOW = 6
@@ -148,12 +149,25 @@ def _prepare(lexicon: Lexicon, raw: str) -> _Prepared:
         if strong:
             sentence_no += 1
 
+    def keep_words_apart(i: int) -> None:
+        """At a quote mark dropped between two English words ('says"PIN'), keep one space."""
+        before = chars[-1] if chars else ""
+        after = _next_unquoted(source, i + 1)
+        if before and after and is_ascii_word_char(before) and is_ascii_word_char(after):
+            chars.append(" ")
+            plain.append(" ")
+            clause.append(clause_no)
+            sentence.append(sentence_no)
+            quoted.append(closing is not None)
+
     for i, char in enumerate(source):
         if closing is not None and char == closing:
             closing = None
+            keep_words_apart(i)
             continue
         if closing is None and char in _QUOTE_PAIRS:
             closing = _QUOTE_PAIRS[char]
+            keep_words_apart(i)
             continue
         if char in _STRONG and not (char == "." and i + 1 < len(source) and source[i + 1].isalnum()):
             brk(strong=True)
@@ -163,7 +177,7 @@ def _prepare(lexicon: Lexicon, raw: str) -> _Prepared:
             continue
         if char.isspace():
             before = chars[-1] if chars else ""
-            after = source[i + 1] if i + 1 < len(source) else ""
+            after = _next_unquoted(source, i + 1)
             if before and after and is_ascii_word_char(before) and is_ascii_word_char(after):
                 chars.append(" ")
                 plain.append(" ")
@@ -178,6 +192,14 @@ def _prepare(lexicon: Lexicon, raw: str) -> _Prepared:
         quoted.append(closing is not None)
     text = "".join(chars)
     return _Prepared(text, "".join(plain), clause, sentence, quoted, tokenize(text))
+
+
+def _next_unquoted(source: str, start: int) -> str:
+    """The first character from `start` that is not a quote mark ("" at the end)."""
+    for char in source[start:]:
+        if char not in _QUOTE_MARKS:
+            return char
+    return ""
 
 
 def _mark_quoted(lexicon: Lexicon, prepared: _Prepared) -> None:
