@@ -65,6 +65,7 @@ class Rule:
     concepts: tuple[str, ...]
     symptoms: Mapping[str, float]
     causes: Mapping[str, float]
+    evidence: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,7 @@ def parse_lexicon(
             concepts=tuple(str(m) for m in members),
             symptoms=_symptom_weights(entry.get("symptoms", {}), ids, lexicon_file, where),
             causes=_cause_factors(entry.get("causes", {}), ids, lexicon_file, where),
+            evidence=_evidence(entry.get("evidence", {}), ids, lexicon_file, where),
         ))
 
     markers = _languages(doc.get("markers"), lexicon_file, "markers")

@@ -322,6 +322,8 @@ def _score(
                 own[symptom] += weight
             for cause, factor in rule.causes.items():
                 log_causes[cause] += math.log(factor)
+            for check, outcome in rule.evidence.items():
+                _add_evidence(evidence, check, outcome, scoring.stated_evidence_ratio)
     quoted_factor = scoring.quoted_symptom_factor if any(v > 0 for v in own.values()) else 1.0
     symptoms = {
         s: scoring.symptom_weight_scale * (own.get(s, 0.0) + quoted_factor * quoted_words.get(s, 0.0))
