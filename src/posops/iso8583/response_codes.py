@@ -23,7 +23,6 @@ Category = Literal["success", "cardholder", "card", "issuer", "merchant", "termi
                    "security", "unknown"]
 
 
-
 @dataclass(frozen=True, slots=True)
 class ResponseCode:
     """One response code: bilingual meaning, category, the cause ids it points at, what to do."""
