@@ -172,6 +172,24 @@ class TransitionError(PosopsError):
         self.en = en
         self.unmet: tuple[Condition, ...] = tuple(unmet)
 
+    @classmethod
+    def refusing(
+        cls,
+        *,
+        action: str,
+        status: str | None,
+        reason: str | None,
+        role: str,
+        problem: Label,
+        allowed: Sequence[str],
+        labels: Mapping[Any, Label],
+        unmet: Sequence[Condition] = (),
+    ) -> TransitionError:
+        """Refuse ``action``: say the ``problem``, then what ``role`` may do instead (named by ``labels``)."""
+        hint = allowed_sentence(role, allowed, labels)
+        return cls(action=action, status=status, reason=reason, role=role, allowed=allowed,
+                   zh=f"{problem.zh}{hint.zh}", en=f"{problem.en} {hint.en}", unmet=unmet)
+
     def text(self, lang: str = "zh-CN") -> str:
         """Return the message in ``lang`` (``zh-CN`` or ``en``)."""
         return self.en if lang == "en" else self.zh
@@ -315,18 +333,8 @@ def _refuse(
     problem: Label,
     unmet: Sequence[Condition] = (),
 ) -> TransitionError:
-    allowed = allowed_actions(st, why, role)
-    hint = allowed_sentence(role, allowed, ACTION_LABELS)
-    return cls(
-        action=action,
-        status=st,
-        reason=why,
-        role=role,
-        allowed=allowed,
-        zh=f"{problem.zh}{hint.zh}",
-        en=f"{problem.en} {hint.en}",
-        unmet=unmet,
-    )
+    return cls.refusing(action=action, status=st, reason=why, role=role, problem=problem,
+                        allowed=allowed_actions(st, why, role), labels=ACTION_LABELS, unmet=unmet)
 
 
 def _permitted(act: Action, who: str, why: SuspensionReason | None, target: SuspensionReason | None) -> bool:

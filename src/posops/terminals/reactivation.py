@@ -447,18 +447,9 @@ def _refuse(
     problem: Label,
     unmet: Sequence[Condition] = (),
 ) -> TransitionError:
-    allowed = allowed_request_actions(status, reason, role)
-    hint = allowed_sentence(role, allowed, REQUEST_ACTION_LABELS)
-    return cls(
-        action=action,
-        status=status,
-        reason=str(reason),
-        role=role,
-        allowed=allowed,
-        zh=f"{problem.zh}{hint.zh}",
-        en=f"{problem.en} {hint.en}",
-        unmet=unmet,
-    )
+    return cls.refusing(action=action, status=status, reason=str(reason), role=role, problem=problem,
+                        allowed=allowed_request_actions(status, reason, role), labels=REQUEST_ACTION_LABELS,
+                        unmet=unmet)
 
 
 def _expect_status(
