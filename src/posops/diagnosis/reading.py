@@ -149,16 +149,18 @@ def _prepare(lexicon: Lexicon, raw: str) -> _Prepared:
         if strong:
             sentence_no += 1
 
-    def keep_words_apart(i: int) -> None:
-        """At a quote mark dropped between two English words ('says"PIN'), keep one space."""
+    def keep_words_apart(i: int) -> bool:
+        """Keep one space where a space or quote mark at `i` stands between two English words."""
         before = chars[-1] if chars else ""
         after = _next_unquoted(source, i + 1)
-        if before and after and is_ascii_word_char(before) and is_ascii_word_char(after):
-            chars.append(" ")
-            plain.append(" ")
-            clause.append(clause_no)
-            sentence.append(sentence_no)
-            quoted.append(closing is not None)
+        if not (before and after and is_ascii_word_char(before) and is_ascii_word_char(after)):
+            return False
+        chars.append(" ")
+        plain.append(" ")
+        clause.append(clause_no)
+        sentence.append(sentence_no)
+        quoted.append(closing is not None)
+        return True
 
     for i, char in enumerate(source):
         if closing is not None and char == closing:
@@ -176,17 +178,11 @@ def _prepare(lexicon: Lexicon, raw: str) -> _Prepared:
             brk(strong=False)
             continue
         if char.isspace():
-            before = chars[-1] if chars else ""
-            after = _next_unquoted(source, i + 1)
-            if before and after and is_ascii_word_char(before) and is_ascii_word_char(after):
-                chars.append(" ")
-                plain.append(" ")
-            else:
+            if not keep_words_apart(i):
                 clause_no += 1  # a space between Chinese words separates clauses, not terms
-                continue
-        else:
-            chars.append(char)
-            plain.append(plain_source[i])
+            continue
+        chars.append(char)
+        plain.append(plain_source[i])
         clause.append(clause_no)
         sentence.append(sentence_no)
         quoted.append(closing is not None)
