@@ -1,4 +1,4 @@
-"""Builds the demo fleet: merchants in several cities, 300 terminals of five models, a user per role."""
+"""Builds the demo fleet (merchants in several cities, 300 terminals of five models, a user per role): `posops demo`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import typer
 from rich.console import Console
 from rich.progress import Progress
 from sqlalchemy import func, select
@@ -13,8 +14,10 @@ from sqlalchemy.orm import Session
 
 from posops.core import audit
 from posops.core.auth import Principal, Role, hash_password
+from posops.core.cli import console, migrated_database, use_case_errors
 from posops.core.db import Database
 from posops.core.models import User
+from posops.telemetry.catalogue import CARRIERS, MODEL_CATALOGUE
 from posops.terminals.models import FeePlan, Merchant, Terminal
 
 SYSTEM = Principal(user_id=None, username="demo-loader", role=Role.ADMIN)
@@ -38,16 +41,7 @@ MERCHANTS = [
     ("成都锦江火锅店", "92510104MA6C4B1M3T", "赵敏", "13400134006", "成都"),
 ]
 
-MODELS = {
-    # model: (vendor, network types, firmware versions, app versions (oldest first))
-    "PAX A920": ("PAX", ("4g", "wifi"), ("PayDroid 7.1.2", "PayDroid 8.1.0"), ("3.1.4", "3.2.0", "3.2.1")),
-    "Newland N910": ("Newland", ("4g", "wifi"), ("N910-FW 2.3.1", "N910-FW 2.4.0"), ("5.0.8", "5.1.2")),
-    "Landi A8": ("Landi", ("4g", "wifi"), ("A8-OS 1.9.7", "A8-OS 2.0.3"), ("2.7.0", "2.8.1")),
-    "Sunmi P2": ("Sunmi", ("4g", "wifi"), ("SUNMI OS 2.6.0", "SUNMI OS 3.0.1"), ("4.4.2", "4.5.0")),
-    "Verifone X990": ("Verifone", ("ethernet", "wifi", "4g"), ("VOS3 3.12.0", "VOS3 3.14.2"),
-                      ("1.9.3", "2.0.0")),
-}
-CARRIERS = ("中国移动", "中国联通", "中国电信")
+demo_app = typer.Typer(help="The demo fleet.", no_args_is_help=True)
 SUSPENSION_REASONS = ("arrears", "arrears", "risk_limit", "dormant", "device_fault", "security")
 
 
@@ -93,8 +87,8 @@ def _add_terminals(session: Session, merchants: list[Merchant], count: int, rng:
         task = bar.add_task("terminals", total=count)
         for index in range(count):
             merchant = merchants[index % len(merchants)] if index < len(merchants) * 3 else rng.choice(merchants)
-            model = rng.choice(list(MODELS))
-            vendor, networks, firmwares, apps = MODELS[model]
+            model = rng.choice(list(MODEL_CATALOGUE))
+            vendor, networks, firmwares, apps = MODEL_CATALOGUE[model]
             bought = today - timedelta(days=rng.randint(30, 4 * 365))
             status, reason = "active", None
             roll = rng.random()
@@ -126,3 +120,17 @@ def _ensure_users(session: Session, merchant_id: int) -> None:
         user.password_hash = hash_password(password)
         user.active = True
     session.flush()
+
+
+@demo_app.command("load")
+def demo_load(terminals: int = typer.Option(300, min=1, help="how many terminals"),
+              seed: int = typer.Option(8583, help="random seed: the same seed gives the same fleet")) -> None:
+    """Load a realistic demo fleet and one user per role, printing their logins."""
+    db = migrated_database()
+    with use_case_errors():
+        summary = load_demo(db, terminals=terminals, seed=seed, progress=console)
+    console.print(f"[green]demo fleet:[/] {summary.merchants} merchants, {summary.terminals} terminals "
+                  f"({summary.suspended} suspended)")
+    console.print("logins (http://127.0.0.1:8000/login):")
+    for username, password in DEMO_PASSWORDS.items():
+        console.print(f"  {username:<12} {password}")

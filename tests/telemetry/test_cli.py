@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from posops.cli import app
 from posops.core.config import get_settings
 from posops.core.db import Database
+from posops.telemetry.cli import database_fleet
 from posops.telemetry.models import ScheduledRun
-from posops.telemetry.simulator import database_fleet
 from posops.terminals.models import Terminal
 
 runner = CliRunner()

@@ -49,6 +49,8 @@ class Principal:
 
 
 BOOTSTRAP_ADMIN = Principal(user_id=None, username="admin-token", role=Role.ADMIN)
+OPERATOR = Principal(user_id=None, username="cli", role=Role.ADMIN)
+"""Whoever runs the CLI on the server is trusted as an administrator, like the database owner."""
 
 
 def hash_password(password: str) -> str:

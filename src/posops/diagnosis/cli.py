@@ -10,6 +10,9 @@ from rich.console import Console
 from rich.prompt import Prompt
 from rich.table import Table
 
+from posops.core.auth import OPERATOR
+from posops.core.cli import migrated_database, use_case_errors
+from posops.diagnosis import service
 from posops.diagnosis.engine import Assessment, DiagnosisEngine, SessionState
 from posops.diagnosis.errors import StepError
 
@@ -82,8 +85,6 @@ def _wizard(engine: DiagnosisEngine, state: SessionState, assessment: Assessment
 @kb_app.command("learn")
 def learn(min_cases: int = typer.Option(20, help="resolved diagnoses needed before learning")) -> None:
     """Refit priors and likelihoods from resolved diagnoses in the database and put them in force."""
-    from posops.cli import OPERATOR, migrated_database, use_case_errors
-    from posops.diagnosis import service
 
     db = migrated_database()
     with use_case_errors():

@@ -26,7 +26,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from posops.core.auth import OPERATOR
+from posops.core.cli import migrated_database, use_case_errors
 from posops.core.db import Database
+from posops.iso8583 import service
 from posops.iso8583.acquirer_sim import DEFAULT_KEY_SEED, AcquirerHost, TerminalFaults
 from posops.iso8583.analysis import AnalysisSettings, TrafficReport, analyze, iso_time
 from posops.iso8583.codec import frame_from_hex
@@ -114,7 +117,7 @@ def analyze_command(
                                      "database on the terminals matched by TID, as diagnosis evidence")] = False,
 ) -> None:
     """分析报文日志: 配对、超时、冲正、签到、应答码风暴、诊断证据 / Analyse traffic per terminal."""
-    db = _database() if attach else None
+    db = migrated_database() if attach else None
     keys: dict[str, bytes] = {}
     if master_keys is not None:
         try:
@@ -134,16 +137,8 @@ def analyze_command(
         _store(db, report, file.name, _err if as_json else _out)
 
 
-def _database() -> Database:
-    from posops.cli import migrated_database
-
-    return migrated_database()
-
-
 def _store(db: Database, report: TrafficReport, source_name: str, console: Console) -> None:
     """Attach the analysis to the terminals it covers, as the CLI operator, and say which were matched."""
-    from posops.cli import OPERATOR, use_case_errors
-    from posops.iso8583 import service
 
     with use_case_errors():
         stored = service.import_report(db, OPERATOR, report, source_name)

@@ -1,27 +1,52 @@
-"""`posops telemetry …`: the outage scan and history pruning by hand, terminal tokens, dead letters."""
+"""Telemetry commands: `posops telemetry …` (scan, prune, tokens, dead letters), `posops worker`, `posops sim fleet`."""
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
+import logging
+import signal
 import sys
+import time
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
 
-from posops.core.auth import Principal, Role
-from posops.core.db import utcnow
+from posops.core.auth import OPERATOR
+from posops.core.cli import fail, migrated_database, use_case_errors
+from posops.core.config import get_settings
+from posops.core.db import Database, utcnow
+from posops.core.migrate import NotMigrated, ensure_migrated
 from posops.telemetry import incident_service, scheduler, service
+from posops.telemetry.catalogue import CARRIERS
+from posops.telemetry.mqtt import SHARE_GROUP, TOPIC_ROOT, HeartbeatPublisher, parse_mqtt_url
+from posops.telemetry.simulator import (
+    Faults,
+    TerminalProfile,
+    generate_fleet,
+    load_fleet,
+    profile_for_serial,
+    run_simulation,
+    write_fleet_csv,
+)
+from posops.telemetry.worker import GC_THRESHOLD, Worker, default_jobs, default_worker_id
+from posops.terminals import service as terminals
 
 telemetry_app = typer.Typer(help="Fleet telemetry: outage scan, pruning, terminal tokens, dead letters.",
                             no_args_is_help=True)
 console = Console()
-OPERATOR = Principal(user_id=None, username="cli", role=Role.ADMIN)
 
 
 @telemetry_app.command("scan")
 def scan() -> None:
     """运行一次故障扫描 / Run one outage scan now and print what it opened and closed (JSON)."""
-    from posops.cli import migrated_database
 
     db = migrated_database()
     now = utcnow()
@@ -36,7 +61,6 @@ def scan() -> None:
 def prune(days: int | None = typer.Option(None, min=1, help="keep this many days (default: "
                                                                "POSOPS_TELEMETRY_RETENTION_DAYS)")) -> None:
     """删除过期心跳 / Delete heartbeats and dead letters older than the retention period."""
-    from posops.cli import migrated_database, use_case_errors
 
     db = migrated_database()
     with use_case_errors():
@@ -48,8 +72,6 @@ def prune(days: int | None = typer.Option(None, min=1, help="keep this many days
 def token(ref: str = typer.Argument(..., help="serial number, TID or id of the terminal"),
           revoke: bool = typer.Option(False, "--revoke", help="revoke the terminal's tokens instead")) -> None:
     """为终端签发心跳令牌 / Issue the bearer token a terminal posts its own heartbeats with (shown once)."""
-    from posops.cli import migrated_database, use_case_errors
-    from posops.terminals import service as terminals
 
     db = migrated_database()
     with use_case_errors():
@@ -66,7 +88,108 @@ def token(ref: str = typer.Argument(..., help="serial number, TID or id of the t
 @telemetry_app.command("dead-letters")
 def dead_letters(limit: int = typer.Option(20, min=1, max=500, help="how many of the newest to show")) -> None:
     """查看死信 / Show dead-lettered messages: counts by reason and the newest ones (JSON)."""
-    from posops.cli import migrated_database
 
     letters = service.dead_letters(migrated_database(), OPERATOR, limit=limit)
     sys.stdout.write(json.dumps(letters.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n")
+
+
+def database_fleet(limit: int, *, seed: int = 0) -> list[TerminalProfile]:
+    """Up to ``limit`` terminals in service registered in POSOPS_DATABASE_URL (e.g. by ``posops demo load``).
+
+    Empty when that database is unreachable, not migrated or has no terminals. Values the
+    registry leaves blank come from :func:`profile_for_serial`.
+    """
+    url = get_settings().database_url
+    try:
+        db = Database(url)
+        ensure_migrated(db.engine, url)
+        rows = service.fleet_profiles(db, limit)
+    except (NotMigrated, SQLAlchemyError, OSError):
+        return []
+    return [replace(profile_for_serial(row["sn"], seed=seed), **row) for row in rows]
+
+
+def sim_fleet(
+    terminals: Annotated[int, typer.Option(help="终端数量 / number of terminals")] = 300,
+    mqtt: Annotated[str, typer.Option(help="MQTT 代理地址 / broker URL (mqtt:// or mqtts://)",
+                                      envvar="POSOPS_MQTT_URL")] = "mqtt://127.0.0.1:1883",
+    rate: Annotated[float, typer.Option(help="每秒心跳数,0 为不限速 / heartbeats per second, 0: unpaced")] = 20.0,
+    count: Annotated[int | None, typer.Option(help="发送总数 / stop after this many heartbeats")] = None,
+    duration: Annotated[float | None, typer.Option(help="运行秒数 / stop after this many seconds")] = None,
+    outage_region: Annotated[str | None, typer.Option(
+        help="注入运营商区域故障的地区 / region of a carrier outage")] = None,
+    outage_carrier: Annotated[str, typer.Option(help="故障运营商 / carrier of the outage")] = CARRIERS[0],
+    bad_app: Annotated[str | None, typer.Option(
+        help="有缺陷的应用版本 VERSION 或 MODEL@VERSION / a bad app release")] = None,
+    bad_app_share: Annotated[float, typer.Option(help="升级到缺陷版本的比例 / share that took it")] = 0.3,
+    serials_from: Annotated[Path | None, typer.Option(
+        help="终端清单(每行一个序列号或CSV) / serials, one per line, or a terminals CSV",
+        exists=True, dir_okay=False)] = None,
+    from_db: Annotated[bool, typer.Option(
+        "--from-db/--generate", help="使用数据库中登记的终端(若有) / the terminals registered in the database, "
+                                     "when there are any; --generate makes up SIM… serials")] = True,
+    fleet_out: Annotated[Path | None, typer.Option(help="导出模拟终端CSV / write the simulated fleet as CSV")] = None,
+    seed: Annotated[int, typer.Option(help="随机种子 / random seed")] = 8583,
+    topic_root: Annotated[str, typer.Option(help="主题前缀 / topic root", hidden=True)] = TOPIC_ROOT,
+) -> None:
+    """模拟终端群发送心跳 / Simulate a fleet of terminals publishing heartbeats over MQTT.
+
+    The fleet is, in this order: the file given with --serials-from; the terminals registered in
+    the database (POSOPS_DATABASE_URL, e.g. the demo fleet); made-up SIM… serials.
+    """
+    if serials_from:
+        profiles, source = load_fleet(serials_from, seed=seed), str(serials_from)
+    else:
+        profiles, source = (database_fleet(terminals, seed=seed) if from_db else []), "database"
+        if not profiles:
+            profiles, source = generate_fleet(terminals, seed=seed), "generated"
+    if fleet_out:
+        write_fleet_csv(profiles, fleet_out)
+    faults = Faults(outage_region=outage_region, outage_carrier=outage_carrier, bad_app=bad_app,
+                    bad_app_share=bad_app_share)
+    started = time.monotonic()
+    with HeartbeatPublisher(parse_mqtt_url(mqtt), root=topic_root) as publisher:
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends an open-ended run
+            run_simulation(profiles, publisher.publish, rate=rate, faults=faults, count=count,
+                           duration=duration, seed=seed)
+        publisher.flush(10)
+    seconds = time.monotonic() - started
+    typer.echo(json.dumps({"terminals": len(profiles), "source": source, "published": publisher.published,
+                           "acknowledged": publisher.acknowledged, "seconds": round(seconds, 2),
+                           "rate": round(publisher.published / seconds, 1) if seconds else 0.0}))
+
+
+def worker_command(
+    worker_id: Annotated[str | None, typer.Option(
+        "--id", help="MQTT 客户端 ID,每个 worker 唯一且重启不变 / client id, unique and stable per worker "
+                     "(default: POSOPS_WORKER_ID or posops-worker-<host>)")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=5000, help="每批最多心跳数 / heartbeats per batch")] = 500,
+    max_wait: Annotated[float, typer.Option(min=0, help="批次最长等待秒数 / seconds a batch waits to fill")] = 0.2,
+    scan_every: Annotated[int, typer.Option(min=10, help="故障扫描间隔秒数 / seconds between outage scans")] = 60,
+    no_jobs: Annotated[bool, typer.Option("--no-jobs", help="只消费心跳,不跑定时任务 / consume only")] = False,
+    topic_root: Annotated[str, typer.Option(help="主题前缀 / topic root", hidden=True)] = TOPIC_ROOT,
+    share_group: Annotated[str, typer.Option(help="共享订阅组 / shared subscription group",
+                                             hidden=True)] = SHARE_GROUP,
+    log_level: Annotated[str, typer.Option(help="日志级别 / debug, info, warning, error")] = "info",
+) -> None:
+    """消费 MQTT 心跳并运行定时任务 / Consume MQTT heartbeats into the database and run the periodic jobs."""
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    migrated_database()
+    settings = get_settings()
+    try:
+        worker = Worker(settings, worker_id=worker_id or default_worker_id(settings), topic_root=topic_root,
+                        share_group=share_group, batch_size=batch_size, max_wait=max_wait,
+                        jobs=[] if no_jobs else default_jobs(timedelta(seconds=scan_every)))
+    except ValueError as exc:  # a malformed POSOPS_MQTT_URL
+        raise fail(str(exc)) from None
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        worker.stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    # Thousands of heartbeats in flight are thousands of short-lived objects: collect less often,
+    # and never rescan what was loaded at start (modules, tables, the parser).
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, 20, 20)
+    worker.run()

@@ -3,8 +3,8 @@
 :func:`next_heartbeat` is pure: one terminal's profile and state, the time, the injected
 faults and a seeded random generator in, one heartbeat and the next state out. Each heartbeat
 advances the terminal's simulated life by ``step`` (a minute by default), however fast the
-simulator publishes. :func:`run_simulation` paces heartbeats onto a publisher, and
-:func:`sim_fleet` is the ``posops sim fleet`` command.
+simulator publishes. :func:`run_simulation` paces heartbeats onto a publisher; ``posops sim fleet``
+(in :mod:`posops.telemetry.cli`) drives it.
 
 Two faults can be injected: a carrier outage in one region (the host unreachable, every
 transaction timing out) and a bad app release (sign-in failures and crashes on the terminals
@@ -13,22 +13,17 @@ that took the upgrade).
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
-import json
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Annotated, Any, NamedTuple
+from typing import Any, NamedTuple
 
-import typer
-
-from posops import demo
-from posops.telemetry.mqtt import TOPIC_ROOT, HeartbeatPublisher, parse_mqtt_url
+from posops.telemetry.catalogue import CARRIERS, MODEL_CATALOGUE, REGIONS
 from posops.telemetry.schemas import Heartbeat
 
 CHINA_TIME = timezone(timedelta(hours=8))
@@ -43,10 +38,8 @@ class ModelSpec(NamedTuple):
 
 
 MODELS: Mapping[str, ModelSpec] = {
-    name: ModelSpec(networks, firmwares, apps) for name, (_vendor, networks, firmwares, apps) in demo.MODELS.items()}
+    name: ModelSpec(entry.networks, entry.firmwares, entry.apps) for name, entry in MODEL_CATALOGUE.items()}
 """The demo fleet's catalogue, so simulated terminals look like the registered ones."""
-REGIONS = tuple(dict.fromkeys(region for *_, region in demo.MERCHANTS))
-CARRIERS = demo.CARRIERS
 COUNTERTOP_MODELS = frozenset({"Verifone X990"})
 DECLINE_CODES = ("51", "55", "05", "54", "61", "14")
 
@@ -321,76 +314,3 @@ def run_simulation(profiles: Sequence[TerminalProfile], publish: Callable[[Heart
         publish(heartbeat)
         sent += 1
     return sent
-
-
-def database_fleet(limit: int, *, seed: int = 0) -> list[TerminalProfile]:
-    """Up to ``limit`` terminals in service registered in POSOPS_DATABASE_URL (e.g. by ``posops demo load``).
-
-    Empty when that database is unreachable, not migrated or has no terminals. Values the
-    registry leaves blank come from :func:`profile_for_serial`.
-    """
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from posops.core.config import get_settings
-    from posops.core.db import Database
-    from posops.core.migrate import NotMigrated, ensure_migrated
-    from posops.telemetry.service import fleet_profiles
-
-    url = get_settings().database_url
-    try:
-        db = Database(url)
-        ensure_migrated(db.engine, url)
-        rows = fleet_profiles(db, limit)
-    except (NotMigrated, SQLAlchemyError, OSError):
-        return []
-    return [replace(profile_for_serial(row["sn"], seed=seed), **row) for row in rows]
-
-
-def sim_fleet(
-    terminals: Annotated[int, typer.Option(help="终端数量 / number of terminals")] = 300,
-    mqtt: Annotated[str, typer.Option(help="MQTT 代理地址 / broker URL (mqtt:// or mqtts://)",
-                                      envvar="POSOPS_MQTT_URL")] = "mqtt://127.0.0.1:1883",
-    rate: Annotated[float, typer.Option(help="每秒心跳数,0 为不限速 / heartbeats per second, 0: unpaced")] = 20.0,
-    count: Annotated[int | None, typer.Option(help="发送总数 / stop after this many heartbeats")] = None,
-    duration: Annotated[float | None, typer.Option(help="运行秒数 / stop after this many seconds")] = None,
-    outage_region: Annotated[str | None, typer.Option(
-        help="注入运营商区域故障的地区 / region of a carrier outage")] = None,
-    outage_carrier: Annotated[str, typer.Option(help="故障运营商 / carrier of the outage")] = CARRIERS[0],
-    bad_app: Annotated[str | None, typer.Option(
-        help="有缺陷的应用版本 VERSION 或 MODEL@VERSION / a bad app release")] = None,
-    bad_app_share: Annotated[float, typer.Option(help="升级到缺陷版本的比例 / share that took it")] = 0.3,
-    serials_from: Annotated[Path | None, typer.Option(
-        help="终端清单(每行一个序列号或CSV) / serials, one per line, or a terminals CSV",
-        exists=True, dir_okay=False)] = None,
-    from_db: Annotated[bool, typer.Option(
-        "--from-db/--generate", help="使用数据库中登记的终端(若有) / the terminals registered in the database, "
-                                     "when there are any; --generate makes up SIM… serials")] = True,
-    fleet_out: Annotated[Path | None, typer.Option(help="导出模拟终端CSV / write the simulated fleet as CSV")] = None,
-    seed: Annotated[int, typer.Option(help="随机种子 / random seed")] = 8583,
-    topic_root: Annotated[str, typer.Option(help="主题前缀 / topic root", hidden=True)] = TOPIC_ROOT,
-) -> None:
-    """模拟终端群发送心跳 / Simulate a fleet of terminals publishing heartbeats over MQTT.
-
-    The fleet is, in this order: the file given with --serials-from; the terminals registered in
-    the database (POSOPS_DATABASE_URL, e.g. the demo fleet); made-up SIM… serials.
-    """
-    if serials_from:
-        profiles, source = load_fleet(serials_from, seed=seed), str(serials_from)
-    else:
-        profiles, source = (database_fleet(terminals, seed=seed) if from_db else []), "database"
-        if not profiles:
-            profiles, source = generate_fleet(terminals, seed=seed), "generated"
-    if fleet_out:
-        write_fleet_csv(profiles, fleet_out)
-    faults = Faults(outage_region=outage_region, outage_carrier=outage_carrier, bad_app=bad_app,
-                    bad_app_share=bad_app_share)
-    started = time.monotonic()
-    with HeartbeatPublisher(parse_mqtt_url(mqtt), root=topic_root) as publisher:
-        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends an open-ended run
-            run_simulation(profiles, publisher.publish, rate=rate, faults=faults, count=count,
-                           duration=duration, seed=seed)
-        publisher.flush(10)
-    seconds = time.monotonic() - started
-    typer.echo(json.dumps({"terminals": len(profiles), "source": source, "published": publisher.published,
-                           "acknowledged": publisher.acknowledged, "seconds": round(seconds, 2),
-                           "rate": round(publisher.published / seconds, 1) if seconds else 0.0}))

@@ -13,22 +13,17 @@ consumer backs off and the broker resends it.
 
 from __future__ import annotations
 
-import gc
 import logging
-import signal
 import socket
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from types import FrameType
-from typing import Annotated
 
-import typer
 from sqlalchemy.exc import DataError, IntegrityError
 
-from posops.core.config import Settings, get_settings
+from posops.core.config import Settings
 from posops.core.db import Database, utcnow
 from posops.telemetry import incident_service, service
 from posops.telemetry.mqtt import (
@@ -208,41 +203,3 @@ class Worker:
     def stop(self, *_: object) -> None:
         """Ask the worker to stop (also a signal handler)."""
         self.stopping.set()
-
-
-def worker_command(
-    worker_id: Annotated[str | None, typer.Option(
-        "--id", help="MQTT 客户端 ID,每个 worker 唯一且重启不变 / client id, unique and stable per worker "
-                     "(default: POSOPS_WORKER_ID or posops-worker-<host>)")] = None,
-    batch_size: Annotated[int, typer.Option(min=1, max=5000, help="每批最多心跳数 / heartbeats per batch")] = 500,
-    max_wait: Annotated[float, typer.Option(min=0, help="批次最长等待秒数 / seconds a batch waits to fill")] = 0.2,
-    scan_every: Annotated[int, typer.Option(min=10, help="故障扫描间隔秒数 / seconds between outage scans")] = 60,
-    no_jobs: Annotated[bool, typer.Option("--no-jobs", help="只消费心跳,不跑定时任务 / consume only")] = False,
-    topic_root: Annotated[str, typer.Option(help="主题前缀 / topic root", hidden=True)] = TOPIC_ROOT,
-    share_group: Annotated[str, typer.Option(help="共享订阅组 / shared subscription group",
-                                             hidden=True)] = SHARE_GROUP,
-    log_level: Annotated[str, typer.Option(help="日志级别 / debug, info, warning, error")] = "info",
-) -> None:
-    """消费 MQTT 心跳并运行定时任务 / Consume MQTT heartbeats into the database and run the periodic jobs."""
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from posops.cli import fail, migrated_database
-
-    migrated_database()
-    settings = get_settings()
-    try:
-        worker = Worker(settings, worker_id=worker_id or default_worker_id(settings), topic_root=topic_root,
-                        share_group=share_group, batch_size=batch_size, max_wait=max_wait,
-                        jobs=[] if no_jobs else default_jobs(timedelta(seconds=scan_every)))
-    except ValueError as exc:  # a malformed POSOPS_MQTT_URL
-        raise fail(str(exc)) from None
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        worker.stop()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    # Thousands of heartbeats in flight are thousands of short-lived objects: collect less often,
-    # and never rescan what was loaded at start (modules, tables, the parser).
-    gc.freeze()
-    gc.set_threshold(GC_THRESHOLD, 20, 20)
-    worker.run()

@@ -6,12 +6,10 @@ from datetime import date
 
 import typer
 from rich.console import Console
-from sqlalchemy import select
 
-from posops.core.auth import Principal, Role
+from posops.core.auth import OPERATOR, Principal
+from posops.core.cli import AS_OPTION, acting_as, fail, migrated_database, use_case_errors
 from posops.core.db import Database, utcnow
-from posops.core.errors import NotFound
-from posops.core.models import User
 from posops.terminals import reactivation_service, service
 from posops.terminals.forms import validated
 from posops.terminals.lifecycle import SuspensionReason, TransitionError
@@ -20,18 +18,6 @@ from posops.terminals.schemas import ReactivationRequestIn, ReactivationRequestO
 terminals_app = typer.Typer(help="Terminal lifecycle: suspend (停机), reactivate (复机), dormancy.",
                             no_args_is_help=True)
 console = Console()
-AS_OPTION = typer.Option(..., "--as", help="the user to act as (their role decides what is allowed)")
-
-
-def acting_as(db: Database, username: str) -> Principal:
-    """The principal of an active user, for commands run on their behalf."""
-    with db.transaction() as session:
-        user = session.scalar(select(User).where(User.username == username))
-        if user is None or not user.active:
-            raise NotFound(f"no active user {username!r}")
-        return Principal(user_id=user.id, username=user.username, role=Role(user.role), merchant_id=user.merchant_id)
-
-
 def _terminal_id(db: Database, principal: Principal, ref: str) -> int:
     with db.transaction() as session:
         return service.find_terminal(session, principal, ref).id
@@ -51,7 +37,6 @@ def suspend(ref: str = typer.Argument(..., help="serial number, TID or id of the
             document: list[str] = typer.Option([], help="a document reactivation will need; repeat"),
             required_version: str | None = typer.Option(None, help="system_update: the version to reach")) -> None:
     """Suspend a terminal as a named agent or risk user; its merchant is notified."""
-    from posops.cli import fail, migrated_database, use_case_errors
 
     db = migrated_database()
     with use_case_errors():
@@ -73,7 +58,6 @@ def reactivate(ref: str = typer.Argument(..., help="serial number, TID or id of 
                as_user: str = AS_OPTION,
                note: str = typer.Option("", help="why, when a request has to be opened first")) -> None:
     """Approve the terminal's reactivation request (opening one if needed); refused with what is missing."""
-    from posops.cli import fail, migrated_database, use_case_errors
 
     db = migrated_database()
     with use_case_errors():
@@ -99,7 +83,6 @@ def reactivate(ref: str = typer.Argument(..., help="serial number, TID or id of 
 def status(ref: str = typer.Argument(..., help="serial number, TID or id of the terminal"),
            as_user: str = typer.Option("", "--as", help="the user to look as (default: the operator)")) -> None:
     """Show a terminal's lifecycle state, its open reactivation request and what it still needs."""
-    from posops.cli import OPERATOR, migrated_database, use_case_errors
 
     db = migrated_database()
     with use_case_errors():
@@ -120,7 +103,6 @@ def status(ref: str = typer.Argument(..., help="serial number, TID or id of the 
 def dormancy_scan(days: int | None = typer.Option(None, min=1, help="idle days (default POSOPS_DORMANCY_DAYS)"),
                   dry_run: bool = typer.Option(False, "--dry-run", help="list the terminals, change nothing")) -> None:
     """Suspend as dormant every active terminal with no transaction for N days (the worker runs it daily)."""
-    from posops.cli import migrated_database, use_case_errors
 
     db = migrated_database()
     with use_case_errors():
