@@ -9,7 +9,7 @@
 * ``two_workers`` — two workers in the shared subscription: every heartbeat stored once.
 * ``kill9`` — a worker killed with SIGKILL mid-stream and restarted with the same client id:
   rows = distinct (sn, seq) published, nothing acknowledged lost.
-* ``scan`` — the outage scan (:func:`posops.telemetry.incident_service.scan_incidents`) over
+* ``scan`` — the outage scan (:func:`posops.telemetry.service.scan_incidents`) over
   ``--fleet`` terminals' latest snapshots in a scratch PostgreSQL database filled with
   ``generate_series``.
 
@@ -53,7 +53,7 @@ from telemetry_broker import DEFAULT_URL, make_payloads, publish_payloads, run_b
 
 from posops.core.db import Database, engine_for
 from posops.core.migrate import upgrade
-from posops.telemetry import incident_service
+from posops.telemetry import service
 from posops.telemetry.models import HeartbeatRecord
 from posops.telemetry.simulator import generate_fleet
 from posops.terminals.models import Merchant, Terminal
@@ -303,7 +303,7 @@ def run_scan(base: str, fleet: int, repeats: int = 3) -> dict[str, Any]:
         timings, outcomes = [], []
         for _ in range(repeats):
             began = time.monotonic()
-            result = incident_service.scan_incidents(db, datetime.now(UTC))
+            result = service.scan_incidents(db, datetime.now(UTC))
             timings.append(time.monotonic() - began)
             outcomes.append({"groups": result.groups, "open": result.open, "opened": len(result.opened)})
         return {"terminals": fleet, "fill_seconds": round(filled, 1),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -16,11 +17,15 @@ from posops.core.config import Settings, get_settings
 from posops.core.db import Database
 from posops.core.errors import PosopsError
 from posops.core.migrate import ensure_migrated
-from posops.core.web import LoginRequired, render
+from posops.core.web import LoginRequired, register_terminal_sections, render
 from posops.diagnosis import api as diagnosis_api
 from posops.diagnosis import views as diagnosis_views
 from posops.iso8583 import api as iso8583_api
 from posops.iso8583 import views as iso8583_views
+from posops.onboarding import api as onboarding_api
+from posops.onboarding import views as onboarding_views
+from posops.reactivation import api as reactivation_api
+from posops.reactivation import views as reactivation_views
 from posops.telemetry import api as telemetry_api
 from posops.telemetry import views as telemetry_views
 from posops.terminals import api as terminals_api
@@ -45,9 +50,13 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_error_handlers(app)
     for router in (core_api.router, core_views.router, terminals_api.router, terminals_views.router,
+                   reactivation_api.router, reactivation_views.router, onboarding_api.router, onboarding_views.router,
                    diagnosis_api.router, diagnosis_views.router, iso8583_api.router, iso8583_views.router,
                    telemetry_api.router, telemetry_views.router):
         app.include_router(router)
+    register_terminal_sections(app.state, [
+        terminals_views.TERMINAL_SECTION, reactivation_views.TERMINAL_SECTION, telemetry_views.TERMINAL_SECTION,
+        iso8583_views.TERMINAL_SECTION, diagnosis_views.TERMINAL_SECTION])
     return app
 
 
@@ -66,6 +75,4 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
-        from urllib.parse import quote
-
         return RedirectResponse(f"/login?next={quote(exc.next_url)}", status_code=303)

@@ -8,6 +8,7 @@ from posops.core.cli import db_app, serve, tokens_app, users_app
 from posops.demo import demo_app
 from posops.diagnosis.cli import diagnose, kb_app
 from posops.iso8583.cli import iso8583_app, logs_app, sim_host, sim_terminal
+from posops.reactivation.cli import reactivate, status
 from posops.telemetry.cli import sim_fleet, telemetry_app, worker_command
 from posops.terminals.cli import terminals_app
 
@@ -17,6 +18,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
+terminals_app.command("reactivate")(reactivate)
+terminals_app.command("status")(status)
 app.add_typer(terminals_app, name="terminals")
 app.add_typer(kb_app, name="kb")
 app.command("diagnose")(diagnose)

@@ -3,7 +3,10 @@
 from posops.core import models as core_models
 from posops.diagnosis import models as diagnosis_models
 from posops.iso8583 import models as iso8583_models
+from posops.onboarding import models as onboarding_models
+from posops.reactivation import models as reactivation_models
 from posops.telemetry import models as telemetry_models
 from posops.terminals import models as terminal_models
 
-__all__ = ["core_models", "diagnosis_models", "iso8583_models", "telemetry_models", "terminal_models"]
+__all__ = ["core_models", "diagnosis_models", "iso8583_models", "onboarding_models", "reactivation_models",
+           "telemetry_models", "terminal_models"]

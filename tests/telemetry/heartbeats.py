@@ -6,7 +6,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from posops.telemetry.schemas import Heartbeat, parse_heartbeat
+from posops.telemetry.heartbeat import Heartbeat, parse_heartbeat
 
 CHINA = timezone(timedelta(hours=8))
 NOW = datetime(2025, 3, 1, 10, 0, tzinfo=CHINA)

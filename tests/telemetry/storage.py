@@ -8,7 +8,7 @@ from typing import Any
 
 from posops.core.db import Database
 from posops.telemetry import service
-from posops.telemetry.outputs import IngestResult
+from posops.telemetry.schemas import IngestResult
 from posops.terminals.models import Terminal
 from tests.telemetry.heartbeats import full_payload, section
 

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from posops.core.db import Database, utcnow
-from posops.telemetry import incident_service
+from posops.telemetry import service
 from tests.conftest import PASSWORD, Fleet
 from tests.telemetry.storage import add_terminals, failing, healthy, store
 
@@ -20,7 +20,7 @@ def incident(db: Database, fleet: Fleet) -> int:
     now = utcnow()
     serials = add_terminals(db, fleet.merchant_a, 12, prefix="AUTH")
     store(db, [failing(sn, 1, now) for sn in serials] + [healthy("SN-TEST-0003", 1, now)], now)
-    opened = incident_service.scan_incidents(db, now).opened  # its area and its cohort
+    opened = service.scan_incidents(db, now).opened  # its area and its cohort
     return opened[0].id
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from posops.core.db import Database, utcnow
 from posops.core.errors import NotFound
 from posops.core.models import AuditEvent
-from posops.telemetry import incident_service, scheduler, service
+from posops.telemetry import scheduler, service
 from posops.telemetry.models import Incident, IncidentSample, IncidentTerminal
 from posops.terminals.models import Terminal
 from tests.conftest import Fleet
@@ -78,11 +78,11 @@ def test_a_regional_outage_opens_one_incident_and_each_merchant_sees_its_own_sha
         db: Database, fleet: Fleet, scene: Scene) -> None:
     start = utcnow() - timedelta(minutes=3)
     report(db, scene.everyone, start)
-    assert incident_service.scan_incidents(db, start).opened == []
+    assert service.scan_incidents(db, start).opened == []
     now = start + timedelta(minutes=1)
     broken = set(scene.shanghai_a) | set(scene.shanghai_b[4:7])  # 12 of A's, 3 of B's Landi terminals
     report(db, scene.everyone, now, broken=broken)
-    result = incident_service.scan_incidents(db, now)
+    result = service.scan_incidents(db, now)
     [opened] = result.opened
     assert (opened.dimension, opened.group_first, opened.group_second) == ("area", "上海", "中国移动")
     assert (opened.terminals, opened.failing, opened.status) == (20, 15, "open")
@@ -95,24 +95,24 @@ def test_a_regional_outage_opens_one_incident_and_each_merchant_sees_its_own_sha
     assert (event.action, event.actor, event.entity_id) == ("open", "outage-scan", str(opened.id))
 
     merchant_a, merchant_b = fleet.users["merchant"], fleet.users["merchant_b"]
-    assert [(i.id, i.affected) for i in incident_service.list_incidents(db, merchant_a)] == [(opened.id, 12)]
-    assert [(i.id, i.affected) for i in incident_service.list_incidents(db, merchant_b)] == [(opened.id, 3)]
-    seen_by_b = incident_service.get_incident(db, merchant_b, opened.id)
+    assert [(i.id, i.affected) for i in service.list_incidents(db, merchant_a)] == [(opened.id, 12)]
+    assert [(i.id, i.affected) for i in service.list_incidents(db, merchant_b)] == [(opened.id, 3)]
+    seen_by_b = service.get_incident(db, merchant_b, opened.id)
     assert {t.serial_number for t in seen_by_b.affected_terminals} == set(scene.shanghai_b[4:7])
-    staff = incident_service.get_incident(db, fleet.users["agent"], opened.id)
+    staff = service.get_incident(db, fleet.users["agent"], opened.id)
     assert len(staff.affected_terminals) == 15 and [s.failing for s in staff.samples] == [15]
 
     # A bad release on merchant A's Beijing PAX terminals: a cohort incident merchant B never sees.
     later = now + timedelta(minutes=1)
     bad = {sn: "3.3.0" for sn in scene.beijing_pax[:12]}
     report(db, scene.everyone, later, broken=broken, app=bad)
-    cohort = incident_service.scan_incidents(db, later).opened
+    cohort = service.scan_incidents(db, later).opened
     assert [(i.dimension, i.group_first, i.group_second, i.failing) for i in cohort] == [
         ("cohort", "PAX A920", "3.3.0", 12)]
-    assert [i.id for i in incident_service.list_incidents(db, merchant_b)] == [opened.id]
+    assert [i.id for i in service.list_incidents(db, merchant_b)] == [opened.id]
     with pytest.raises(NotFound):
-        incident_service.get_incident(db, merchant_b, cohort[0].id)
-    assert len(incident_service.list_incidents(db, fleet.users["risk"], status="open")) == 2
+        service.get_incident(db, merchant_b, cohort[0].id)
+    assert len(service.list_incidents(db, fleet.users["risk"], status="open")) == 2
 
     assert evidence_of(db, scene.shanghai_b[0], later)["area_outage"] == "yes", "healthy, but in the area"
     assert evidence_of(db, scene.beijing_pax[0], later)["version_cohort"] == "yes"
@@ -127,14 +127,14 @@ def test_an_incident_closes_itself_when_the_group_recovers_and_stays_calm(
     start = utcnow() - timedelta(hours=1)
     broken = set(scene.shanghai_a)
     report(db, scene.everyone, start, broken=broken)
-    [opened] = incident_service.scan_incidents(db, start).opened
+    [opened] = service.scan_incidents(db, start).opened
     for minutes in (5, 12):  # recovered at +5, still calm at +12 but not yet for 10 minutes
         at = start + timedelta(minutes=minutes)
         report(db, scene.everyone, at)
-        assert incident_service.scan_incidents(db, at).closed == []
+        assert service.scan_incidents(db, at).closed == []
     at = start + timedelta(minutes=16)
     report(db, scene.everyone, at)
-    [closed] = incident_service.scan_incidents(db, at).closed
+    [closed] = service.scan_incidents(db, at).closed
     assert (closed.id, closed.status, closed.closed_at) == (opened.id, "closed", at)
     assert open_incidents(db) == []
     with db.transaction() as session:
@@ -150,10 +150,10 @@ def test_an_incident_closes_itself_when_the_group_recovers_and_stays_calm(
 def test_silent_terminals_keep_an_incident_open(db: Database, fleet: Fleet, scene: Scene) -> None:
     start = utcnow() - timedelta(hours=1)
     report(db, scene.everyone, start, broken=set(scene.shanghai_a))
-    incident_service.scan_incidents(db, start)
+    service.scan_incidents(db, start)
     later = start + timedelta(minutes=30)
     report(db, scene.beijing_pax + scene.beijing_landi, later)  # Shanghai says nothing
-    result = incident_service.scan_incidents(db, later)
+    result = service.scan_incidents(db, later)
     assert result.closed == [] and len(open_incidents(db)) == 1
 
 
@@ -161,7 +161,7 @@ def test_telemetry_evidence_reaches_a_diagnosis_started_with_the_terminal(
         client: TestClient, db: Database, fleet: Fleet, scene: Scene) -> None:
     now = utcnow()
     report(db, scene.everyone, now, broken=set(scene.shanghai_a))
-    incident_service.scan_incidents(db, now)
+    service.scan_incidents(db, now)
     sn = scene.shanghai_a[0]
     doc = client.post("/api/v1/diagnoses", json={"text": "刷卡交易一直超时", "terminal_id": sn},
                       headers=fleet.headers("merchant"))
@@ -177,7 +177,7 @@ def test_a_merchant_sees_on_its_terminal_that_it_is_not_its_device(
         client: TestClient, db: Database, fleet: Fleet, scene: Scene) -> None:
     now = utcnow()
     report(db, scene.everyone, now, broken=set(scene.shanghai_a))
-    [incident] = incident_service.scan_incidents(db, now).opened
+    [incident] = service.scan_incidents(db, now).opened
     with db.transaction() as session:
         terminal_id = session.scalars(select(Terminal.id).where(Terminal.serial_number == scene.shanghai_a[0])).one()
     state = client.get(f"/api/v1/terminals/{terminal_id}/telemetry", headers=fleet.headers("merchant")).json()

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from posops.telemetry.heartbeat import HeartbeatError
 from posops.telemetry.mqtt import (
     Delivery,
     HeartbeatConsumer,
@@ -17,7 +18,6 @@ from posops.telemetry.mqtt import (
     parse_mqtt_url,
     serial_from_topic,
 )
-from posops.telemetry.schemas import HeartbeatError
 from tests.telemetry.conftest import MqttNames
 from tests.telemetry.heartbeats import heartbeat
 from tests.telemetry.proxy import CuttableProxy

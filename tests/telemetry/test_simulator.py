@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from posops.telemetry.analytics import Dimension, GroupKey, StatusSample, group_stats, is_failing, scan
-from posops.telemetry.schemas import Heartbeat, parse_heartbeat
+from posops.telemetry.heartbeat import Heartbeat, parse_heartbeat
 from posops.telemetry.simulator import (
     CARRIERS,
     MODELS,

@@ -7,7 +7,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 
 from posops.core.db import Database, utcnow
-from posops.telemetry import incident_service
+from posops.telemetry import service
 from tests.conftest import Fleet
 from tests.telemetry.heartbeats import section
 from tests.telemetry.storage import add_terminals, failing, healthy, store
@@ -49,7 +49,7 @@ def test_an_outage_is_shown_to_the_merchant_and_on_the_incident_page(client: Tes
     for minutes in (2, 1):
         at = now - timedelta(minutes=minutes)
         store(db, [failing(sn, minutes, at) for sn in serials], at)
-        incident_service.scan_incidents(db, at)
+        service.scan_incidents(db, at)
     _login(client, "merchant")
     terminal = next(iter(serials.values()))
     page = client.get(f"/terminals/{terminal}").text

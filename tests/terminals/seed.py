@@ -8,14 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from posops.core.db import Database, utcnow
-from posops.terminals import onboarding_service, reactivation_service, service
-from posops.terminals.models import ApplicationMaterial, OnboardingApplication, Terminal
-from posops.terminals.schemas import (
-    FeePlanIn,
-    PaymentEvidence,
-    ReactivationRequestIn,
-    UnpaidBillsEvidence,
-)
+from posops.onboarding import service as onboarding_service
+from posops.onboarding.models import ApplicationMaterial, OnboardingApplication
+from posops.reactivation import service as reactivation_service
+from posops.reactivation.schemas import PaymentEvidence, ReactivationRequestIn, UnpaidBillsEvidence
+from posops.terminals import service
+from posops.terminals.models import Terminal
+from posops.terminals.schemas import FeePlanIn
 from tests.conftest import Fleet
 from tests.terminals.flows import FEE_PLAN, PDF, UNIFIED_REQUIRED
 

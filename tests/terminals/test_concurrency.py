@@ -11,9 +11,11 @@ from sqlalchemy import func, select, text, update
 from posops.core.db import Database
 from posops.core.errors import Conflict
 from posops.core.models import AuditEvent
-from posops.terminals import reactivation_service
-from posops.terminals.models import ReactivationRequest, Suspension, Terminal
-from posops.terminals.schemas import ReactivationRequestIn, ResolvedConfirmedEvidence, SuspendIn
+from posops.reactivation import service as reactivation_service
+from posops.reactivation.models import ReactivationRequest
+from posops.reactivation.schemas import ReactivationRequestIn, ResolvedConfirmedEvidence
+from posops.terminals.models import Suspension, Terminal
+from posops.terminals.schemas import SuspendIn
 from posops.terminals.service import suspend_terminal
 from tests.conftest import Fleet
 

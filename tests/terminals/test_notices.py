@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from posops.terminals.arrears import FeePlan, compute_arrears
 from posops.terminals.lifecycle import SuspensionReason
 from posops.terminals.notices import (
     SCREEN_COLUMNS,
@@ -22,7 +23,6 @@ from posops.terminals.notices import (
     screen_notice,
     suspension_notice,
 )
-from posops.terminals.reactivation import FeePlan, compute_arrears
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 NOW = datetime(2024, 6, 30, 12, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""Tables of the platform itself: users, API tokens, login attempts and the audit log."""
+"""Tables of the platform itself: users, API tokens, login attempts, the audit log and stored documents."""
 
 from __future__ import annotations
 
@@ -78,3 +78,25 @@ class AuditEvent(Base):
 @event.listens_for(AuditEvent, "before_delete")
 def _audit_is_append_only(_mapper: Any, _connection: Any, target: AuditEvent) -> None:
     raise PermissionError(f"audit event {target.id} cannot be changed or deleted")
+
+
+class StoredDocument(Base):
+    """An uploaded file (scan or photo) kept on disk under the var folder; never deleted or replaced."""
+
+    __tablename__ = "stored_documents"
+    __table_args__ = (Index("ix_stored_documents_owner", "owner_type", "owner_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_type: Mapped[str] = mapped_column(String(32))
+    owner_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(128))
+    """A material code for an application; the requested document's name for a reactivation request."""
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(String(255))
+    """Relative to POSOPS_VAR_DIR."""
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    uploaded_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

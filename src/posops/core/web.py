@@ -1,8 +1,10 @@
-"""The console's shared layout: templates, language, CSRF protection and sign-in for pages."""
+"""The console's shared layout: templates, language, CSRF protection, sign-in for pages, terminal-page sections."""
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
 from posops.core.auth import Principal
+from posops.core.db import Database
 from posops.core.deps import OptionalPrincipal
 from posops.core.errors import Forbidden
 from posops.core.i18n import normalize_lang, translate
@@ -80,3 +83,30 @@ def signed_in(request: Request, principal: OptionalPrincipal) -> Principal:
 
 
 PageUser = Annotated[Principal, Depends(signed_in)]
+
+
+@dataclass(frozen=True)
+class TerminalSection:
+    """A card a feature adds to the terminal page: its template and the values the template reads.
+
+    Each feature's ``views.py`` declares its section; ``app.py`` registers them in page order, so
+    the terminal page never imports another feature.
+    """
+
+    template: str
+    context: Callable[[Database, Principal, int], dict[str, Any]]
+    """Given the database, the caller and the terminal id, the template's values (one transaction)."""
+
+
+def register_terminal_sections(state: Any, sections: Sequence[TerminalSection]) -> None:
+    """Record the terminal page's sections, in page order, on the app's state."""
+    state.terminal_sections = tuple(sections)
+
+
+def terminal_sections(request: Request, db: Database, user: Principal, terminal_id: int) -> dict[str, Any]:
+    """The values of every registered section and their templates (``section_templates``), for the terminal page."""
+    sections: Sequence[TerminalSection] = getattr(request.app.state, "terminal_sections", ())
+    context: dict[str, Any] = {"section_templates": [section.template for section in sections]}
+    for section in sections:
+        context.update(section.context(db, user, terminal_id))
+    return context

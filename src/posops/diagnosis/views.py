@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from posops.core.deps import DbDep
 from posops.core.errors import PosopsError
-from posops.core.web import PageUser, check_csrf, page_lang, render
+from posops.core.web import PageUser, TerminalSection, check_csrf, page_lang, render
 from posops.diagnosis import service
 from posops.diagnosis.schemas import DiagnosisCreate, StepAnswer
 
@@ -50,3 +50,9 @@ def answer_step(request: Request, session_id: str, db: DbDep, user: PageUser, st
     check_csrf(request, csrf_token)
     service.answer(db, user, session_id, StepAnswer(step=step, outcome=outcome), page_lang(request))
     return RedirectResponse(f"/diagnoses/{session_id}", status_code=303)
+
+
+TERMINAL_SECTION = TerminalSection(
+    "diagnosis/terminal_section.html",
+    lambda db, user, terminal_id: {"diagnoses": service.history(db, user, terminal_id)})
+"""The terminal page's diagnosis history, with the link to diagnose it."""

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from posops.core.deps import DbDep
 from posops.core.errors import Invalid
-from posops.core.web import PageUser, check_csrf, render
+from posops.core.web import PageUser, TerminalSection, check_csrf, render
 from posops.iso8583 import service
 from posops.iso8583.uploads import MAX_UPLOAD_BYTES, spooled_file
 
@@ -40,3 +40,9 @@ def upload(request: Request, db: DbDep, user: PageUser, file: Annotated[UploadFi
     except Invalid as exc:
         return _page(request, exc.status, error=exc.message)
     return _page(request, result=result)
+
+
+TERMINAL_SECTION = TerminalSection(
+    "iso8583/terminal_section.html",
+    lambda db, user, terminal_id: {"traffic": service.terminal_section(db, user, terminal_id)})
+"""The terminal page's ISO 8583 traffic card."""

@@ -6,7 +6,7 @@ A scan compares each group's share of failing terminals in the recent window wit
 group's own baseline and opens, keeps or closes one :class:`Incident` per group.
 
 Everything here is pure. The same :func:`scan` runs on counts computed in Python
-(:func:`group_stats`, for tests and small fleets) or by the database (``incident_service``):
+(:func:`group_stats`, for tests and small fleets) or by the database (``service``):
 over the table holding each terminal's latest heartbeat, the counts of one dimension are one
 query::
 
@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from posops.core.response_codes import normalise_response_code
-from posops.telemetry.schemas import Heartbeat
+from posops.telemetry.heartbeat import Heartbeat
 from posops.telemetry.screen_text import screen_notice_outcome
 
 # Response codes that say the terminal cannot work with the host, as opposed to a cardholder's

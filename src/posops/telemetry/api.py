@@ -10,8 +10,8 @@ from starlette.concurrency import run_in_threadpool
 from posops.core import accounts
 from posops.core.deps import CurrentPrincipal, DbDep, SettingsDep
 from posops.core.errors import Unauthorized
-from posops.telemetry import incident_service, service
-from posops.telemetry.outputs import (
+from posops.telemetry import service
+from posops.telemetry.schemas import (
     DeadLetters,
     IncidentDetail,
     IncidentRef,
@@ -26,7 +26,7 @@ router = APIRouter(prefix="/api/v1", tags=["telemetry"])
 _HEARTBEAT_BODY = {
     "requestBody": {
         "required": True,
-        "description": "One heartbeat (schema version 1, see posops.telemetry.schemas) or a JSON array of them.",
+        "description": "One heartbeat (schema version 1, see posops.telemetry.heartbeat) or a JSON array of them.",
         "content": {"application/json": {"schema": {"oneOf": [
             {"type": "object", "required": ["v", "sn", "seq", "ts"]},
             {"type": "array", "items": {"type": "object", "required": ["v", "sn", "seq", "ts"]}}]}}},
@@ -88,15 +88,15 @@ def revoke_terminal_token(terminal_id: int, db: DbDep, principal: CurrentPrincip
 
 @router.get("/telemetry/incidents")
 def list_incidents(db: DbDep, principal: CurrentPrincipal, status: str | None = None,
-                   limit: Annotated[int, Query(ge=1, le=incident_service.MAX_LISTED)] = 50) -> list[IncidentRef]:
+                   limit: Annotated[int, Query(ge=1, le=service.MAX_LISTED)] = 50) -> list[IncidentRef]:
     """Outage incidents, open first; a merchant sees those that affected its terminals."""
-    return incident_service.list_incidents(db, principal, status=status, limit=limit)
+    return service.list_incidents(db, principal, status=status, limit=limit)
 
 
 @router.get("/telemetry/incidents/{incident_id}")
 def read_incident(incident_id: int, db: DbDep, principal: CurrentPrincipal) -> IncidentDetail:
     """An incident with its timeline and the terminals it affected."""
-    return incident_service.get_incident(db, principal, incident_id)
+    return service.get_incident(db, principal, incident_id)
 
 
 @router.get("/telemetry/dead-letters")

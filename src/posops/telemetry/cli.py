@@ -24,7 +24,7 @@ from posops.core.cli import fail, migrated_database, use_case_errors
 from posops.core.config import get_settings
 from posops.core.db import Database, utcnow
 from posops.core.migrate import NotMigrated, ensure_migrated
-from posops.telemetry import incident_service, scheduler, service
+from posops.telemetry import scheduler, service
 from posops.telemetry.catalogue import CARRIERS
 from posops.telemetry.mqtt import SHARE_GROUP, TOPIC_ROOT, HeartbeatPublisher, parse_mqtt_url
 from posops.telemetry.simulator import (
@@ -50,7 +50,7 @@ def scan() -> None:
 
     db = migrated_database()
     now = utcnow()
-    result = incident_service.scan_incidents(db, now)
+    result = service.scan_incidents(db, now)
     scheduler.record_manual_run(db, service.SCAN_JOB, "cli", now,
                                 f"groups={result.groups} open={result.open} opened={len(result.opened)} "
                                 f"closed={len(result.closed)}")

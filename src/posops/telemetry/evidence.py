@@ -6,7 +6,7 @@ says nothing, and a heartbeat older than ``EvidencePolicy.stale_after`` says not
 states that change by the minute (battery, signal, paper, screen, codes).
 
 >>> from datetime import datetime, timezone
->>> from posops.telemetry.schemas import parse_heartbeat
+>>> from posops.telemetry.heartbeat import parse_heartbeat
 >>> hb = parse_heartbeat(b'{"v": 1, "sn": "PAA920000001", "seq": 9, "ts": "2025-03-01T09:30:00+08:00",'
 ...                      b' "printer": {"paper": "out", "head_temp_ok": true}, "tamper": false}')
 >>> derive_evidence(hb, FleetFacts(now=datetime(2025, 3, 1, 1, 31, tzinfo=timezone.utc), area_incident=False))
@@ -22,7 +22,7 @@ from types import MappingProxyType
 
 from posops.core.response_codes import RESPONSE_CODE_OUTCOMES, response_code_outcome
 from posops.core.versions import version_key
-from posops.telemetry.schemas import Battery, Heartbeat, Network, Software
+from posops.telemetry.heartbeat import Battery, Heartbeat, Network, Software
 from posops.telemetry.screen_text import screen_notice_outcome
 
 Evidence = dict[str, str]

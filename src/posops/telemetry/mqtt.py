@@ -29,7 +29,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from posops.telemetry.schemas import Heartbeat, HeartbeatError, parse_heartbeat
+from posops.telemetry.heartbeat import Heartbeat, HeartbeatError, parse_heartbeat
 
 log = logging.getLogger(__name__)
 

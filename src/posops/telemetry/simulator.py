@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from posops.telemetry.catalogue import CARRIERS, MODEL_CATALOGUE, REGIONS
-from posops.telemetry.schemas import Heartbeat
+from posops.telemetry.heartbeat import Heartbeat
 
 CHINA_TIME = timezone(timedelta(hours=8))
 

@@ -9,10 +9,10 @@ from fastapi.responses import HTMLResponse
 
 from posops.core.db import utcnow
 from posops.core.deps import DbDep
-from posops.core.web import PageUser, render
-from posops.telemetry import charts, incident_service
+from posops.core.web import PageUser, TerminalSection, render
+from posops.telemetry import charts, service
 from posops.telemetry.analytics import DEFAULT_INCIDENT_POLICY, IncidentPolicy
-from posops.telemetry.outputs import IncidentDetail
+from posops.telemetry.schemas import IncidentDetail
 
 router = APIRouter(include_in_schema=False)
 
@@ -21,14 +21,14 @@ router = APIRouter(include_in_schema=False)
 def incidents_page(request: Request, db: DbDep, user: PageUser, status: str = "") -> HTMLResponse:
     """Open and recent incidents: which group, since when, how many terminals failing."""
     chosen = status if status in ("open", "closed") else None
-    incidents = incident_service.list_incidents(db, user, status=chosen, limit=100)
+    incidents = service.list_incidents(db, user, status=chosen, limit=100)
     return render(request, "telemetry/incidents.html", {"incidents": incidents, "status": chosen or ""})
 
 
 @router.get("/incidents/{incident_id}", response_class=HTMLResponse)
 def incident_page(request: Request, incident_id: int, db: DbDep, user: PageUser) -> HTMLResponse:
     """One incident: its timeline chart and the terminals it affected."""
-    incident = incident_service.get_incident(db, user, incident_id)
+    incident = service.get_incident(db, user, incident_id)
     return render(request, "telemetry/incident.html", {"incident": incident, "chart": timeline_chart(incident)})
 
 
@@ -48,3 +48,9 @@ def timeline_chart(incident: IncidentDetail, policy: IncidentPolicy = DEFAULT_IN
     return charts.line_chart([(s.at, s.share) for s in incident.samples], since=since, until=until, y_min=0,
                              y_max=1, unit="%", scale=100, label="failing share", references=references,
                              gap=timedelta(minutes=5))
+
+
+TERMINAL_SECTION = TerminalSection(
+    "telemetry/terminal_section.html",
+    lambda db, user, terminal_id: {"telemetry": service.terminal_section(db, user, terminal_id)})
+"""The terminal page's telemetry card: state, evidence, incidents and charts."""

@@ -25,7 +25,8 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from posops.core.config import Settings
 from posops.core.db import Database, utcnow
-from posops.telemetry import incident_service, service
+from posops.telemetry import service
+from posops.telemetry.heartbeat import HeartbeatError
 from posops.telemetry.mqtt import (
     SHARE_GROUP,
     TOPIC_ROOT,
@@ -36,9 +37,8 @@ from posops.telemetry.mqtt import (
     parse_mqtt_url,
     serial_from_topic,
 )
-from posops.telemetry.outputs import IngestResult
 from posops.telemetry.scheduler import Job, Scheduler
-from posops.telemetry.schemas import HeartbeatError
+from posops.telemetry.schemas import IngestResult
 from posops.terminals import service as terminals
 
 log = logging.getLogger("posops.worker")
@@ -134,7 +134,7 @@ class BatchWriter:
 
 
 def _scan(db: Database, now: datetime) -> str:
-    result = incident_service.scan_incidents(db, now)
+    result = service.scan_incidents(db, now)
     return f"groups={result.groups} open={result.open} opened={len(result.opened)} closed={len(result.closed)}"
 
 

@@ -1,7 +1,4 @@
-"""JSON routes for merchants, terminals and the terminal lifecycle under /api/v1.
-
-Reactivation requests and onboarding applications have their own modules, included here.
-"""
+"""JSON routes for merchants, terminals and the terminal lifecycle under /api/v1."""
 
 from __future__ import annotations
 
@@ -13,8 +10,6 @@ from starlette.datastructures import UploadFile
 from posops.core.deps import CurrentPrincipal, DbDep
 from posops.core.errors import Invalid
 from posops.terminals import service
-from posops.terminals.onboarding_api import router as onboarding_router
-from posops.terminals.reactivation_api import router as reactivation_router
 from posops.terminals.schemas import (
     FeePlanIn,
     FeePlanOut,
@@ -182,7 +177,3 @@ def get_fee_plan(merchant_id: int, db: DbDep, principal: CurrentPrincipal) -> Fe
 def set_fee_plan(merchant_id: int, body: FeePlanIn, db: DbDep, principal: CurrentPrincipal) -> FeePlanOut:
     """Record a merchant's contracted fees."""
     return service.set_fee_plan(db, principal, merchant_id, body)
-
-
-router.include_router(reactivation_router)
-router.include_router(onboarding_router)

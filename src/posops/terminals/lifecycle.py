@@ -19,11 +19,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any
 
 from posops.core.auth import Role
 from posops.core.errors import Conflict, Forbidden, PosopsError
-from posops.terminals.labels import Label, catalog_label, catalog_labels, upper_first
+from posops.core.labels import Condition, Label, catalog_label, catalog_labels, upper_first
 
 Actor = Role
 """Who acts: the five user roles of posops plus the scheduled worker (``Role.SYSTEM``)."""
@@ -116,15 +116,6 @@ _TO_STATUS: Mapping[Action, TerminalStatus] = {
     Action.REACTIVATE: TerminalStatus.ACTIVE,
     Action.DECOMMISSION: TerminalStatus.DECOMMISSIONED,
 }
-
-
-class Condition(NamedTuple):
-    """A precondition that is not met yet: a stable code, zh-CN and English text, and its subject."""
-
-    code: str
-    zh: str
-    en: str
-    subject: str | None = None
 
 
 @dataclass(frozen=True)

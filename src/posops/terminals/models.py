@@ -1,11 +1,10 @@
-"""Tables of merchants, their POS terminals, and the terminal lifecycle: onboarding, suspension, reactivation."""
+"""Tables of merchants, their POS terminals, fee plans, suspensions and notices to merchants."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, text
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from posops.core.db import Base, JSONType, UTCDateTime, utcnow
@@ -77,77 +76,6 @@ class FeePlan(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class StoredDocument(Base):
-    """An uploaded file (scan or photo) kept on disk under the var folder; never deleted or replaced."""
-
-    __tablename__ = "stored_documents"
-    __table_args__ = (Index("ix_stored_documents_owner", "owner_type", "owner_id"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    owner_type: Mapped[str] = mapped_column(String(32))
-    owner_id: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(128))
-    """A material code for an application; the requested document's name for a reactivation request."""
-    filename: Mapped[str] = mapped_column(String(255))
-    content_type: Mapped[str] = mapped_column(String(64))
-    size_bytes: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
-    path: Mapped[str] = mapped_column(String(255))
-    """Relative to POSOPS_VAR_DIR."""
-    uploaded_by: Mapped[str] = mapped_column(String(64))
-    uploaded_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
-    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class OnboardingApplication(Base):
-    """An application for POS terminals (POS 申请), from submission to the terminals going live."""
-
-    __tablename__ = "onboarding_applications"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
-    applicant_type: Mapped[str] = mapped_column(String(16))
-    merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"), default=None, index=True)
-    """The applying merchant (a merchant user's own), or the one created or bound at go-live."""
-    applicant_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
-    name: Mapped[str] = mapped_column(String(128))
-    legal_id: Mapped[str] = mapped_column(String(32))
-    contact_name: Mapped[str] = mapped_column(String(64), default="")
-    contact_phone: Mapped[str] = mapped_column(String(32), default="")
-    region: Mapped[str] = mapped_column(String(64), default="")
-    address: Mapped[str] = mapped_column(String(255), default="")
-    terminal_model: Mapped[str] = mapped_column(String(64), default="")
-    terminal_count: Mapped[int] = mapped_column(Integer, default=1)
-    note: Mapped[str] = mapped_column(Text, default="")
-    rejection_reason: Mapped[str | None] = mapped_column(Text, default=None)
-    contract_ref: Mapped[str | None] = mapped_column(String(64), default=None)
-    fee_plan: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
-    devices: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType, default=None)
-    """The terminals installed for this application, created and bound to the merchant at go-live."""
-    installation_verified: Mapped[bool] = mapped_column(Boolean, default=False)
-    training_done: Mapped[bool] = mapped_column(Boolean, default=False)
-    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
-    live_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-
-
-class ApplicationMaterial(Base):
-    """Where one checklist item of an application stands, and the file that is its current version."""
-
-    __tablename__ = "application_materials"
-    __table_args__ = (UniqueConstraint("application_id", "material", name="uq_application_materials_material"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    application_id: Mapped[int] = mapped_column(ForeignKey("onboarding_applications.id"), index=True)
-    material: Mapped[str] = mapped_column(String(32))
-    state: Mapped[str] = mapped_column(String(16), default="missing")
-    document_id: Mapped[int | None] = mapped_column(ForeignKey("stored_documents.id"), default=None)
-    note: Mapped[str | None] = mapped_column(Text, default=None)
-    reviewed_by: Mapped[str | None] = mapped_column(String(64), default=None)
-    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
-
-
 class Suspension(Base):
     """One period a terminal spent suspended for one reason, with what the suspender asked for."""
 
@@ -168,42 +96,6 @@ class Suspension(Base):
     ended_by: Mapped[str | None] = mapped_column(String(64), default=None)
     end_action: Mapped[str | None] = mapped_column(String(16), default=None)
     """reactivate, change_reason or decommission."""
-
-
-class ReactivationRequest(Base):
-    """A request to reactivate (复机) a suspended terminal, with every fact recorded towards its conditions."""
-
-    __tablename__ = "reactivation_requests"
-    __table_args__ = (
-        Index("uq_reactivation_requests_open", "terminal_id", unique=True,
-              sqlite_where=text("status = 'submitted'"), postgresql_where=text("status = 'submitted'")),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"), index=True)
-    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
-    suspension_id: Mapped[int | None] = mapped_column(ForeignKey("suspensions.id"), default=None)
-    reason: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16), default="submitted", index=True)
-    note: Mapped[str] = mapped_column(Text, default="")
-    requested_by: Mapped[str] = mapped_column(String(64))
-    requested_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
-    unpaid_due_dates: Mapped[list[str] | None] = mapped_column(JSONType, default=None)
-    payments: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
-    """Each: amount_fen, voucher, paid_on (ISO date), recorded_by, recorded_at."""
-    documents_requested: Mapped[list[str]] = mapped_column(JSONType, default=list)
-    repair_ticket_id: Mapped[str | None] = mapped_column(String(32), default=None)
-    repair_accepted_by_merchant: Mapped[bool] = mapped_column(Boolean, default=False)
-    repair_confirmed_by: Mapped[str | None] = mapped_column(String(64), default=None)
-    required_version: Mapped[str | None] = mapped_column(String(32), default=None)
-    identity_reconfirmed_by: Mapped[str | None] = mapped_column(String(64), default=None)
-    resolved_confirmed_by: Mapped[str | None] = mapped_column(String(64), default=None)
-    rejection_reason: Mapped[str | None] = mapped_column(Text, default=None)
-    decided_by: Mapped[str | None] = mapped_column(String(64), default=None)
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
-    submissions: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class MerchantNotice(Base):

@@ -19,8 +19,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from posops.terminals.arrears import ArrearsStatement, format_yuan
 from posops.terminals.lifecycle import SuspensionReason, TerminalStatus
-from posops.terminals.reactivation import ArrearsStatement, format_yuan
 
 SCREEN_COLUMNS = 20
 SCREEN_LINES = 4

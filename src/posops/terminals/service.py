@@ -1,8 +1,9 @@
 """Use cases for merchants, terminals and their lifecycle (suspension, activation, dormancy): scoped and audited.
 
-Onboarding applications are in ``onboarding_service``, reactivation requests in
-``reactivation_service``; both build on the terminal helpers here (locking, moving a terminal
-through a decided transition, notifying its merchant).
+Onboarding applications (:mod:`posops.onboarding.service`) and reactivation requests
+(:mod:`posops.reactivation.service`) build on the terminal helpers here (locking, moving a terminal
+through a decided transition, notifying its merchant); each helper that takes a ``session`` joins
+the caller's transaction.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from posops.core.config import get_settings
 from posops.core.db import Database, utcnow
 from posops.core.errors import Conflict, Invalid, NotFound
 from posops.core.models import AuditEvent
+from posops.reactivation.models import ReactivationRequest
+from posops.terminals import arrears as rules
 from posops.terminals import notices
-from posops.terminals import reactivation as rules
 from posops.terminals.csv_import import parse_csv
 from posops.terminals.lifecycle import (
     Action,
@@ -36,14 +38,7 @@ from posops.terminals.lifecycle import (
     decide,
     suspension_reasons_for,
 )
-from posops.terminals.models import (
-    FeePlan,
-    Merchant,
-    MerchantNotice,
-    ReactivationRequest,
-    Suspension,
-    Terminal,
-)
+from posops.terminals.models import FeePlan, Merchant, MerchantNotice, Suspension, Terminal
 from posops.terminals.schemas import (
     FeePlanIn,
     FeePlanOut,
@@ -368,7 +363,7 @@ def import_terminals(db: Database, principal: Principal, content: bytes) -> int:
         return len(parsed.rows)
 
 
-# lifecycle: helpers shared with onboarding_service and reactivation_service --------------------
+# lifecycle: helpers that join the caller's transaction (onboarding, reactivation, traffic, telemetry) ---
 
 SYSTEM = Principal(user_id=None, username="dormancy-scan", role=Role.SYSTEM)
 """The scheduled worker, as it appears in the audit log (role ``system``)."""

@@ -1,6 +1,6 @@
-"""Console pages for terminals: the filtered list, the detail page and its lifecycle forms (suspend, reactivate …).
+"""Console pages for terminals: the filtered list, the detail page and its lifecycle forms (suspend, activate …).
 
-Reactivation requests and onboarding applications have their own page modules, included here.
+The detail page shows the sections every feature registers (see :class:`posops.core.web.TerminalSection`).
 """
 
 from __future__ import annotations
@@ -14,22 +14,10 @@ from pydantic import ValidationError
 from posops.core.auth import Principal
 from posops.core.deps import DbDep
 from posops.core.errors import PosopsError
-from posops.core.web import PageUser, check_csrf, page_lang, render
-from posops.diagnosis import service as diagnosis_service
-from posops.iso8583 import service as iso8583_service
-from posops.telemetry import service as telemetry_service
-from posops.terminals import reactivation_service, service
+from posops.core.web import PageUser, TerminalSection, check_csrf, page_lang, render, terminal_sections
+from posops.terminals import service
 from posops.terminals.forms import Refusal, dates, lines, refusal, validated
-from posops.terminals.onboarding_views import router as onboarding_router
-from posops.terminals.reactivation import REQUESTERS
-from posops.terminals.reactivation_views import router as reactivation_router
-from posops.terminals.schemas import (
-    TERMINAL_STATUSES,
-    ReactivationRequestIn,
-    ReasonChangeIn,
-    SuspendIn,
-    TerminalFilters,
-)
+from posops.terminals.schemas import TERMINAL_STATUSES, ReasonChangeIn, SuspendIn, TerminalFilters
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 25
@@ -62,21 +50,19 @@ def terminal_detail(request: Request, terminal_id: int, db: DbDep, user: PageUse
 def _detail_page(request: Request, db: DbDep, user: Principal, terminal_id: int,
                  refused: Refusal | None = None) -> HTMLResponse:
     terminal = service.get_terminal(db, user, terminal_id)
-    context: dict[str, Any] = {"terminal": terminal, **lifecycle_section(db, user, terminal_id), "refusal": refused}
-    context["traffic"] = iso8583_service.terminal_section(db, user, terminal_id)
-    context["diagnoses"] = diagnosis_service.history(db, user, terminal_id)
-    context["telemetry"] = telemetry_service.terminal_section(db, user, terminal_id)
+    context: dict[str, Any] = {"terminal": terminal, **terminal_sections(request, db, user, terminal_id),
+                               "refusal": refused}
     return render(request, "terminals/detail.html", context, refused.status if refused else 200)
 
 
 def lifecycle_section(db: DbDep, user: Principal, terminal_id: int) -> dict[str, Any]:
-    """What the detail page's lifecycle section shows: state, allowed actions, open request, timeline."""
-    lifecycle = service.get_lifecycle(db, user, terminal_id)
-    open_request = reactivation_service.open_request_for(db, user, terminal_id)
-    can_request = (lifecycle.status == "suspended" and open_request is None
-                   and user.role.value in REQUESTERS)
-    return {"lifecycle": lifecycle, "timeline": service.timeline(db, user, terminal_id),
-            "open_request": open_request, "can_request": can_request}
+    """What the detail page's lifecycle section shows: state, allowed actions, timeline."""
+    return {"lifecycle": service.get_lifecycle(db, user, terminal_id),
+            "timeline": service.timeline(db, user, terminal_id)}
+
+
+TERMINAL_SECTION = TerminalSection("terminals/lifecycle_section.html", lifecycle_section)
+"""The terminal page's lifecycle card: state, suspension, screen notice, actions, notices, timeline."""
 
 
 def _act(request: Request, db: DbDep, user: Principal, terminal_id: int, csrf_token: str,
@@ -128,17 +114,3 @@ def decommission(request: Request, terminal_id: int, db: DbDep, user: PageUser, 
     """Decommission the terminal from its page."""
     return _act(request, db, user, terminal_id, csrf_token,
                 lambda: service.decommission_terminal(db, user, terminal_id, note.strip()[:500]))
-
-
-@router.post("/terminals/{terminal_id}/reactivation-requests")
-def request_reactivation(request: Request, terminal_id: int, db: DbDep, user: PageUser, csrf_token: Field = "",
-                         note: Field = "") -> Response:
-    """Ask for reactivation from the terminal's page, then follow the request on its own page."""
-    def action() -> object:
-        data = validated(ReactivationRequestIn, {"note": note})
-        return reactivation_service.submit_request(db, user, terminal_id, data).id
-    return _act(request, db, user, terminal_id, csrf_token, action, done="/reactivation-requests/{result}")
-
-
-router.include_router(reactivation_router)
-router.include_router(onboarding_router)

@@ -6,11 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from posops.terminals.lifecycle import ConditionsNotMet, IllegalTransition, NotAllowed
-from posops.terminals.onboarding import (
+from posops.core.documents import UPLOAD_RULES, check_upload
+from posops.onboarding.workflow import (
     MATERIAL_LABELS,
     REQUIRED_MATERIALS,
-    UPLOAD_RULES,
     ApplicantType,
     ApplicationFacts,
     ApplicationStatus,
@@ -19,7 +18,6 @@ from posops.terminals.onboarding import (
     OnboardingAction,
     allowed_material_actions,
     allowed_onboarding_actions,
-    check_upload,
     has_unified_licence,
     legal_id_problem,
     material_step,
@@ -29,6 +27,7 @@ from posops.terminals.onboarding import (
     requirements,
     step,
 )
+from posops.terminals.lifecycle import ConditionsNotMet, IllegalTransition, NotAllowed
 
 PDF = b"%PDF-1.7\n"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF"

@@ -10,15 +10,16 @@ from pydantic import TypeAdapter
 
 from posops.core.auth import Principal
 from posops.core.deps import DbDep, SettingsDep
+from posops.core.documents import UploadDep
 from posops.core.errors import PosopsError
-from posops.core.web import PageUser, check_csrf, page_lang, render
-from posops.terminals import reactivation_service as requests
+from posops.core.web import PageUser, TerminalSection, check_csrf, page_lang, render
+from posops.reactivation import service as requests
+from posops.reactivation.conditions import REQUESTERS, RequestStatus
+from posops.reactivation.schemas import Evidence, ReactivationRequestIn
 from posops.terminals import service
 from posops.terminals.forms import Refusal, dates, lines, refusal, validated, validated_as, yuan_to_fen
-from posops.terminals.reactivation import RequestStatus
-from posops.terminals.schemas import Evidence, FeePlanIn, ReactivationRequestIn, RejectIn
+from posops.terminals.schemas import FeePlanIn, RejectIn
 from posops.terminals.service import EDITORS
-from posops.terminals.uploads import UploadDep
 
 router = APIRouter(include_in_schema=False)
 Field = Annotated[str, Form()]
@@ -33,7 +34,7 @@ def request_list(request: Request, db: DbDep, user: PageUser, status: str = "", 
     for_me = mine == "1" if mine else not user.is_merchant
     chosen = status if status in {s.value for s in RequestStatus} else None
     result = requests.list_requests(db, user, status=chosen, for_me=for_me, page=page, per_page=PER_PAGE)
-    return render(request, "terminals/requests.html", {
+    return render(request, "reactivation/requests.html", {
         "result": result, "status": chosen or "", "for_me": for_me, "statuses": [s.value for s in RequestStatus],
         "pages": max(1, -(-result.total // PER_PAGE))})
 
@@ -47,7 +48,7 @@ def request_detail(request: Request, request_id: int, db: DbDep, user: PageUser)
 def _page(request: Request, db: DbDep, user: Principal, request_id: int,
           refused: Refusal | None = None) -> HTMLResponse:
     item = requests.get_request(db, user, request_id)
-    return render(request, "terminals/request.html",
+    return render(request, "reactivation/request.html",
                   {"item": item, "refusal": refused, "can_set_fee_plan": user.role in EDITORS},
                   refused.status if refused else 200)
 
@@ -137,3 +138,25 @@ def record_fee_plan(request: Request, request_id: int, db: DbDep, user: PageUser
             "daily_penalty_bp": daily_penalty_bp, "grace_days": grace_days, "contract_ref": contract_ref})
         return service.set_fee_plan(db, user, merchant_id, data)
     return _act(request, db, user, request_id, csrf_token, action)
+
+
+@router.post("/terminals/{terminal_id}/reactivation-requests")
+def request_reactivation(request: Request, terminal_id: int, db: DbDep, user: PageUser, csrf_token: Field = "",
+                         note: Field = "") -> Response:
+    """Ask for reactivation from the terminal's page, then follow the request on its own page."""
+    check_csrf(request, csrf_token)
+    data = validated(ReactivationRequestIn, {"note": note})
+    created = requests.submit_request(db, user, terminal_id, data)
+    return RedirectResponse(f"/reactivation-requests/{created.id}", status_code=303)
+
+
+def reactivation_section(db: DbDep, user: Principal, terminal_id: int) -> dict[str, Any]:
+    """What the terminal page's reactivation card shows: the open request, or whether the caller may ask."""
+    open_request = requests.open_request_for(db, user, terminal_id)
+    suspended = service.get_terminal(db, user, terminal_id).status == "suspended"
+    return {"open_request": open_request,
+            "can_request": suspended and open_request is None and user.role.value in REQUESTERS}
+
+
+TERMINAL_SECTION = TerminalSection("reactivation/terminal_section.html", reactivation_section)
+"""The terminal page's reactivation card."""

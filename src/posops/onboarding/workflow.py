@@ -18,13 +18,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from pathlib import PurePosixPath, PureWindowsPath
 
-from posops.terminals.labels import catalog_label, catalog_labels, upper_first
+from posops.core.labels import Condition, catalog_label, catalog_labels, upper_first
 from posops.terminals.lifecycle import (
     ACTOR_LABELS,
     Actor,
-    Condition,
     ConditionsNotMet,
     IllegalTransition,
     Label,
@@ -507,72 +505,3 @@ def has_unified_licence(applicant_type: ApplicantType | str, legal_id: str) -> b
 # ---------------------------------------------------------------- uploads
 
 
-@dataclass(frozen=True)
-class UploadRules:
-    """What an uploaded material may be: content types with their file extensions, and a size limit."""
-
-    extensions: Mapping[str, tuple[str, ...]]
-    max_bytes: int
-
-
-UPLOAD_RULES = UploadRules(
-    extensions={
-        "application/pdf": (".pdf",),
-        "image/jpeg": (".jpg", ".jpeg"),
-        "image/png": (".png",),
-    },
-    max_bytes=10 * 1024 * 1024,
-)
-"""Scans and phone photos of documents: PDF, JPEG or PNG, at most 10 MiB."""
-
-_MAGIC: Mapping[str, bytes] = {
-    "application/pdf": b"%PDF-",
-    "image/jpeg": b"\xff\xd8\xff",
-    "image/png": b"\x89PNG\r\n\x1a\n",
-}
-
-
-def check_upload(
-    filename: str, content_type: str, size: int, head: bytes | None = None, rules: UploadRules = UPLOAD_RULES
-) -> Condition | None:
-    """Return why an upload is refused (code, zh-CN, English), or ``None`` when it is acceptable.
-
-    ``head`` is the start of the file (a few bytes suffice); when given, it must match the
-    declared type, so a renamed file is refused.
-    """
-    kind = content_type.split(";", 1)[0].strip().lower()
-    limit_mib = rules.max_bytes / (1024 * 1024)
-    if size <= 0:
-        return Condition("upload_empty", "文件为空。", "The file is empty.")
-    if size > rules.max_bytes:
-        return Condition(
-            "upload_too_large",
-            f"文件超过 {limit_mib:g} MB 上限。",
-            f"The file is larger than the {limit_mib:g} MB limit.",
-            str(size),
-        )
-    if kind not in rules.extensions:
-        return Condition(
-            "upload_type_not_allowed",
-            "只接受 PDF、JPEG 或 PNG 文件。",
-            "Only PDF, JPEG or PNG files are accepted.",
-            kind,
-        )
-    name = PureWindowsPath(PurePosixPath(filename).name).name
-    suffix = PurePosixPath(name).suffix.lower()
-    if suffix not in rules.extensions[kind]:
-        return Condition(
-            "upload_extension_mismatch",
-            f"文件扩展名“{suffix or '无'}”与文件类型不符。",
-            f"The file extension {suffix or '(none)'!r} does not match its type {kind}.",
-            suffix,
-        )
-    magic = _MAGIC.get(kind)
-    if head is not None and magic is not None and not head.startswith(magic):
-        return Condition(
-            "upload_content_mismatch",
-            "文件内容与声明的类型不符。",
-            f"The file's content is not {kind}.",
-            kind,
-        )
-    return None

@@ -48,3 +48,12 @@ def catalog_label(key: str) -> Label:
 def catalog_labels(prefix: str, values: Iterable[K], *, key_of: Mapping[K, str] | None = None) -> dict[K, Label]:
     """Map each value to the Label of ``prefix + value`` (or ``prefix + key_of[value]``)."""
     return {v: catalog_label(prefix + (key_of[v] if key_of and v in key_of else str(v))) for v in values}
+
+
+class Condition(NamedTuple):
+    """A precondition that is not met yet: a stable code, zh-CN and English text, and its subject."""
+
+    code: str
+    zh: str
+    en: str
+    subject: str | None = None

@@ -15,13 +15,25 @@ from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from posops.core import audit
+from posops.core import documents as storage
 from posops.core.auth import Principal, Role, merchant_scope, require_role
 from posops.core.db import Database, utcnow
+from posops.core.documents import DocumentOut, check_upload
 from posops.core.errors import Conflict, Invalid, NotFound
+from posops.core.models import StoredDocument
 from posops.core.scoping import load_visible
-from posops.terminals import storage
-from posops.terminals.models import ApplicationMaterial, Merchant, OnboardingApplication, StoredDocument, Terminal
-from posops.terminals.onboarding import (
+from posops.onboarding.models import ApplicationMaterial, OnboardingApplication
+from posops.onboarding.schemas import (
+    ApplicationIn,
+    ApplicationOut,
+    ApplicationPatch,
+    ContractIn,
+    GoLiveIn,
+    InstallIn,
+    MaterialOut,
+    TrainIn,
+)
+from posops.onboarding.workflow import (
     REQUIRED_MATERIALS,
     ApplicantType,
     ApplicationFacts,
@@ -32,7 +44,6 @@ from posops.terminals.onboarding import (
     OnboardingAction,
     allowed_material_actions,
     allowed_onboarding_actions,
-    check_upload,
     has_unified_licence,
     legal_id_problem,
     material_step,
@@ -40,21 +51,8 @@ from posops.terminals.onboarding import (
     requirements,
     step,
 )
-from posops.terminals.schemas import (
-    ApplicationIn,
-    ApplicationOut,
-    ApplicationPatch,
-    ConditionOut,
-    ContractIn,
-    DocumentOut,
-    GoLiveIn,
-    InstallIn,
-    MaterialOut,
-    MerchantIn,
-    Page,
-    TerminalIn,
-    TrainIn,
-)
+from posops.terminals.models import Merchant, Terminal
+from posops.terminals.schemas import ConditionOut, MerchantIn, Page, TerminalIn
 from posops.terminals.service import (
     MAX_PER_PAGE,
     activate_locked,

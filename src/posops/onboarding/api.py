@@ -8,23 +8,22 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 
 from posops.core.deps import CurrentPrincipal, DbDep, SettingsDep
-from posops.terminals import onboarding_service as applications
-from posops.terminals.onboarding import MaterialAction, OnboardingAction
-from posops.terminals.schemas import (
+from posops.core.documents import UploadDep, download
+from posops.onboarding import service as applications
+from posops.onboarding.schemas import (
     ApplicationIn,
     ApplicationOut,
     ApplicationPatch,
     ContractIn,
     GoLiveIn,
     InstallIn,
-    Page,
-    RejectIn,
     TrainIn,
 )
+from posops.onboarding.workflow import MaterialAction, OnboardingAction
+from posops.terminals.schemas import Page, RejectIn
 from posops.terminals.service import MAX_PER_PAGE
-from posops.terminals.uploads import UploadDep, download
 
-router = APIRouter(prefix="/onboarding/applications", tags=["onboarding"])
+router = APIRouter(prefix="/api/v1/onboarding/applications", tags=["onboarding"])
 
 
 @router.post("", status_code=201)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from posops.core.config import Settings
 from posops.core.db import Database
-from posops.terminals.models import StoredDocument
+from posops.core.models import StoredDocument
 from tests.conftest import Fleet
 from tests.terminals.flows import FEE_PLAN, PDF, PNG, ok, pdf
 

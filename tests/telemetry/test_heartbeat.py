@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from posops.telemetry.schemas import MAX_PAYLOAD_BYTES, HeartbeatError, parse_heartbeat
+from posops.telemetry.heartbeat import MAX_PAYLOAD_BYTES, HeartbeatError, parse_heartbeat
 from tests.telemetry.heartbeats import NOW, full_payload
 
 

@@ -9,13 +9,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from posops.core.auth import Principal, Role, require_role
 from posops.core.deps import DbDep, SettingsDep
+from posops.core.documents import UploadDep
 from posops.core.errors import Invalid, PosopsError
 from posops.core.web import PageUser, check_csrf, page_lang, render
-from posops.terminals import onboarding_service as applications
+from posops.onboarding import service as applications
+from posops.onboarding.schemas import ApplicationIn, ContractIn, GoLiveIn, InstallIn, TrainIn
+from posops.onboarding.workflow import ApplicationStatus, MaterialAction, OnboardingAction
 from posops.terminals.forms import Refusal, refusal, validated, yuan_to_fen
-from posops.terminals.onboarding import ApplicationStatus, MaterialAction, OnboardingAction
-from posops.terminals.schemas import ApplicationIn, ContractIn, GoLiveIn, InstallIn, RejectIn, TrainIn
-from posops.terminals.uploads import UploadDep
+from posops.terminals.schemas import RejectIn
 
 router = APIRouter(include_in_schema=False)
 Field = Annotated[str, Form()]
@@ -30,7 +31,7 @@ def application_list(request: Request, db: DbDep, user: PageUser, status: str = 
     """A merchant's applications, or the provider's queue filtered by status."""
     chosen = status if status in STATUSES else None
     result = applications.list_applications(db, user, status=chosen, page=page, per_page=PER_PAGE)
-    return render(request, "terminals/applications.html", {
+    return render(request, "onboarding/applications.html", {
         "result": result, "status": chosen or "", "statuses": STATUSES,
         "can_apply": user.role in (Role.MERCHANT, Role.AGENT), "pages": max(1, -(-result.total // PER_PAGE))})
 
@@ -39,7 +40,7 @@ def application_list(request: Request, db: DbDep, user: PageUser, status: str = 
 def new_application(request: Request, user: PageUser) -> HTMLResponse:
     """The application form."""
     require_role(user, Role.MERCHANT, Role.AGENT)
-    return render(request, "terminals/application_new.html", {"models": MODELS, "form": {}})
+    return render(request, "onboarding/application_new.html", {"models": MODELS, "form": {}})
 
 
 @router.post("/onboarding/new")
@@ -56,7 +57,7 @@ def create_application(request: Request, db: DbDep, user: PageUser, csrf_token: 
         created = applications.create_application(db, user, validated(ApplicationIn, form))
     except PosopsError as exc:
         refused = refusal(exc, page_lang(request))
-        return render(request, "terminals/application_new.html",
+        return render(request, "onboarding/application_new.html",
                       {"models": MODELS, "form": form, "refusal": refused}, refused.status)
     return RedirectResponse(f"/onboarding/{created.id}", status_code=303)
 
@@ -71,7 +72,7 @@ def _page(request: Request, db: DbDep, user: Principal, application_id: int,
           refused: Refusal | None = None) -> HTMLResponse:
     item = applications.get_application(db, user, application_id)
     flow = ["draft", *(s.value for s in ApplicationStatus if s is not ApplicationStatus.REJECTED)]
-    return render(request, "terminals/application.html", {"item": item, "flow": flow, "refusal": refused},
+    return render(request, "onboarding/application.html", {"item": item, "flow": flow, "refusal": refused},
                   refused.status if refused else 200)
 
 

@@ -8,19 +8,13 @@ from fastapi import APIRouter, Form, Query
 from fastapi.responses import FileResponse
 
 from posops.core.deps import CurrentPrincipal, DbDep, SettingsDep
-from posops.terminals import reactivation_service as requests
-from posops.terminals.schemas import (
-    DocumentOut,
-    Evidence,
-    Page,
-    ReactivationRequestIn,
-    ReactivationRequestOut,
-    RejectIn,
-)
+from posops.core.documents import DocumentOut, UploadDep, download
+from posops.reactivation import service as requests
+from posops.reactivation.schemas import Evidence, ReactivationRequestIn, ReactivationRequestOut
+from posops.terminals.schemas import Page, RejectIn
 from posops.terminals.service import MAX_PER_PAGE
-from posops.terminals.uploads import UploadDep, download
 
-router = APIRouter(tags=["reactivation"])
+router = APIRouter(prefix="/api/v1", tags=["reactivation"])
 
 
 @router.post("/terminals/{terminal_id}/reactivation-requests", status_code=201)

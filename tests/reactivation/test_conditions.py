@@ -6,29 +6,26 @@ from datetime import date, timedelta
 
 import pytest
 
-from posops.terminals.lifecycle import (
-    ConditionsNotMet,
-    IllegalTransition,
-    NotAllowed,
-    SuspensionReason,
-    TerminalStatus,
-)
-from posops.terminals.reactivation import (
-    FeePlan,
+from posops.reactivation.conditions import (
     ReactivationFacts,
     RequestAction,
     RequestStatus,
     allowed_request_actions,
     approve_request,
     approvers_for,
-    compute_arrears,
-    format_yuan,
-    penalty_fen,
     reject_request,
     resubmit_request,
     submit_request,
     unmet_conditions,
     version_at_least,
+)
+from posops.terminals.arrears import FeePlan, compute_arrears, format_yuan, penalty_fen
+from posops.terminals.lifecycle import (
+    ConditionsNotMet,
+    IllegalTransition,
+    NotAllowed,
+    SuspensionReason,
+    TerminalStatus,
 )
 
 PLAN = FeePlan(monthly_fee_fen=3_000, daily_penalty_bp=5, grace_days=5, monthly_data_fee_fen=1_000)

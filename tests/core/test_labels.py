@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from posops.core.i18n import translate
-from posops.terminals.labels import catalog_label, sentence_case, upper_first
+from posops.core.labels import catalog_label, sentence_case, upper_first
+from posops.onboarding.workflow import MATERIAL_LABELS, Material
 from posops.terminals.lifecycle import REASON_LABELS, STATUS_LABELS, SuspensionReason, TerminalStatus
-from posops.terminals.onboarding import MATERIAL_LABELS, Material
 
 
 def test_labels_are_the_catalogs_words() -> None:

@@ -19,24 +19,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from posops.core import audit
+from posops.core import documents as storage
 from posops.core.auth import Principal, Role, merchant_scope, require_role
 from posops.core.db import Database, utcnow
+from posops.core.documents import DocumentOut, check_upload
 from posops.core.errors import Conflict, Invalid, NotFound
+from posops.core.models import StoredDocument
 from posops.core.scoping import load_visible
-from posops.terminals import notices, storage
-from posops.terminals import reactivation as rules
-from posops.terminals.lifecycle import Action, SuspensionReason
-from posops.terminals.models import FeePlan, Merchant, ReactivationRequest, StoredDocument, Terminal
-from posops.terminals.onboarding import check_upload
-from posops.terminals.schemas import (
+from posops.reactivation import conditions as rules
+from posops.reactivation.models import ReactivationRequest
+from posops.reactivation.schemas import (
     ArrearsLineOut,
     ArrearsOut,
-    ConditionOut,
-    DocumentOut,
     DocumentsRequestedEvidence,
     Evidence,
     IdentityEvidence,
-    Page,
     PaymentEvidence,
     PaymentOut,
     ReactivationRequestIn,
@@ -46,6 +43,10 @@ from posops.terminals.schemas import (
     ResolvedConfirmedEvidence,
     UnpaidBillsEvidence,
 )
+from posops.terminals import arrears, notices
+from posops.terminals.lifecycle import Action, SuspensionReason
+from posops.terminals.models import FeePlan, Merchant, Terminal
+from posops.terminals.schemas import ConditionOut, Page
 from posops.terminals.service import (
     MAX_PER_PAGE,
     current_suspension,
@@ -110,9 +111,9 @@ def _arrears(session: Session, request: ReactivationRequest,
     paid = sum(int(p["amount_fen"]) for p in request.payments)
     statement = None
     if request.payments:
-        statement = rules.compute_arrears(pure, due, max(date.fromisoformat(p["paid_on"]) for p in request.payments))
+        statement = arrears.compute_arrears(pure, due, max(date.fromisoformat(p["paid_on"]) for p in request.payments))
     if statement is None or paid < statement.total_fen:
-        statement = rules.compute_arrears(pure, due, today)  # not settled: the penalty keeps accruing
+        statement = arrears.compute_arrears(pure, due, today)  # not settled: the penalty keeps accruing
     lines = [ArrearsLineOut(due_on=line.due_on, days_overdue=line.days_overdue, principal_fen=line.principal_fen,
                             penalty_fen=line.penalty_fen) for line in statement.lines]
     out = ArrearsOut(as_of=statement.as_of, lines=lines, principal_fen=statement.principal_fen,

@@ -1,0 +1,180 @@
+"""Pydantic shapes of onboarding applications, their materials, contract, devices, installation and training."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from posops.core.documents import DocumentOut
+from posops.terminals.schemas import (
+    MID,
+    TID,
+    ConditionOut,
+    FeePlanIn,
+    Name,
+    NetworkType,
+    Note,
+    Phone,
+    SerialNumber,
+    Text,
+)
+
+MAX_DEVICES = 50
+
+
+
+ApplicantTypeName = Literal["business", "individual"]
+
+
+
+ApplicationStatusName = Literal["draft", "submitted", "under_review", "approved", "rejected", "contracted",
+                                "installing", "training", "live"]
+
+
+
+class ApplicationIn(BaseModel):
+    """A new onboarding application; a merchant user's own merchant fills in name and legal id when left out."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    applicant_type: ApplicantTypeName
+    name: Name | None = None
+    legal_id: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, max_length=32)] | None = Field(
+        None, description="统一社会信用代码 or 15-digit 注册号 (business), 身份证号 (individual)")
+    contact_name: Text = ""
+    contact_phone: Phone = ""
+    region: Text = ""
+    address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)] = ""
+    terminal_model: Name
+    terminal_count: int = Field(1, ge=1, le=MAX_DEVICES)
+    note: Note = ""
+
+
+
+class ApplicationPatch(BaseModel):
+    """Corrections to an application before it is (re)submitted; fields left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    contact_name: Text | None = None
+    contact_phone: Phone | None = None
+    region: Text | None = None
+    address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)] | None = None
+    terminal_model: Name | None = None
+    terminal_count: int | None = Field(None, ge=1, le=MAX_DEVICES)
+    note: Note | None = None
+
+
+
+class ContractIn(BaseModel):
+    """The signed contract (签订合同): its reference and the fee plan it fixes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    contract_ref: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    fee_plan: FeePlanIn
+
+
+
+class DeviceIn(BaseModel):
+    """A terminal installed for an application; it is registered and activated at go-live."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    serial_number: SerialNumber
+    model: Name
+    vendor: Text = ""
+    tid: TID
+    mid: MID
+    firmware_version: Text = ""
+    app_version: Text = ""
+    network_type: NetworkType = "4g"
+    carrier: Text = ""
+
+
+
+def _distinct_devices(devices: list[DeviceIn]) -> list[DeviceIn]:
+    for field in ("serial_number", "tid"):
+        values = [getattr(d, field) for d in devices]
+        if len(set(values)) != len(values):
+            raise ValueError(f"the same {field} is given twice")
+    return devices
+
+
+
+class InstallIn(BaseModel):
+    """The installed terminals (安装调试)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    devices: Annotated[list[DeviceIn], Field(min_length=1, max_length=MAX_DEVICES), AfterValidator(_distinct_devices)]
+
+
+
+class TrainIn(BaseModel):
+    """Record the training; the installation must have passed its sign-in and test transaction."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    installation_verified: bool
+    note: Note = ""
+
+
+
+class GoLiveIn(BaseModel):
+    """Put the application's terminals into service once the merchant is trained."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    training_done: bool
+    note: Note = ""
+
+
+
+class MaterialOut(BaseModel):
+    """One checklist item of an application."""
+
+    material: str
+    required: bool
+    state: str
+    note: str | None
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    document: DocumentOut | None
+
+
+
+class ApplicationOut(BaseModel):
+    """An onboarding application with its checklist, what is missing for the next step and what the caller may do."""
+
+    id: int
+    status: str
+    applicant_type: str
+    merchant_id: int | None
+    name: str
+    legal_id: str
+    unified_licence: bool
+    contact_name: str
+    contact_phone: str
+    region: str
+    address: str
+    terminal_model: str
+    terminal_count: int
+    note: str
+    rejection_reason: str | None
+    contract_ref: str | None
+    fee_plan: dict[str, Any] | None
+    devices: list[dict[str, Any]] | None
+    installation_verified: bool
+    training_done: bool
+    submitted_at: datetime | None
+    live_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    materials: list[MaterialOut]
+    terminal_ids: list[int]
+    allowed_actions: list[str]
+    material_actions: list[str]
+    next_missing: list[ConditionOut] = Field(description="what the next step still needs")
