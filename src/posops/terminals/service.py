@@ -229,6 +229,16 @@ def list_terminals(db: Database, principal: Principal, filters: TerminalFilters,
                                  per_page=per_page)
 
 
+def terminal_models(db: Database, principal: Principal) -> list[str]:
+    """The device models among the terminals the caller may see, in alphabetical order (the list's model filter)."""
+    query = select(Terminal.model).distinct().order_by(Terminal.model)
+    scope = merchant_scope(principal)
+    if scope is not None:
+        query = query.where(Terminal.merchant_id == scope)
+    with db.transaction() as session:
+        return [model for model in session.scalars(query) if model]
+
+
 def load_terminal(session: Session, principal: Principal, terminal_id: int) -> Terminal:
     """Load a terminal inside a caller's transaction, as NotFound when the caller may not see it."""
     terminal = session.get(Terminal, terminal_id)

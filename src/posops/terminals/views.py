@@ -21,7 +21,6 @@ from posops.terminals.schemas import TERMINAL_STATUSES, ReasonChangeIn, SuspendI
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 25
-DEMO_MODELS = ("PAX A920", "Newland N910", "Landi A8", "Sunmi P2", "Verifone X990")
 Field = Annotated[str, Form()]
 
 
@@ -38,7 +37,8 @@ def terminal_list(request: Request, db: DbDep, user: PageUser, q: str = "", stat
     pages = max(1, -(-result.total // PER_PAGE))
     query = {"q": q, "status": status, "model": model, "region": region}
     return render(request, "terminals/list.html", {
-        "result": result, "pages": pages, "query": query, "statuses": TERMINAL_STATUSES, "models": DEMO_MODELS})
+        "result": result, "pages": pages, "query": query, "statuses": TERMINAL_STATUSES,
+        "models": service.terminal_models(db, user)})
 
 
 @router.get("/terminals/{terminal_id}", response_class=HTMLResponse)
