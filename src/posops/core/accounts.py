@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import column, func, or_, select, table
 from sqlalchemy.orm import Session
 
 from posops.core import audit
@@ -84,10 +84,12 @@ def create_user(db: Database, actor: Principal, username: str, password: str, ro
         return _info(user)
 
 
-def _merchant_exists(session: Session, merchant_id: int) -> bool:
-    from posops.terminals.models import Merchant
+_MERCHANTS = table("merchants", column("id"))
+"""The table ``users.merchant_id`` refers to, named as its foreign key names it (core imports no feature)."""
 
-    return session.get(Merchant, merchant_id) is not None
+
+def _merchant_exists(session: Session, merchant_id: int) -> bool:
+    return session.scalar(select(_MERCHANTS.c.id).where(_MERCHANTS.c.id == merchant_id)) is not None
 
 
 def set_password(db: Database, actor: Principal, username: str, password: str) -> None:

@@ -19,12 +19,10 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from posops.diagnosis.errors import KnowledgeError
-
-if TYPE_CHECKING:
-    from posops.diagnosis.knowledge import Knowledge
+from posops.diagnosis.knowledge import Knowledge, apply_overlay
 
 RATE_STRENGTH = 50.0
 PRIOR_STRENGTH = 30.0
@@ -100,13 +98,6 @@ def learned_overlay(knowledge: Knowledge) -> dict[str, Any]:
 
 
 to_overlay = learned_overlay
-
-
-def apply_overlay(knowledge: Knowledge, overlay: Mapping[str, Any]) -> Knowledge:
-    """Return `knowledge` with a learned overlay (see knowledge.apply_overlay) in force."""
-    from posops.diagnosis.knowledge import apply_overlay as apply
-
-    return apply(knowledge, overlay)
 
 
 def _effective_prior(knowledge: Knowledge, symptom: str) -> dict[str, float]:

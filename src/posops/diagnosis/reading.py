@@ -16,14 +16,12 @@ import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from posops.diagnosis.knowledge import Knowledge
 from posops.diagnosis.lexicon import CODE_CHECK, Lexicon
 from posops.diagnosis.matching import SEGMENT_BREAK, Match, Token, find_matches, tokenize
 from posops.diagnosis.textnorm import is_ascii_word_char, normalize
-
-if TYPE_CHECKING:
-    from posops.diagnosis.knowledge import Knowledge
 
 _STRONG = frozenset("。.!?;！？；\n")
 _WEAK = frozenset(",，、()（）[]【】<>《》~～|/")

@@ -17,8 +17,8 @@ from posops.core.db import Database, utcnow
 from posops.core.errors import Conflict
 from posops.core.scoping import load_visible
 from posops.diagnosis.engine import Assessment, DiagnosisEngine, SessionState
-from posops.diagnosis.knowledge import Knowledge, load_knowledge
-from posops.diagnosis.learning import apply_overlay, learned_overlay, refit
+from posops.diagnosis.knowledge import Knowledge, apply_overlay, load_knowledge
+from posops.diagnosis.learning import learned_overlay, refit
 from posops.diagnosis.models import DiagnosisSession, DiagnosisStep, KnowledgeOverlay
 from posops.diagnosis.schemas import (
     DiagnosisCreate,

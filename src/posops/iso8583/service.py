@@ -9,7 +9,7 @@ back, never created. The raw file is never stored.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from posops.core import audit
-from posops.core.auth import Principal, Role, merchant_scope, require_role
+from posops.core.auth import Principal, Role, require_role
 from posops.core.db import Database, utcnow
 from posops.core.errors import Invalid, NotFound
 from posops.iso8583.analysis import AnalysisSettings, TerminalTraffic, TrafficReport, analyze
@@ -48,7 +48,6 @@ EVIDENCE_MAX_AGE = timedelta(days=30)
 """Traffic older than this says nothing about the terminal today: the diagnosis engine is not told of it."""
 CLOCK_SKEW = timedelta(hours=1)
 """A transaction time later than now by more than this is a wrong terminal clock, not activity."""
-_LOOKUP_CHUNK = 500
 _MAX_SOURCE_NAME = 255
 
 
@@ -114,7 +113,7 @@ def import_report(db: Database, principal: Principal, report: TrafficReport, sou
     name = clean_source_name(source_name)
     now = utcnow()
     with db.transaction() as session:
-        by_tid = _lock_terminals(session, principal, (t.tid for t in report.terminals))
+        by_tid = terminals.lock_terminals_by_tid(session, principal, (t.tid for t in report.terminals))
         summary = report.to_dict()
         del summary["terminals"]
         unknown = [t.tid for t in report.terminals if t.tid not in by_tid and t.tid != "-"]
@@ -157,26 +156,6 @@ def _time(moment: float | None) -> datetime | None:
 
 def _at(moment: float) -> datetime:
     return datetime.fromtimestamp(moment, UTC)
-
-
-def _lock_terminals(session: Session, principal: Principal, tids: Iterable[str]) -> dict[str, Terminal]:
-    """The caller-visible terminals with these TIDs, locked in id order (so concurrent imports cannot deadlock)."""
-    wanted = sorted({tid for tid in tids if tid != "-"})
-    scope = merchant_scope(principal)
-    ids: list[int] = []
-    for start in range(0, len(wanted), _LOOKUP_CHUNK):
-        query = select(Terminal.id).where(Terminal.tid.in_(wanted[start:start + _LOOKUP_CHUNK]))
-        if scope is not None:
-            query = query.where(Terminal.merchant_id == scope)
-        ids.extend(session.scalars(query))
-    ids.sort()
-    found: dict[str, Terminal] = {}
-    for start in range(0, len(ids), _LOOKUP_CHUNK):
-        locked = session.scalars(select(Terminal).where(Terminal.id.in_(ids[start:start + _LOOKUP_CHUNK]))
-                                 .order_by(Terminal.id).with_for_update()
-                                 .execution_options(populate_existing=True))
-        found.update((t.tid, t) for t in locked)
-    return found
 
 
 def _attach(session: Session, principal: Principal, analysis: TrafficAnalysis, terminal: Terminal,

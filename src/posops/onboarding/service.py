@@ -390,9 +390,7 @@ def go_live(db: Database, principal: Principal, application_id: int, data: GoLiv
             check_identity_free(session, device["serial_number"], device["tid"])
             terminal = insert_terminal(session, principal, TerminalIn.model_validate(
                 {**device, "merchant_id": merchant.id, "region": application.region or merchant.region,
-                 "status": "onboarding"}))
-            terminal.application_id = application.id
-            session.flush()
+                 "status": "onboarding"}), application_id=application.id)
             activate_locked(session, principal, terminal, f"onboarding application #{application.id}")
             terminal_ids.append(terminal.id)
         audit.record(session, principal, OWNER, application.id, "bind",

@@ -10,7 +10,6 @@ from posops.core.cli import AS_OPTION, acting_as, fail, migrated_database, use_c
 from posops.reactivation import service
 from posops.reactivation.schemas import ReactivationRequestIn, ReactivationRequestOut
 from posops.terminals import service as terminals
-from posops.terminals.cli import terminal_id_of
 from posops.terminals.lifecycle import TransitionError
 
 console = Console()
@@ -30,7 +29,7 @@ def reactivate(ref: str = typer.Argument(..., help="serial number, TID or id of 
     db = migrated_database()
     with use_case_errors():
         principal = acting_as(db, as_user)
-        terminal_id = terminal_id_of(db, principal, ref)
+        terminal_id = terminals.terminal_id_for(db, principal, ref)
         request = service.open_request_for(db, principal, terminal_id)
         if request is None or request.status != "submitted":
             if request is not None:
@@ -56,7 +55,7 @@ def status(ref: str = typer.Argument(..., help="serial number, TID or id of the 
     db = migrated_database()
     with use_case_errors():
         principal = acting_as(db, as_user) if as_user else OPERATOR
-        terminal_id = terminal_id_of(db, principal, ref)
+        terminal_id = terminals.terminal_id_for(db, principal, ref)
         lifecycle = terminals.get_lifecycle(db, principal, terminal_id)
         request = service.open_request_for(db, principal, terminal_id)
     reason = f" ({lifecycle.status_reason})" if lifecycle.status_reason else ""

@@ -75,8 +75,7 @@ def token(ref: str = typer.Argument(..., help="serial number, TID or id of the t
 
     db = migrated_database()
     with use_case_errors():
-        with db.transaction() as session:
-            terminal_id = terminals.find_terminal(session, OPERATOR, ref).id
+        terminal_id = terminals.terminal_id_for(db, OPERATOR, ref)
         if revoke:
             console.print(f"revoked {service.revoke_terminal_tokens(db, OPERATOR, terminal_id)} token(s)")
             return

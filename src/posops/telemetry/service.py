@@ -205,19 +205,9 @@ def store_messages(session: Session, messages: Sequence[Message], now: datetime,
               + " WHERE excluded.seq > telemetry_snapshots.seq")
     if batch.dead:
         session.execute(insert_for(session, DeadLetter).on_conflict_do_nothing(index_elements=["digest"]), batch.dead)
-    _note_sign_ins(session, batch.signed_in)
+    terminals.record_sign_ins(session, batch.signed_in)
     return IngestResult(received=len(messages), stored=stored, duplicates=len(batch.history) - stored,
                         rejected=batch.rejected)
-
-
-def _note_sign_ins(session: Session, signed_in: dict[int, datetime]) -> None:
-    """Clear the must-sign-in mark of reactivated terminals that report a sign-in since the reactivation."""
-    if not signed_in:
-        return
-    waiting = select(Terminal).where(Terminal.id.in_(signed_in), Terminal.must_sign_in.is_(True))
-    for terminal in session.scalars(waiting):
-        if signed_in[terminal.id] > terminal.updated_at:
-            terminals.record_activity(session, terminal, signed_in=True)
 
 
 def _add_heartbeat(batch: _Batch, terminal_id: int, heartbeat: Heartbeat, payload: bytes, now: datetime) -> None:

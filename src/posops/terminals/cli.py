@@ -7,9 +7,8 @@ from datetime import date
 import typer
 from rich.console import Console
 
-from posops.core.auth import Principal
 from posops.core.cli import AS_OPTION, acting_as, fail, migrated_database, use_case_errors
-from posops.core.db import Database, utcnow
+from posops.core.db import utcnow
 from posops.terminals import service
 from posops.terminals.forms import validated
 from posops.terminals.lifecycle import SuspensionReason
@@ -18,12 +17,6 @@ from posops.terminals.schemas import SuspendIn
 terminals_app = typer.Typer(help="Terminal lifecycle: suspend (停机), reactivate (复机), dormancy.",
                             no_args_is_help=True)
 console = Console()
-
-
-def terminal_id_of(db: Database, principal: Principal, ref: str) -> int:
-    """The id of the terminal a serial number, TID or id names, if the caller may see it."""
-    with db.transaction() as session:
-        return service.find_terminal(session, principal, ref).id
 
 
 @terminals_app.command("suspend")
@@ -45,7 +38,7 @@ def suspend(ref: str = typer.Argument(..., help="serial number, TID or id of the
             raise fail("--due-date must be YYYY-MM-DD") from None
         data = validated(SuspendIn, {"reason": reason, "note": note, "unpaid_due_dates": dues,
                                      "documents_requested": document, "required_version": required_version})
-        result = service.suspend_terminal(db, principal, terminal_id_of(db, principal, ref), data)
+        result = service.suspend_terminal(db, principal, service.terminal_id_for(db, principal, ref), data)
     console.print(f"terminal {ref} suspended ({result.status_reason}) by {principal.username}")
     if result.screen_notice:
         console.print("screen: " + " / ".join(result.screen_notice.zh_cn), highlight=False)

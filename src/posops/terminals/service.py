@@ -8,7 +8,7 @@ the caller's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any, cast
@@ -61,6 +61,8 @@ from posops.terminals.schemas import (
 
 EDITORS = (Role.AGENT, Role.ADMIN)
 MAX_PER_PAGE = 200
+LOOKUP_CHUNK = 500
+"""How many TIDs one IN (…) lookup carries."""
 
 
 class TerminalCsvRow(TerminalIn):
@@ -260,6 +262,12 @@ def find_terminal(session: Session, principal: Principal, ref: str) -> Terminal:
     return terminal
 
 
+def terminal_id_for(db: Database, principal: Principal, ref: str) -> int:
+    """The id of the terminal a serial number, TID or id names, if the caller may see it (for the CLI)."""
+    with db.transaction() as session:
+        return find_terminal(session, principal, ref).id
+
+
 def get_terminal(db: Database, principal: Principal, terminal_id: int) -> TerminalOut:
     """Read one terminal the caller may see."""
     with db.transaction() as session:
@@ -280,10 +288,11 @@ def check_identity_free(session: Session, serial_number: str | None, tid: str | 
             raise Conflict(f"a terminal with {label} {value} already exists")
 
 
-def insert_terminal(session: Session, principal: Principal, data: BaseModel) -> Terminal:
-    """Register a terminal in the caller's transaction, audited."""
+def insert_terminal(session: Session, principal: Principal, data: BaseModel, *,
+                    application_id: int | None = None) -> Terminal:
+    """Register a terminal in the caller's transaction, audited (with the onboarding application it came from)."""
     values = data.model_dump(exclude={"merchant_legal_id"})
-    terminal = Terminal(**values)
+    terminal = Terminal(**values, application_id=application_id)
     if terminal.status in (TerminalStatus.ACTIVE, TerminalStatus.SUSPENDED):
         terminal.activated_at = utcnow()
     session.add(terminal)
@@ -708,6 +717,42 @@ def suspend_dormant(db: Database, now: datetime, *, days: int | None = None, dry
                          f"(limit {days})")
                 suspended.append(terminal.id)
     return suspended
+
+
+def lock_terminals_by_tid(session: Session, principal: Principal, tids: Iterable[str]) -> dict[str, Terminal]:
+    """The caller-visible terminals with these TIDs, locked in id order for the caller's transaction.
+
+    Locking in id order means two concurrent imports of overlapping traffic cannot deadlock.
+    """
+    wanted = sorted({tid for tid in tids if tid != "-"})
+    scope = merchant_scope(principal)
+    ids: list[int] = []
+    for start in range(0, len(wanted), LOOKUP_CHUNK):
+        query = select(Terminal.id).where(Terminal.tid.in_(wanted[start:start + LOOKUP_CHUNK]))
+        if scope is not None:
+            query = query.where(Terminal.merchant_id == scope)
+        ids.extend(session.scalars(query))
+    ids.sort()
+    found: dict[str, Terminal] = {}
+    for start in range(0, len(ids), LOOKUP_CHUNK):
+        locked = session.scalars(select(Terminal).where(Terminal.id.in_(ids[start:start + LOOKUP_CHUNK]))
+                                 .order_by(Terminal.id).with_for_update()
+                                 .execution_options(populate_existing=True))
+        found.update((t.tid, t) for t in locked)
+    return found
+
+
+def record_sign_ins(session: Session, signed_in: Mapping[int, datetime]) -> None:
+    """Clear, in the caller's transaction, the must-sign-in mark of terminals that signed in since reactivation.
+
+    ``signed_in`` maps terminal ids to the time of their latest successful sign-in (from telemetry).
+    """
+    if not signed_in:
+        return
+    waiting = select(Terminal).where(Terminal.id.in_(signed_in), Terminal.must_sign_in.is_(True))
+    for terminal in session.scalars(waiting):
+        if signed_in[terminal.id] > terminal.updated_at:
+            record_activity(session, terminal, signed_in=True)
 
 
 def record_activity(session: Session, terminal: Terminal, *, transaction_at: datetime | None = None,
