@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from posops import __version__
+from posops import __version__, tables  # noqa: F401  every feature's tables, so foreign keys across features resolve
 from posops.core import api as core_api
 from posops.core import views as core_views
 from posops.core.config import Settings, get_settings
