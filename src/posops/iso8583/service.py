@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from posops.core import audit
-from posops.core.auth import Principal, Role, merchant_scope, require_role
+from posops.core.auth import Principal, Role, require_role, scoped
 from posops.core.db import Database, utcnow
 from posops.core.errors import Invalid, NotFound
 from posops.iso8583.analysis import AnalysisSettings, TerminalTraffic, TrafficReport, analyze
@@ -162,12 +162,10 @@ def _at(moment: float) -> datetime:
 def _lock_terminals(session: Session, principal: Principal, tids: Iterable[str]) -> dict[str, Terminal]:
     """The caller-visible terminals with these TIDs, locked in id order (so concurrent imports cannot deadlock)."""
     wanted = sorted({tid for tid in tids if tid != "-"})
-    scope = merchant_scope(principal)
     ids: list[int] = []
     for start in range(0, len(wanted), _LOOKUP_CHUNK):
-        query = select(Terminal.id).where(Terminal.tid.in_(wanted[start:start + _LOOKUP_CHUNK]))
-        if scope is not None:
-            query = query.where(Terminal.merchant_id == scope)
+        query = scoped(select(Terminal.id).where(Terminal.tid.in_(wanted[start:start + _LOOKUP_CHUNK])), principal,
+                       Terminal.merchant_id)
         ids.extend(session.scalars(query))
     ids.sort()
     found: dict[str, Terminal] = {}
