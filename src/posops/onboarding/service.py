@@ -9,15 +9,15 @@ creates (or finds) the merchant, records its fee plan and registers and activate
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from posops.core import audit
 from posops.core import documents as storage
 from posops.core.auth import Principal, Role, require_role, scoped
-from posops.core.db import Database, utcnow
+from posops.core.db import Database, compare_and_set, utcnow
 from posops.core.documents import DocumentOut, check_upload
 from posops.core.errors import Conflict, Invalid, NotFound
 from posops.core.models import StoredDocument
@@ -144,12 +144,10 @@ def _advance(session: Session, principal: Principal, application: OnboardingAppl
                       _facts(application, _materials(session, application.id)), rejection_reason=reason)
     except ValueError as exc:
         raise Invalid("reason", str(exc)) from None
-    result = cast(CursorResult[Any], session.execute(
-        update(OnboardingApplication)
-        .where(OnboardingApplication.id == application.id, OnboardingApplication.status == was)
-        .values(status=target.value, updated_at=utcnow(), **stamps).execution_options(synchronize_session=False)))
-    if result.rowcount != 1:
-        raise Conflict(f"application #{application.id} was changed meanwhile; reload it")
+    compare_and_set(session, update(OnboardingApplication)
+                    .where(OnboardingApplication.id == application.id, OnboardingApplication.status == was)
+                    .values(status=target.value, updated_at=utcnow(), **stamps),
+                    f"application #{application.id} was changed meanwhile; reload it")
     session.refresh(application)
     audit.record(session, principal, OWNER, application.id, action.value, before={"status": was},
                  after={"status": application.status, **(after or {})}, reason=reason)

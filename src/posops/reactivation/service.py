@@ -12,16 +12,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from posops.core import audit
 from posops.core import documents as storage
 from posops.core.auth import Principal, Role, require_role, scoped
-from posops.core.db import Database, utcnow
+from posops.core.db import Database, compare_and_set, utcnow
 from posops.core.documents import DocumentOut, check_upload
 from posops.core.errors import Conflict, Invalid, NotFound
 from posops.core.models import StoredDocument
@@ -78,12 +78,10 @@ def _lock_pair(session: Session, principal: Principal, request_id: int) -> tuple
 
 def _claim(session: Session, request: ReactivationRequest, from_status: rules.RequestStatus, **values: Any) -> None:
     """Move the request out of `from_status` only if it is still there; 409 when someone else was first."""
-    result = cast(CursorResult[Any], session.execute(
-        update(ReactivationRequest)
-        .where(ReactivationRequest.id == request.id, ReactivationRequest.status == from_status.value)
-        .values(updated_at=utcnow(), **values).execution_options(synchronize_session=False)))
-    if result.rowcount != 1:
-        raise Conflict(f"reactivation request #{request.id} was changed meanwhile; reload it")
+    compare_and_set(session, update(ReactivationRequest)
+                    .where(ReactivationRequest.id == request.id, ReactivationRequest.status == from_status.value)
+                    .values(updated_at=utcnow(), **values),
+                    f"reactivation request #{request.id} was changed meanwhile; reload it")
     session.refresh(request)
 
 

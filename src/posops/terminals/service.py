@@ -11,17 +11,17 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import CursorResult, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from posops.core import audit
 from posops.core.auth import Principal, Role, ensure_visible, require_role, scoped
 from posops.core.config import get_settings
-from posops.core.db import Database, utcnow
+from posops.core.db import Database, compare_and_set, utcnow
 from posops.core.errors import Conflict, Invalid, NotFound
 from posops.core.models import AuditEvent
 from posops.core.paging import Page, check_limit, check_page, paginate
@@ -385,13 +385,10 @@ def move_terminal(session: Session, terminal: Terminal, transition: Transition, 
     reason_now = (Terminal.status_reason.is_(None) if transition.from_reason is None
                   else Terminal.status_reason == transition.from_reason.value)
     to_reason = transition.to_reason.value if transition.to_reason is not None else None
-    result = cast(CursorResult[Any], session.execute(
-        update(Terminal)
-        .where(Terminal.id == terminal.id, Terminal.status == transition.from_status.value, reason_now)
-        .values(status=transition.to_status.value, status_reason=to_reason, updated_at=utcnow(), **values)
-        .execution_options(synchronize_session=False)))
-    if result.rowcount != 1:
-        raise Conflict("the terminal changed meanwhile; reload it and try again")
+    compare_and_set(session, update(Terminal)
+                    .where(Terminal.id == terminal.id, Terminal.status == transition.from_status.value, reason_now)
+                    .values(status=transition.to_status.value, status_reason=to_reason, updated_at=utcnow(), **values),
+                    "the terminal changed meanwhile; reload it and try again")
     session.refresh(terminal)
 
 
