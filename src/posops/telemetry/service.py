@@ -49,6 +49,7 @@ from posops.core.auth import STAFF_ROLES, Principal, Role, hash_token, require_r
 from posops.core.config import get_settings
 from posops.core.db import Database, utcnow
 from posops.core.errors import Forbidden, Invalid, NotFound
+from posops.core.paging import check_limit
 from posops.core.versions import is_version, version_key
 from posops.telemetry import analytics, charts
 from posops.telemetry.analytics import (
@@ -679,7 +680,6 @@ def fleet_profiles(db: Database, limit: int) -> list[dict[str, str]]:
 
 SCANNER = Principal(user_id=None, username="outage-scan", role=Role.ADMIN)
 """The actor of incidents opened and closed by the scan."""
-MAX_LISTED = 200
 
 
 def _group_columns(dimension: Dimension) -> tuple[SQLColumnExpression[str], SQLColumnExpression[str]]:
@@ -839,8 +839,7 @@ def list_incidents(db: Database, principal: Principal, *, status: str | None = N
     """Incidents, open first then newest; a merchant sees only those that affected its terminals."""
     if status not in (None, "open", "closed"):
         raise Invalid("status", "must be open or closed")
-    if not 1 <= limit <= MAX_LISTED:
-        raise Invalid("limit", f"must be between 1 and {MAX_LISTED}")
+    check_limit("limit", limit)
     query = select(Incident).order_by((Incident.status == "open").desc(), Incident.opened_at.desc(),
                                       Incident.id.desc()).limit(limit)
     if status:
