@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from posops import tables  # noqa: F401  (registers every table, so commands can write rows that refer to any)
 from posops.core.cli import db_app, serve, tokens_app, users_app
 from posops.demo import demo_app
 from posops.diagnosis.cli import diagnose, kb_app
