@@ -7,13 +7,17 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from sqlalchemy import ColumnElement, Select, false
+from sqlalchemy.orm import QueryableAttribute
 
 from posops.core.errors import Forbidden, NotFound
 
 TOKEN_PREFIX = "pos_"
+SelectT = TypeVar("SelectT", bound="Select[*tuple[Any, ...]]")
 _hasher = PasswordHasher()
 
 
@@ -88,15 +92,17 @@ def require_role(principal: Principal, *roles: Role) -> None:
                         + ", ".join(r.value for r in roles))
 
 
-def merchant_scope(principal: Principal) -> int | None:
-    """Return the only merchant id the principal may see, or None when it may see every merchant."""
-    if principal.is_merchant:
-        return principal.merchant_id if principal.merchant_id is not None else -1
-    return None
+def scoped(query: SelectT, principal: Principal, column: ColumnElement[Any] | QueryableAttribute[Any]) -> SelectT:
+    """Filter a query to the rows whose `column` is the caller's merchant when the caller is a merchant.
+
+    Staff get the query unchanged; a merchant user linked to no merchant sees no rows at all.
+    """
+    if not principal.is_merchant:
+        return query
+    return query.where(false() if principal.merchant_id is None else column == principal.merchant_id)
 
 
 def ensure_visible(principal: Principal, merchant_id: int | None, what: str) -> None:
     """Raise NotFound when the principal may not see a record of this merchant (never reveal it exists)."""
-    scope = merchant_scope(principal)
-    if scope is not None and merchant_id != scope:
+    if principal.is_merchant and (merchant_id is None or merchant_id != principal.merchant_id):
         raise NotFound(f"{what} not found")

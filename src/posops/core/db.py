@@ -9,11 +9,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, Engine, MetaData, Update, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from posops.core.errors import Conflict
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -81,6 +83,13 @@ def make_engine(url: str) -> Engine:
     if parsed.drivername in ("postgresql", "postgres"):
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     return create_engine(url, pool_pre_ping=True)
+
+
+def compare_and_set(session: Session, statement: Update, conflict_message: str) -> None:
+    """Run an UPDATE whose WHERE holds the state the caller read; Conflict unless it changed exactly one row."""
+    result = session.execute(statement.execution_options(synchronize_session=False))
+    if getattr(result, "rowcount", 0) != 1:
+        raise Conflict(conflict_message)
 
 
 @lru_cache(maxsize=8)

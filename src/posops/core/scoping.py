@@ -7,7 +7,7 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from posops.core.auth import Principal, ensure_visible
+from posops.core.auth import Principal, scoped
 from posops.core.errors import NotFound
 
 
@@ -23,11 +23,10 @@ RowT = TypeVar("RowT", bound=MerchantOwned)
 def load_visible(session: Session, principal: Principal, model: type[RowT], row_id: object, what: str, *,
                  lock: bool = False) -> RowT:
     """Load `model` by primary key as the caller may see it; `lock` takes a row lock and refreshes the row."""
-    query = select(model).where(model.id == row_id)  # type: ignore[attr-defined]
+    query = scoped(select(model).where(model.id == row_id), principal, model.merchant_id)  # type: ignore[attr-defined]
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
     row = session.scalar(query)
     if row is None:
         raise NotFound(f"{what} not found")
-    ensure_visible(principal, row.merchant_id, what)
     return row

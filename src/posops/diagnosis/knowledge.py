@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -20,6 +19,7 @@ import yaml
 
 from posops.diagnosis.errors import KnowledgeError
 from posops.diagnosis.lexicon import Lexicon, parse_lexicon
+from posops.diagnosis.yamlcheck import as_list, finite, mapping, positive_number
 
 __all__ = [
     "LANGUAGES",
@@ -213,7 +213,7 @@ def _read(directory: Path, name: str) -> Any:
 def _taxonomy(
     doc: Any, file: str
 ) -> tuple[dict[str, Symptom], dict[str, Cause], list[Mapping[str, Any]], list[Mapping[str, Any]]]:
-    doc = _mapping(doc, file, "document")
+    doc = mapping(doc, file, "document")
     symptoms: dict[str, Symptom] = {}
     for entry in _entries(doc, "symptoms", file):
         sid = entry["id"]
@@ -223,7 +223,7 @@ def _taxonomy(
     for entry in _entries(doc, "causes", file):
         cid = entry["id"]
         where = f"cause {cid}"
-        linked = _as_list(entry.get("symptoms"), file, where)
+        linked = as_list(entry.get("symptoms"), file, where)
         for sid in linked:
             if sid not in symptoms:
                 raise KnowledgeError(file, where, f"unknown symptom {sid!r}")
@@ -232,7 +232,7 @@ def _taxonomy(
     for entry in checks:
         where = f"check {entry['id']}"
         _cost(entry, file, where)
-        outcomes = [str(o) for o in _as_list(entry.get("outcomes"), file, where)]
+        outcomes = [str(o) for o in as_list(entry.get("outcomes"), file, where)]
         if len(outcomes) < 2 or len(set(outcomes)) != len(outcomes):
             raise KnowledgeError(file, where, "needs two or more distinct outcomes")
         if "unknown" in outcomes:
@@ -242,7 +242,7 @@ def _taxonomy(
     for entry in actions:
         where = f"action {entry['id']}"
         _cost(entry, file, where)
-        for cause in _as_list(entry.get("fixes"), file, where):
+        for cause in as_list(entry.get("fixes"), file, where):
             if cause != WILDCARD and cause not in causes:
                 raise KnowledgeError(file, where, f"fixes unknown cause {cause!r}")
         _names(entry, file, where)
@@ -263,8 +263,8 @@ _TAXONOMY_KEYS = {
 def _entries(doc: Mapping[str, Any], key: str, file: str) -> list[Mapping[str, Any]]:
     seen: set[str] = set()
     out = []
-    for index, raw in enumerate(_as_list(doc.get(key), file, key)):
-        entry = _mapping(raw, file, f"{key}[{index}]")
+    for index, raw in enumerate(as_list(doc.get(key), file, key)):
+        entry = mapping(raw, file, f"{key}[{index}]")
         eid = entry.get("id")
         if not isinstance(eid, str) or not eid:
             raise KnowledgeError(file, f"{key}[{index}]", "missing id")
@@ -293,10 +293,7 @@ def _names(entry: Mapping[str, Any], file: str, where: str) -> dict[str, str]:
 
 
 def _cost(entry: Mapping[str, Any], file: str, where: str) -> float:
-    cost = entry.get("cost")
-    if not isinstance(cost, int | float) or not _number(cost) or cost <= 0:
-        raise KnowledgeError(file, where, f"cost must be a positive number, got {cost!r}")
-    return float(cost)
+    return positive_number(entry.get("cost"), file, where, "cost")
 
 
 # --- guidance ------------------------------------------------------------------------------
@@ -305,11 +302,11 @@ def _cost(entry: Mapping[str, Any], file: str, where: str) -> float:
 def _guidance(
     doc: Any, file: str, checks_raw: list[Mapping[str, Any]], actions_raw: list[Mapping[str, Any]]
 ) -> tuple[dict[str, Check], dict[str, Action]]:
-    doc = _mapping(doc, file, "document")
-    check_docs = _mapping(doc.get("checks"), file, "checks")
-    action_docs = _mapping(doc.get("actions"), file, "actions")
+    doc = mapping(doc, file, "document")
+    check_docs = mapping(doc.get("checks"), file, "checks")
+    action_docs = mapping(doc.get("actions"), file, "actions")
     for section, known in (("checks", {e["id"] for e in checks_raw}), ("actions", {e["id"] for e in actions_raw})):
-        for sid in _mapping(doc.get(section), file, section):
+        for sid in mapping(doc.get(section), file, section):
             if sid not in known:
                 raise KnowledgeError(file, f"{section}.{sid}", "not in the taxonomy")
     checks: dict[str, Check] = {}
@@ -318,9 +315,9 @@ def _guidance(
         where = f"checks.{cid}"
         if cid not in check_docs:
             raise KnowledgeError(file, where, "missing guidance")
-        guide = _mapping(check_docs[cid], file, where)
+        guide = mapping(check_docs[cid], file, where)
         outcomes = tuple(str(o) for o in entry["outcomes"])
-        labels_doc = _mapping(guide.get("outcomes"), file, f"{where}.outcomes")
+        labels_doc = mapping(guide.get("outcomes"), file, f"{where}.outcomes")
         labels: dict[str, dict[str, str]] = {}
         for outcome in outcomes:
             if outcome not in labels_doc:
@@ -345,7 +342,7 @@ def _guidance(
         where = f"actions.{aid}"
         if aid not in action_docs:
             raise KnowledgeError(file, where, "missing guidance")
-        guide = _mapping(action_docs[aid], file, where)
+        guide = mapping(action_docs[aid], file, where)
         fixes = [str(c) for c in entry["fixes"]]
         actions[aid] = Action(
             id=aid,
@@ -360,7 +357,7 @@ def _guidance(
 
 
 def _texts(raw: Any, file: str, where: str) -> dict[str, str]:
-    entry = _mapping(raw, file, where)
+    entry = mapping(raw, file, where)
     texts = {}
     for lang in LANGUAGES:
         value = entry.get(lang)
@@ -376,11 +373,11 @@ def _texts(raw: Any, file: str, where: str) -> dict[str, str]:
 def _priors(
     doc: Any, file: str, symptoms: Mapping[str, Symptom], causes: Mapping[str, Cause]
 ) -> tuple[dict[str, float], dict[str, dict[str, float]], float]:
-    doc = _mapping(doc, file, "document")
+    doc = mapping(doc, file, "document")
     off_mass = doc.get("off_symptom_mass")
-    if not _number(off_mass) or not 0 <= off_mass < 0.5:
+    if not finite(off_mass) or not 0 <= off_mass < 0.5:
         raise KnowledgeError(file, "off_symptom_mass", f"must be a number in [0, 0.5), got {off_mass!r}")
-    rates_doc = _mapping(doc.get("symptoms"), file, "symptoms")
+    rates_doc = mapping(doc.get("symptoms"), file, "symptoms")
     for sid in rates_doc:
         if sid not in symptoms:
             raise KnowledgeError(file, f"symptoms.{sid}", "unknown symptom")
@@ -390,7 +387,7 @@ def _priors(
             raise KnowledgeError(file, f"symptoms.{sid}", "missing base rate")
         rates[sid] = _probability(rates_doc[sid], file, f"symptoms.{sid}")
     _sums_to_one(rates, file, "symptoms")
-    causes_doc = _mapping(doc.get("causes"), file, "causes")
+    causes_doc = mapping(doc.get("causes"), file, "causes")
     priors: dict[str, dict[str, float]] = {}
     for sid in causes_doc:
         if sid not in symptoms:
@@ -399,7 +396,7 @@ def _priors(
         where = f"causes.{sid}"
         if sid not in causes_doc:
             raise KnowledgeError(file, where, "missing the causes of this symptom")
-        table = _mapping(causes_doc[sid], file, where)
+        table = mapping(causes_doc[sid], file, where)
         dist = {}
         for cid, p in table.items():
             if cid not in causes:
@@ -416,8 +413,8 @@ def _priors(
 def _likelihoods(
     doc: Any, file: str, checks: Mapping[str, Check], causes: Mapping[str, Cause]
 ) -> dict[str, dict[str, dict[str, float]]]:
-    doc = _mapping(doc, file, "document")
-    checks_doc = _mapping(doc.get("checks"), file, "checks")
+    doc = mapping(doc, file, "document")
+    checks_doc = mapping(doc.get("checks"), file, "checks")
     for cid in checks_doc:
         if cid not in checks:
             raise KnowledgeError(file, f"checks.{cid}", "unknown check")
@@ -426,9 +423,9 @@ def _likelihoods(
         where = f"checks.{cid}"
         if cid not in checks_doc:
             raise KnowledgeError(file, where, "missing likelihoods")
-        entry = _mapping(checks_doc[cid], file, where)
+        entry = mapping(checks_doc[cid], file, where)
         default = _distribution(entry.get("default"), check.outcomes, file, f"{where}.default")
-        per_cause = _mapping(entry.get("causes", {}), file, f"{where}.causes")
+        per_cause = mapping(entry.get("causes", {}), file, f"{where}.causes")
         table = {}
         for cause in per_cause:
             if cause not in causes:
@@ -443,7 +440,7 @@ def _likelihoods(
 
 
 def _distribution(raw: Any, outcomes: tuple[str, ...], file: str, where: str) -> dict[str, float]:
-    entry = _mapping(raw, file, where)
+    entry = mapping(raw, file, where)
     named: dict[str, float] = {}
     rest = None
     for key, value in entry.items():
@@ -468,7 +465,7 @@ def _distribution(raw: Any, outcomes: tuple[str, ...], file: str, where: str) ->
 
 
 def _probability(value: Any, file: str, where: str) -> float:
-    if not _number(value) or not 0 < value <= 1:
+    if not finite(value) or not 0 < value <= 1:
         raise KnowledgeError(file, where, f"probability must be in (0, 1], got {value!r}")
     return float(value)
 
@@ -489,12 +486,12 @@ def apply_overlay(knowledge: Knowledge, overlay: Mapping[str, Any]) -> Knowledge
     to 1 raise KnowledgeError naming the overlay and the entry.
     """
     file = "overlay"
-    doc = _mapping(overlay, file, "document")
+    doc = mapping(overlay, file, "document")
     if doc.get("format") != OVERLAY_FORMAT:
         raise KnowledgeError(file, "format", f"expected {OVERLAY_FORMAT!r}, got {doc.get('format')!r}")
     written = knowledge.written
     rates = dict(written.symptom_rates)
-    rates_doc = _mapping(doc.get("symptom_rates", {}), file, "symptom_rates")
+    rates_doc = mapping(doc.get("symptom_rates", {}), file, "symptom_rates")
     if rates_doc:
         for sid in rates_doc:
             if sid not in knowledge.symptoms:
@@ -502,22 +499,22 @@ def apply_overlay(knowledge: Knowledge, overlay: Mapping[str, Any]) -> Knowledge
         rates = {sid: _probability(rates_doc.get(sid), file, f"symptom_rates.{sid}") for sid in knowledge.symptoms}
         _sums_to_one(rates, file, "symptom_rates")
     priors = {sid: dict(dist) for sid, dist in written.causes_given_symptom.items()}
-    for sid, dist in _mapping(doc.get("priors", {}), file, "priors").items():
+    for sid, dist in mapping(doc.get("priors", {}), file, "priors").items():
         where = f"priors.{sid}"
         if sid not in knowledge.symptoms:
             raise KnowledgeError(file, where, "unknown symptom")
         table = {}
-        for cid, p in _mapping(dist, file, where).items():
+        for cid, p in mapping(dist, file, where).items():
             if cid not in knowledge.causes:
                 raise KnowledgeError(file, f"{where}.{cid}", "unknown cause")
             table[str(cid)] = _probability(p, file, f"{where}.{cid}")
         _sums_to_one(table, file, where)
         priors[str(sid)] = table
     likelihoods = {cid: {cause: dict(d) for cause, d in t.items()} for cid, t in written.outcome_given_cause.items()}
-    for cid, per_cause in _mapping(doc.get("likelihoods", {}), file, "likelihoods").items():
+    for cid, per_cause in mapping(doc.get("likelihoods", {}), file, "likelihoods").items():
         if cid not in knowledge.checks:
             raise KnowledgeError(file, f"likelihoods.{cid}", "unknown check")
-        for cause, dist in _mapping(per_cause, file, f"likelihoods.{cid}").items():
+        for cause, dist in mapping(per_cause, file, f"likelihoods.{cid}").items():
             where = f"likelihoods.{cid}.{cause}"
             if cause not in knowledge.causes:
                 raise KnowledgeError(file, where, "unknown cause")
@@ -525,22 +522,3 @@ def apply_overlay(knowledge: Knowledge, overlay: Mapping[str, Any]) -> Knowledge
             likelihoods[str(cid)][str(cause)] = _distribution(dist, outcomes, file, where)
     tables = ProbabilityTables(rates, priors, likelihoods)
     return replace(knowledge, tables=tables, overlay=dict(doc))
-
-
-# --- helpers -------------------------------------------------------------------------------
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _mapping(raw: Any, file: str, where: str) -> Mapping[str, Any]:
-    if not isinstance(raw, Mapping):
-        raise KnowledgeError(file, where, f"expected a mapping, got {type(raw).__name__}")
-    return raw
-
-
-def _as_list(raw: Any, file: str, where: str) -> list[Any]:
-    if not isinstance(raw, list):
-        raise KnowledgeError(file, where, f"expected a list, got {type(raw).__name__}")
-    return raw

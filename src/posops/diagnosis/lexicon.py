@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -10,6 +9,7 @@ from typing import Any
 
 from posops.diagnosis.errors import KnowledgeError
 from posops.diagnosis.textnorm import fold_table, normalize, stem
+from posops.diagnosis.yamlcheck import as_list, finite, mapping, positive_number
 
 GAP = "…"
 GAP_CHARS = 4
@@ -115,15 +115,15 @@ def parse_lexicon(
 ) -> Lexicon:
     """Validate the lexicon and terminal-message documents and prepare them for matching."""
     ids = _Ids(symptoms, causes, checks)
-    doc = _mapping(lexicon_doc, lexicon_file, "document")
-    msgs = _mapping(messages_doc, messages_file, "document")
+    doc = mapping(lexicon_doc, lexicon_file, "document")
+    msgs = mapping(messages_doc, messages_file, "document")
     fold = fold_table(_homophones(doc.get("homophones", []), lexicon_file))
     scoring = _scoring(doc.get("scoring"), lexicon_file)
 
     concepts: dict[str, Concept] = {}
     terms: list[Term] = []
-    for index, raw in enumerate(_list(doc.get("concepts"), lexicon_file, "concepts")):
-        entry = _mapping(raw, lexicon_file, f"concepts[{index}]")
+    for index, raw in enumerate(as_list(doc.get("concepts"), lexicon_file, "concepts")):
+        entry = mapping(raw, lexicon_file, f"concepts[{index}]")
         cid = entry.get("id")
         if not isinstance(cid, str) or not cid:
             raise KnowledgeError(lexicon_file, f"concepts[{index}]", "missing id")
@@ -140,35 +140,35 @@ def parse_lexicon(
         concepts[cid] = concept
         terms += _terms(entry, cid, fold, lexicon_file, where)
 
-    notices = _mapping(msgs.get("screen_notices"), messages_file, "screen_notices")
+    notices = mapping(msgs.get("screen_notices"), messages_file, "screen_notices")
     for outcome, raw in notices.items():
         where = f"screen_notices.{outcome}"
         if outcome not in checks.get(SCREEN_CHECK, ()):
             raise KnowledgeError(messages_file, where, f"unknown {SCREEN_CHECK} outcome {outcome!r}")
         terms += _message_concept(raw, SCREEN_CHECK, str(outcome), concepts, ids, fold, messages_file, where)
 
-    codes = _mapping(msgs.get("response_codes"), messages_file, "response_codes")
+    codes = mapping(msgs.get("response_codes"), messages_file, "response_codes")
     code_outcomes = checks.get(CODE_CHECK, ())
-    phrases = _mapping(codes.get("phrases"), messages_file, "response_codes.phrases")
+    phrases = mapping(codes.get("phrases"), messages_file, "response_codes.phrases")
     for code, raw in phrases.items():
         where = f"response_codes.phrases.{code}"
         if str(code) not in code_outcomes:
             raise KnowledgeError(messages_file, where, f"unknown {CODE_CHECK} outcome {code!r}")
         terms += _message_concept(raw, CODE_CHECK, str(code), concepts, ids, fold, messages_file, where)
     aliases: dict[str, str] = {}
-    for code, target in _mapping(codes.get("aliases", {}), messages_file, "response_codes.aliases").items():
+    for code, target in mapping(codes.get("aliases", {}), messages_file, "response_codes.aliases").items():
         if str(target) not in code_outcomes:
             raise KnowledgeError(messages_file, f"response_codes.aliases.{code}", f"unknown outcome {target!r}")
         aliases[str(code).lower()] = str(target)
-    other = {str(c).lower() for c in _list(codes.get("known_other", []), messages_file, "response_codes.known_other")}
+    other = {str(c).lower() for c in as_list(codes.get("known_other", []), messages_file, "response_codes.known_other")}
     known = frozenset({o.lower() for o in code_outcomes if o not in ("none", "timeout")} | set(aliases) | other)
     code_markers = _languages(codes.get("markers"), messages_file, "response_codes.markers")
 
     rules: list[Rule] = []
-    for index, raw in enumerate(_list(doc.get("rules", []), lexicon_file, "rules")):
+    for index, raw in enumerate(as_list(doc.get("rules", []), lexicon_file, "rules")):
         where = f"rules[{index}]"
-        entry = _mapping(raw, lexicon_file, where)
-        members = tuple(_list(entry.get("all"), lexicon_file, f"{where}.all"))
+        entry = mapping(raw, lexicon_file, where)
+        members = tuple(as_list(entry.get("all"), lexicon_file, f"{where}.all"))
         if len(members) < 2:
             raise KnowledgeError(lexicon_file, where, "a rule needs at least two concepts")
         for member in members:
@@ -182,7 +182,7 @@ def parse_lexicon(
         ))
 
     markers = _languages(doc.get("markers"), lexicon_file, "markers")
-    negation = _mapping(doc.get("negation"), lexicon_file, "negation")
+    negation = mapping(doc.get("negation"), lexicon_file, "negation")
     before = _languages(negation.get("before"), lexicon_file, "negation.before")
     after = _languages(negation.get("after"), lexicon_file, "negation.after")
 
@@ -211,7 +211,7 @@ def parse_lexicon(
         known_codes=known,
         english_vocabulary=vocabulary,
         english_common=frozenset(
-            normalize(w) for w in _list(doc.get("english_common_words", []), lexicon_file, "english_common_words")
+            normalize(w) for w in as_list(doc.get("english_common_words", []), lexicon_file, "english_common_words")
         ),
     )
 
@@ -226,7 +226,7 @@ def _message_concept(
     file: str,
     where: str,
 ) -> list[Term]:
-    entry = _mapping(raw, file, where)
+    entry = mapping(raw, file, where)
     cid = f"{check}:{outcome}"
     concepts[cid] = Concept(
         id=cid,
@@ -272,7 +272,7 @@ def _tokens(text: str) -> tuple[str, ...]:
 
 
 def _homophones(raw: Any, file: str) -> list[str]:
-    groups = _list(raw, file, "homophones")
+    groups = as_list(raw, file, "homophones")
     seen: set[str] = set()
     for group in groups:
         if not isinstance(group, str) or len(group) < 2:
@@ -284,7 +284,7 @@ def _homophones(raw: Any, file: str) -> list[str]:
 
 
 def _scoring(raw: Any, file: str) -> Scoring:
-    entry = _mapping(raw, file, "scoring")
+    entry = mapping(raw, file, "scoring")
     values: dict[str, float] = {}
     for name in Scoring.__dataclass_fields__:
         value = entry.get(name)
@@ -296,10 +296,10 @@ def _scoring(raw: Any, file: str) -> Scoring:
 
 def _symptom_weights(raw: Any, ids: _Ids, file: str, where: str) -> dict[str, float]:
     weights: dict[str, float] = {}
-    for symptom, weight in _mapping(raw, file, f"{where}.symptoms").items():
+    for symptom, weight in mapping(raw, file, f"{where}.symptoms").items():
         if symptom not in ids.symptoms:
             raise KnowledgeError(file, where, f"unknown symptom {symptom!r}")
-        if not _finite(weight):
+        if not finite(weight):
             raise KnowledgeError(file, where, f"weight of {symptom} must be a number, got {weight!r}")
         weights[str(symptom)] = float(weight)
     return weights
@@ -307,18 +307,16 @@ def _symptom_weights(raw: Any, ids: _Ids, file: str, where: str) -> dict[str, fl
 
 def _cause_factors(raw: Any, ids: _Ids, file: str, where: str) -> dict[str, float]:
     factors: dict[str, float] = {}
-    for cause, factor in _mapping(raw, file, f"{where}.causes").items():
+    for cause, factor in mapping(raw, file, f"{where}.causes").items():
         if cause not in ids.causes:
             raise KnowledgeError(file, where, f"unknown cause {cause!r}")
-        if not _finite(factor) or factor <= 0:
-            raise KnowledgeError(file, where, f"factor of {cause} must be a positive number, got {factor!r}")
-        factors[str(cause)] = float(factor)
+        factors[str(cause)] = positive_number(factor, file, where, f"factor of {cause}")
     return factors
 
 
 def _evidence(raw: Any, ids: _Ids, file: str, where: str) -> dict[str, str]:
     evidence: dict[str, str] = {}
-    for check, outcome in _mapping(raw, file, f"{where}.evidence").items():
+    for check, outcome in mapping(raw, file, f"{where}.evidence").items():
         if check not in ids.checks:
             raise KnowledgeError(file, where, f"unknown check {check!r}")
         if str(outcome) not in ids.checks[check]:
@@ -328,7 +326,7 @@ def _evidence(raw: Any, ids: _Ids, file: str, where: str) -> dict[str, str]:
 
 
 def _languages(raw: Any, file: str, where: str) -> dict[str, list[str]]:
-    entry = _mapping(raw, file, where)
+    entry = mapping(raw, file, where)
     out: dict[str, list[str]] = {}
     for lang in ("zh", "en"):
         words = entry.get(lang)
@@ -336,19 +334,3 @@ def _languages(raw: Any, file: str, where: str) -> dict[str, list[str]]:
             raise KnowledgeError(file, where, f"missing or malformed {lang} list")
         out[lang] = words
     return out
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _mapping(raw: Any, file: str, where: str) -> Mapping[str, Any]:
-    if not isinstance(raw, Mapping):
-        raise KnowledgeError(file, where, f"expected a mapping, got {type(raw).__name__}")
-    return raw
-
-
-def _list(raw: Any, file: str, where: str) -> list[Any]:
-    if not isinstance(raw, list):
-        raise KnowledgeError(file, where, f"expected a list, got {type(raw).__name__}")
-    return raw

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from posops.core import audit
-from posops.core.auth import Principal, Role, merchant_scope, require_role
+from posops.core.auth import Principal, Role, require_role
 from posops.core.db import Database, utcnow
 from posops.core.errors import Conflict
 from posops.core.scoping import load_visible
@@ -91,10 +91,11 @@ def start(db: Database, principal: Principal, body: DiagnosisCreate, lang: str =
         known = fleet_evidence(session, terminal) if terminal is not None else {}
         state = engine.start(body.text, symptom=body.symptom, evidence={**known, **body.evidence})
         assessment = engine.assess(state, lang)
-        merchant_id = terminal.merchant_id if terminal is not None else merchant_scope(principal)
+        own_merchant = principal.merchant_id if principal.is_merchant else None
+        merchant_id = terminal.merchant_id if terminal is not None else own_merchant
         row = DiagnosisSession(
             id=uuid.uuid4().hex, terminal_id=terminal.id if terminal is not None else None,
-            merchant_id=merchant_id if merchant_id != -1 else None, created_by_user_id=principal.user_id,
+            merchant_id=merchant_id, created_by_user_id=principal.user_id,
             created_by=principal.username, text=body.text, symptom=assessment.symptom, status=assessment.status,
             initial_evidence=dict(body.evidence), fleet_evidence=known, state=state.to_dict())
         session.add(row)

@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse
 
 from posops.core.deps import CurrentPrincipal, DbDep, SettingsDep
 from posops.core.documents import UploadDep, download
+from posops.core.paging import MAX_PER_PAGE, Page
 from posops.onboarding import service as applications
 from posops.onboarding.schemas import (
     ApplicationIn,
@@ -20,8 +21,7 @@ from posops.onboarding.schemas import (
     TrainIn,
 )
 from posops.onboarding.workflow import MaterialAction, OnboardingAction
-from posops.terminals.schemas import Page, RejectIn
-from posops.terminals.service import MAX_PER_PAGE
+from posops.terminals.schemas import RejectIn
 
 router = APIRouter(prefix="/api/v1/onboarding/applications", tags=["onboarding"])
 

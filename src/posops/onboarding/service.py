@@ -9,18 +9,19 @@ creates (or finds) the merchant, records its fee plan and registers and activate
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from posops.core import audit
 from posops.core import documents as storage
-from posops.core.auth import Principal, Role, merchant_scope, require_role
-from posops.core.db import Database, utcnow
+from posops.core.auth import Principal, Role, require_role, scoped
+from posops.core.db import Database, compare_and_set, utcnow
 from posops.core.documents import DocumentOut, check_upload
 from posops.core.errors import Conflict, Invalid, NotFound
 from posops.core.models import StoredDocument
+from posops.core.paging import Page, check_page, paginate
 from posops.core.scoping import load_visible
 from posops.onboarding.models import ApplicationMaterial, OnboardingApplication
 from posops.onboarding.schemas import (
@@ -52,9 +53,8 @@ from posops.onboarding.workflow import (
     step,
 )
 from posops.terminals.models import Merchant, Terminal
-from posops.terminals.schemas import ConditionOut, MerchantIn, Page, TerminalIn
+from posops.terminals.schemas import ConditionOut, MerchantIn, TerminalIn
 from posops.terminals.service import (
-    MAX_PER_PAGE,
     activate_locked,
     check_identity_free,
     insert_merchant,
@@ -144,12 +144,10 @@ def _advance(session: Session, principal: Principal, application: OnboardingAppl
                       _facts(application, _materials(session, application.id)), rejection_reason=reason)
     except ValueError as exc:
         raise Invalid("reason", str(exc)) from None
-    result = cast(CursorResult[Any], session.execute(
-        update(OnboardingApplication)
-        .where(OnboardingApplication.id == application.id, OnboardingApplication.status == was)
-        .values(status=target.value, updated_at=utcnow(), **stamps).execution_options(synchronize_session=False)))
-    if result.rowcount != 1:
-        raise Conflict(f"application #{application.id} was changed meanwhile; reload it")
+    compare_and_set(session, update(OnboardingApplication)
+                    .where(OnboardingApplication.id == application.id, OnboardingApplication.status == was)
+                    .values(status=target.value, updated_at=utcnow(), **stamps),
+                    f"application #{application.id} was changed meanwhile; reload it")
     session.refresh(application)
     audit.record(session, principal, OWNER, application.id, action.value, before={"status": was},
                  after={"status": application.status, **(after or {})}, reason=reason)
@@ -221,21 +219,15 @@ def list_applications(db: Database, principal: Principal, *, status: str | None 
                       per_page: int = 50) -> Page[ApplicationOut]:
     """List applications, newest first (a merchant sees its own); filter by status for a review queue."""
     require_role(principal, *READERS)
-    if page < 1:
-        raise Invalid("page", "must be 1 or more")
-    if not 1 <= per_page <= MAX_PER_PAGE:
-        raise Invalid("per_page", f"must be between 1 and {MAX_PER_PAGE}")
+    check_page(page, per_page)
     if status is not None and status != DRAFT and status not in {s.value for s in ApplicationStatus}:
         raise Invalid("status", "must be draft or an application status")
     query = select(OnboardingApplication).order_by(OnboardingApplication.id.desc())
-    scope = merchant_scope(principal)
-    if scope is not None:
-        query = query.where(OnboardingApplication.merchant_id == scope)
+    query = scoped(query, principal, OnboardingApplication.merchant_id)
     if status:
         query = query.where(OnboardingApplication.status == status)
     with db.transaction() as session:
-        total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-        rows = session.scalars(query.limit(per_page).offset((page - 1) * per_page))
+        rows, total = paginate(session, query, page, per_page)
         return Page[ApplicationOut](items=[_out(session, principal, a) for a in rows], total=total, page=page,
                                     per_page=per_page)
 

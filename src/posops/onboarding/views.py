@@ -33,7 +33,7 @@ def application_list(request: Request, db: DbDep, user: PageUser, status: str = 
     result = applications.list_applications(db, user, status=chosen, page=page, per_page=PER_PAGE)
     return render(request, "onboarding/applications.html", {
         "result": result, "status": chosen or "", "statuses": STATUSES,
-        "can_apply": user.role in (Role.MERCHANT, Role.AGENT), "pages": max(1, -(-result.total // PER_PAGE))})
+        "can_apply": user.role in (Role.MERCHANT, Role.AGENT), "pages": result.pages})
 
 
 @router.get("/onboarding/new", response_class=HTMLResponse)

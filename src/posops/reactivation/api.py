@@ -9,10 +9,10 @@ from fastapi.responses import FileResponse
 
 from posops.core.deps import CurrentPrincipal, DbDep, SettingsDep
 from posops.core.documents import DocumentOut, UploadDep, download
+from posops.core.paging import MAX_PER_PAGE, Page
 from posops.reactivation import service as requests
 from posops.reactivation.schemas import Evidence, ReactivationRequestIn, ReactivationRequestOut
-from posops.terminals.schemas import Page, RejectIn
-from posops.terminals.service import MAX_PER_PAGE
+from posops.terminals.schemas import RejectIn
 
 router = APIRouter(prefix="/api/v1", tags=["reactivation"])
 

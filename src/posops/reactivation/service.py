@@ -12,19 +12,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from posops.core import audit
 from posops.core import documents as storage
-from posops.core.auth import Principal, Role, merchant_scope, require_role
-from posops.core.db import Database, utcnow
+from posops.core.auth import Principal, Role, require_role, scoped
+from posops.core.db import Database, compare_and_set, utcnow
 from posops.core.documents import DocumentOut, check_upload
 from posops.core.errors import Conflict, Invalid, NotFound
 from posops.core.models import StoredDocument
+from posops.core.paging import Page, check_page, paginate
 from posops.core.scoping import load_visible
 from posops.reactivation import conditions as rules
 from posops.reactivation.models import ReactivationRequest
@@ -46,9 +47,8 @@ from posops.reactivation.schemas import (
 from posops.terminals import arrears, notices
 from posops.terminals.lifecycle import Action, SuspensionReason
 from posops.terminals.models import FeePlan, Merchant, Terminal
-from posops.terminals.schemas import ConditionOut, Page
+from posops.terminals.schemas import ConditionOut
 from posops.terminals.service import (
-    MAX_PER_PAGE,
     current_suspension,
     end_suspension,
     load_terminal,
@@ -78,12 +78,10 @@ def _lock_pair(session: Session, principal: Principal, request_id: int) -> tuple
 
 def _claim(session: Session, request: ReactivationRequest, from_status: rules.RequestStatus, **values: Any) -> None:
     """Move the request out of `from_status` only if it is still there; 409 when someone else was first."""
-    result = cast(CursorResult[Any], session.execute(
-        update(ReactivationRequest)
-        .where(ReactivationRequest.id == request.id, ReactivationRequest.status == from_status.value)
-        .values(updated_at=utcnow(), **values).execution_options(synchronize_session=False)))
-    if result.rowcount != 1:
-        raise Conflict(f"reactivation request #{request.id} was changed meanwhile; reload it")
+    compare_and_set(session, update(ReactivationRequest)
+                    .where(ReactivationRequest.id == request.id, ReactivationRequest.status == from_status.value)
+                    .values(updated_at=utcnow(), **values),
+                    f"reactivation request #{request.id} was changed meanwhile; reload it")
     session.refresh(request)
 
 
@@ -182,16 +180,11 @@ def list_requests(db: Database, principal: Principal, *, status: str | None = No
                   for_me: bool = False, page: int = 1, per_page: int = 50) -> Page[ReactivationRequestOut]:
     """List requests, newest first; `for_me` keeps those the caller may decide (a review queue)."""
     require_role(principal, *READERS)
-    if page < 1:
-        raise Invalid("page", "must be 1 or more")
-    if not 1 <= per_page <= MAX_PER_PAGE:
-        raise Invalid("per_page", f"must be between 1 and {MAX_PER_PAGE}")
+    check_page(page, per_page)
     if status is not None and status not in {s.value for s in rules.RequestStatus}:
         raise Invalid("status", "must be submitted, approved or rejected")
     query = select(ReactivationRequest).order_by(ReactivationRequest.id.desc())
-    scope = merchant_scope(principal)
-    if scope is not None:
-        query = query.where(ReactivationRequest.merchant_id == scope)
+    query = scoped(query, principal, ReactivationRequest.merchant_id)
     if status:
         query = query.where(ReactivationRequest.status == status)
     if terminal_id is not None:
@@ -201,8 +194,7 @@ def list_requests(db: Database, principal: Principal, *, status: str | None = No
         query = query.where(ReactivationRequest.status == rules.RequestStatus.SUBMITTED,
                             ReactivationRequest.reason.in_(mine))
     with db.transaction() as session:
-        total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-        rows = session.scalars(query.limit(per_page).offset((page - 1) * per_page))
+        rows, total = paginate(session, query, page, per_page)
         return Page[ReactivationRequestOut](items=[_out(session, principal, r) for r in rows], total=total,
                                             page=page, per_page=per_page)
 

@@ -36,7 +36,7 @@ def request_list(request: Request, db: DbDep, user: PageUser, status: str = "", 
     result = requests.list_requests(db, user, status=chosen, for_me=for_me, page=page, per_page=PER_PAGE)
     return render(request, "reactivation/requests.html", {
         "result": result, "status": chosen or "", "for_me": for_me, "statuses": [s.value for s in RequestStatus],
-        "pages": max(1, -(-result.total // PER_PAGE))})
+        "pages": result.pages})
 
 
 @router.get("/reactivation-requests/{request_id}", response_class=HTMLResponse)

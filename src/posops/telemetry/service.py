@@ -45,10 +45,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from posops.core import audit
-from posops.core.auth import STAFF_ROLES, Principal, Role, hash_token, merchant_scope, require_role
+from posops.core.auth import STAFF_ROLES, Principal, Role, hash_token, require_role, scoped
 from posops.core.config import get_settings
 from posops.core.db import Database, utcnow
 from posops.core.errors import Forbidden, Invalid, NotFound
+from posops.core.paging import check_limit
 from posops.core.versions import is_version, version_key
 from posops.telemetry import analytics, charts
 from posops.telemetry.analytics import (
@@ -669,7 +670,6 @@ def fleet_profiles(db: Database, limit: int) -> list[dict[str, str]]:
 
 SCANNER = Principal(user_id=None, username="outage-scan", role=Role.ADMIN)
 """The actor of incidents opened and closed by the scan."""
-MAX_LISTED = 200
 
 
 def _group_columns(dimension: Dimension) -> tuple[SQLColumnExpression[str], SQLColumnExpression[str]]:
@@ -807,20 +807,21 @@ def _store_baselines(session: Session, moved: dict[GroupKey, analytics.Baseline]
 # -- reading ------------------------------------------------------------------------------------------
 
 
-def _affected_count(session: Session, incident_ids: list[int], merchant_id: int | None) -> dict[int, int]:
+def _affected_count(session: Session, principal: Principal, incident_ids: list[int]) -> dict[int, int]:
+    """How many terminals the caller may see each incident affected."""
     if not incident_ids:
         return {}
-    query = (select(IncidentTerminal.incident_id, func.count()).where(IncidentTerminal.incident_id.in_(incident_ids))
-             .group_by(IncidentTerminal.incident_id))
-    if merchant_id is not None:
-        query = query.join(Terminal, Terminal.id == IncidentTerminal.terminal_id).where(
-            Terminal.merchant_id == merchant_id)
-    return dict(session.execute(query).all())
+    query = (select(IncidentTerminal.incident_id, func.count())
+             .join(Terminal, Terminal.id == IncidentTerminal.terminal_id)
+             .where(IncidentTerminal.incident_id.in_(incident_ids)).group_by(IncidentTerminal.incident_id))
+    return dict(session.execute(scoped(query, principal, Terminal.merchant_id)).all())
 
 
-def _touches_merchant(merchant_id: int) -> ColumnElement[bool]:
-    return exists(select(IncidentTerminal.incident_id).join(Terminal, Terminal.id == IncidentTerminal.terminal_id)
-                  .where(IncidentTerminal.incident_id == Incident.id, Terminal.merchant_id == merchant_id))
+def _touches_visible_terminal(principal: Principal) -> ColumnElement[bool]:
+    """True for an incident that affected a terminal the caller may see."""
+    touched = (select(IncidentTerminal.incident_id).join(Terminal, Terminal.id == IncidentTerminal.terminal_id)
+               .where(IncidentTerminal.incident_id == Incident.id))
+    return exists(scoped(touched, principal, Terminal.merchant_id))
 
 
 def list_incidents(db: Database, principal: Principal, *, status: str | None = None,
@@ -828,38 +829,34 @@ def list_incidents(db: Database, principal: Principal, *, status: str | None = N
     """Incidents, open first then newest; a merchant sees only those that affected its terminals."""
     if status not in (None, "open", "closed"):
         raise Invalid("status", "must be open or closed")
-    if not 1 <= limit <= MAX_LISTED:
-        raise Invalid("limit", f"must be between 1 and {MAX_LISTED}")
-    scope = merchant_scope(principal)
+    check_limit("limit", limit)
     query = select(Incident).order_by((Incident.status == "open").desc(), Incident.opened_at.desc(),
                                       Incident.id.desc()).limit(limit)
     if status:
         query = query.where(Incident.status == status)
-    if scope is not None:
-        query = query.where(_touches_merchant(scope))
+    if principal.is_merchant:
+        query = query.where(_touches_visible_terminal(principal))
     with db.transaction() as session:
         rows = list(session.scalars(query))
-        counts = _affected_count(session, [r.id for r in rows], scope)
+        counts = _affected_count(session, principal, [r.id for r in rows])
         return [incident_ref(r, counts.get(r.id, 0)) for r in rows]
 
 
 def get_incident(db: Database, principal: Principal, incident_id: int) -> IncidentDetail:
     """One incident with its timeline and affected terminals (a merchant: its own; others' incidents are 404)."""
-    scope = merchant_scope(principal)
     with db.transaction() as session:
         row = session.get(Incident, incident_id)
         if row is None:
             raise NotFound("incident not found")
-        query = (select(IncidentTerminal.since, Terminal, Merchant.name)
-                 .join(Terminal, Terminal.id == IncidentTerminal.terminal_id)
-                 .join(Merchant, Merchant.id == Terminal.merchant_id)
-                 .where(IncidentTerminal.incident_id == row.id).order_by(Terminal.serial_number))
-        if scope is not None:
-            query = query.where(Terminal.merchant_id == scope)
+        query = scoped(select(IncidentTerminal.since, Terminal, Merchant.name)
+                       .join(Terminal, Terminal.id == IncidentTerminal.terminal_id)
+                       .join(Merchant, Merchant.id == Terminal.merchant_id)
+                       .where(IncidentTerminal.incident_id == row.id).order_by(Terminal.serial_number),
+                       principal, Terminal.merchant_id)
         affected = [AffectedTerminal(terminal_id=t.id, serial_number=t.serial_number, merchant_id=t.merchant_id,
                                      merchant_name=name, region=t.region, carrier=t.carrier, model=t.model,
                                      since=since) for since, t, name in session.execute(query)]
-        if scope is not None and not affected:
+        if principal.is_merchant and not affected:
             raise NotFound("incident not found")
         samples = [Sample(at=s.at, terminals=s.terminals, failing=s.failing,
                           share=s.failing / s.terminals if s.terminals else 0.0)

@@ -9,6 +9,7 @@ from starlette.datastructures import UploadFile
 
 from posops.core.deps import CurrentPrincipal, DbDep
 from posops.core.errors import Invalid
+from posops.core.paging import MAX_PER_PAGE, Page
 from posops.terminals import service
 from posops.terminals.schemas import (
     FeePlanIn,
@@ -19,7 +20,6 @@ from posops.terminals.schemas import (
     MerchantOut,
     MerchantPatch,
     NoticeOut,
-    Page,
     ReasonChangeIn,
     ScreenNoticeOut,
     SuspendIn,
@@ -33,7 +33,7 @@ from posops.terminals.schemas import (
 router = APIRouter(prefix="/api/v1", tags=["merchants and terminals"])
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 PageNumber = Annotated[int, Query(ge=1)]
-PerPage = Annotated[int, Query(ge=1, le=service.MAX_PER_PAGE)]
+PerPage = Annotated[int, Query(ge=1, le=MAX_PER_PAGE)]
 
 
 async def _csv_body(request: Request) -> bytes:
@@ -162,7 +162,7 @@ def terminal_screen_notice(terminal_id: int, db: DbDep, principal: CurrentPrinci
 
 @router.get("/notices", tags=["lifecycle"])
 def list_notices(db: DbDep, principal: CurrentPrincipal, terminal_id: int | None = None,
-                 limit: Annotated[int, Query(ge=1, le=service.MAX_PER_PAGE)] = 50) -> list[NoticeOut]:
+                 limit: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50) -> list[NoticeOut]:
     """The newest notices sent to merchants (a merchant sees its own)."""
     return service.list_notices(db, principal, terminal_id=terminal_id, limit=limit)
 

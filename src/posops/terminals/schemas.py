@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -176,18 +176,6 @@ class TerminalFilters(BaseModel):
     model: str | None = None
     region: str | None = None
     q: str | None = Field(None, description="text search on serial number or TID")
-
-
-T = TypeVar("T")
-
-
-class Page(BaseModel, Generic[T]):
-    """One page of a list."""
-
-    items: list[T]
-    total: int
-    page: int
-    per_page: int
 
 
 # lifecycle: fee plans, suspension, reactivation, onboarding ------------------------------------

@@ -11,19 +11,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import CursorResult, Select, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from posops.core import audit
-from posops.core.auth import Principal, Role, ensure_visible, merchant_scope, require_role
+from posops.core.auth import Principal, Role, ensure_visible, require_role, scoped
 from posops.core.config import get_settings
-from posops.core.db import Database, utcnow
+from posops.core.db import Database, compare_and_set, utcnow
 from posops.core.errors import Conflict, Invalid, NotFound
 from posops.core.models import AuditEvent
+from posops.core.paging import Page, check_limit, check_page, paginate
 from posops.reactivation.models import ReactivationRequest
 from posops.terminals import arrears as rules
 from posops.terminals import notices
@@ -47,7 +48,6 @@ from posops.terminals.schemas import (
     MerchantOut,
     MerchantPatch,
     NoticeOut,
-    Page,
     ReasonChangeIn,
     ScreenNoticeOut,
     SuspendIn,
@@ -60,7 +60,6 @@ from posops.terminals.schemas import (
 )
 
 EDITORS = (Role.AGENT, Role.ADMIN)
-MAX_PER_PAGE = 200
 LOOKUP_CHUNK = 500
 """How many TIDs one IN (…) lookup carries."""
 
@@ -88,37 +87,21 @@ def _unique(what: str) -> Iterator[None]:
         raise Conflict(f"{what} already exists (serial number, TID and legal id are unique)") from exc
 
 
-def _page_bounds(page: int, per_page: int) -> tuple[int, int]:
-    if page < 1:
-        raise Invalid("page", "must be 1 or more")
-    if not 1 <= per_page <= MAX_PER_PAGE:
-        raise Invalid("per_page", f"must be between 1 and {MAX_PER_PAGE}")
-    return page, per_page
-
-
-def _paginate(session: Session, query: Select[Any], page: int, per_page: int) -> tuple[list[Any], int]:
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    rows = list(session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
-    return rows, total
-
-
 # merchants ------------------------------------------------------------------------------------
 
 
 def list_merchants(db: Database, principal: Principal, *, q: str | None = None, region: str | None = None,
                    page: int = 1, per_page: int = 50) -> Page[MerchantOut]:
     """List the merchants the caller may see."""
-    page, per_page = _page_bounds(page, per_page)
+    check_page(page, per_page)
     query = select(Merchant).order_by(Merchant.id)
-    scope = merchant_scope(principal)
-    if scope is not None:
-        query = query.where(Merchant.id == scope)
+    query = scoped(query, principal, Merchant.id)
     if region:
         query = query.where(Merchant.region == region)
     if q:
         query = query.where(or_(Merchant.name.contains(q), Merchant.legal_id.contains(q)))
     with db.transaction() as session:
-        rows, total = _paginate(session, query, page, per_page)
+        rows, total = paginate(session, query, page, per_page)
         return Page[MerchantOut](items=[MerchantOut.model_validate(m) for m in rows], total=total,
                                  page=page, per_page=per_page)
 
@@ -211,11 +194,9 @@ def _terminal_out(terminal: Terminal) -> TerminalOut:
 def list_terminals(db: Database, principal: Principal, filters: TerminalFilters, *, page: int = 1,
                    per_page: int = 50) -> Page[TerminalOut]:
     """List the terminals the caller may see, filtered and paginated."""
-    page, per_page = _page_bounds(page, per_page)
+    check_page(page, per_page)
     query = select(Terminal).join(Terminal.merchant).order_by(Terminal.id)
-    scope = merchant_scope(principal)
-    if scope is not None:
-        query = query.where(Terminal.merchant_id == scope)
+    query = scoped(query, principal, Terminal.merchant_id)
     if filters.merchant_id is not None:
         query = query.where(Terminal.merchant_id == filters.merchant_id)
     for column, value in ((Terminal.status, filters.status), (Terminal.model, filters.model),
@@ -226,17 +207,14 @@ def list_terminals(db: Database, principal: Principal, filters: TerminalFilters,
         needle = filters.q.strip()
         query = query.where(or_(Terminal.serial_number.contains(needle), Terminal.tid.contains(needle)))
     with db.transaction() as session:
-        rows, total = _paginate(session, query, page, per_page)
+        rows, total = paginate(session, query, page, per_page)
         return Page[TerminalOut](items=[_terminal_out(t) for t in rows], total=total, page=page,
                                  per_page=per_page)
 
 
 def terminal_models(db: Database, principal: Principal) -> list[str]:
     """The device models among the terminals the caller may see, in alphabetical order (the list's model filter)."""
-    query = select(Terminal.model).distinct().order_by(Terminal.model)
-    scope = merchant_scope(principal)
-    if scope is not None:
-        query = query.where(Terminal.merchant_id == scope)
+    query = scoped(select(Terminal.model).distinct().order_by(Terminal.model), principal, Terminal.merchant_id)
     with db.transaction() as session:
         return [model for model in session.scalars(query) if model]
 
@@ -423,13 +401,10 @@ def move_terminal(session: Session, terminal: Terminal, transition: Transition, 
     reason_now = (Terminal.status_reason.is_(None) if transition.from_reason is None
                   else Terminal.status_reason == transition.from_reason.value)
     to_reason = transition.to_reason.value if transition.to_reason is not None else None
-    result = cast(CursorResult[Any], session.execute(
-        update(Terminal)
-        .where(Terminal.id == terminal.id, Terminal.status == transition.from_status.value, reason_now)
-        .values(status=transition.to_status.value, status_reason=to_reason, updated_at=utcnow(), **values)
-        .execution_options(synchronize_session=False)))
-    if result.rowcount != 1:
-        raise Conflict("the terminal changed meanwhile; reload it and try again")
+    compare_and_set(session, update(Terminal)
+                    .where(Terminal.id == terminal.id, Terminal.status == transition.from_status.value, reason_now)
+                    .values(status=transition.to_status.value, status_reason=to_reason, updated_at=utcnow(), **values),
+                    "the terminal changed meanwhile; reload it and try again")
     session.refresh(terminal)
 
 
@@ -625,12 +600,9 @@ def timeline_events(session: Session, terminal: Terminal) -> list[AuditEvent]:
 def list_notices(db: Database, principal: Principal, *, terminal_id: int | None = None,
                  limit: int = 50) -> list[NoticeOut]:
     """The newest notices to merchants (a merchant sees its own)."""
-    if not 1 <= limit <= MAX_PER_PAGE:
-        raise Invalid("limit", f"must be between 1 and {MAX_PER_PAGE}")
+    check_limit("limit", limit)
     query = select(MerchantNotice).order_by(MerchantNotice.id.desc()).limit(limit)
-    scope = merchant_scope(principal)
-    if scope is not None:
-        query = query.where(MerchantNotice.merchant_id == scope)
+    query = scoped(query, principal, MerchantNotice.merchant_id)
     if terminal_id is not None:
         query = query.where(MerchantNotice.terminal_id == terminal_id)
     with db.transaction() as session:
@@ -725,12 +697,10 @@ def lock_terminals_by_tid(session: Session, principal: Principal, tids: Iterable
     Locking in id order means two concurrent imports of overlapping traffic cannot deadlock.
     """
     wanted = sorted({tid for tid in tids if tid != "-"})
-    scope = merchant_scope(principal)
     ids: list[int] = []
     for start in range(0, len(wanted), LOOKUP_CHUNK):
-        query = select(Terminal.id).where(Terminal.tid.in_(wanted[start:start + LOOKUP_CHUNK]))
-        if scope is not None:
-            query = query.where(Terminal.merchant_id == scope)
+        query = scoped(select(Terminal.id).where(Terminal.tid.in_(wanted[start:start + LOOKUP_CHUNK])), principal,
+                       Terminal.merchant_id)
         ids.extend(session.scalars(query))
     ids.sort()
     found: dict[str, Terminal] = {}

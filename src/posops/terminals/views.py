@@ -34,10 +34,9 @@ def terminal_list(request: Request, db: DbDep, user: PageUser, q: str = "", stat
     except ValidationError:
         filters = TerminalFilters(q=q or None, model=model or None, region=region or None)
     result = service.list_terminals(db, user, filters, page=page, per_page=PER_PAGE)
-    pages = max(1, -(-result.total // PER_PAGE))
     query = {"q": q, "status": status, "model": model, "region": region}
     return render(request, "terminals/list.html", {
-        "result": result, "pages": pages, "query": query, "statuses": TERMINAL_STATUSES,
+        "result": result, "pages": result.pages, "query": query, "statuses": TERMINAL_STATUSES,
         "models": service.terminal_models(db, user)})
 
 
