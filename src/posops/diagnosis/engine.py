@@ -20,10 +20,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from posops.core.i18n import normalize_lang
 from posops.diagnosis.errors import StepError
 from posops.diagnosis.explanation import NextStep, explain
 from posops.diagnosis.inference import Belief, Observations, compile_model, infer, predictive_likelihood
-from posops.diagnosis.knowledge import Knowledge, load_knowledge, pick_language
+from posops.diagnosis.knowledge import Knowledge, load_knowledge
 from posops.diagnosis.learning import ResolvedCase
 from posops.diagnosis.planning import Decision, decide
 from posops.diagnosis.reading import TextReading, read_complaint
@@ -270,7 +271,7 @@ class DiagnosisEngine:
 
     def assess(self, state: SessionState, lang: str = "zh-CN") -> Assessment:
         """Assess a session: status, symptom, ranked causes, next step and an explanation in `lang`."""
-        lang = pick_language(lang)
+        lang = normalize_lang(lang)
         belief = self.belief(state)
         ranking = sorted(zip(self.model.causes, belief.causes, strict=True), key=lambda x: -x[1])
         ranking = [(c, p) for c, p in ranking[:RANKING_SIZE] if p >= RANKING_FLOOR] or ranking[:1]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from posops.diagnosis.knowledge import Knowledge, pick_language
+from posops.core.i18n import normalize_lang
+from posops.diagnosis.knowledge import Knowledge
 
 _TEXT = {
     "zh-CN": {
@@ -76,7 +77,7 @@ def explain(
     next_step: NextStep | None,
 ) -> str:
     """Compose the explanation shown with an assessment."""
-    lang = pick_language(lang)
+    lang = normalize_lang(lang)
     t = _TEXT[lang]
     sep = t["sep"]
     parts: list[str] = []
