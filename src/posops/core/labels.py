@@ -45,6 +45,19 @@ def catalog_label(key: str) -> Label:
     return Label(zh, sentence_case(en))
 
 
+def catalog_sentence(key: str, **values: str | Label) -> Label:
+    """Return the catalog sentence ``key`` in both languages, its placeholders filled from ``values``.
+
+    A Label value fills the zh-CN text with its ``zh`` and the English text with its ``en``; any other
+    value fills both. KeyError when the catalog lacks the key or the sentence names a missing value.
+    """
+    if translate(key, "zh-CN") == key:
+        raise KeyError(f"message {key!r} is missing from every messages.yaml")
+    zh = {name: v.zh if isinstance(v, Label) else v for name, v in values.items()}
+    en = {name: v.en if isinstance(v, Label) else v for name, v in values.items()}
+    return Label(translate(key, "zh-CN", **zh), translate(key, "en", **en))
+
+
 def catalog_labels(prefix: str, values: Iterable[K], *, key_of: Mapping[K, str] | None = None) -> dict[K, Label]:
     """Map each value to the Label of ``prefix + value`` (or ``prefix + key_of[value]``)."""
     return {v: catalog_label(prefix + (key_of[v] if key_of and v in key_of else str(v))) for v in values}
