@@ -70,3 +70,9 @@ class Condition(NamedTuple):
     zh: str
     en: str
     subject: str | None = None
+
+
+def catalog_condition(prefix: str, code: str, subject: str | None = None, **values: str | Label) -> Condition:
+    """Return the Condition ``code``, its texts the catalog sentence ``prefix + code`` filled from ``values``."""
+    text = catalog_sentence(prefix + code, **values)
+    return Condition(code, text.zh, text.en, subject)
