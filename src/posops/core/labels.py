@@ -24,6 +24,14 @@ class Label(NamedTuple):
     zh: str
     en: str
 
+    def starting_sentence(self) -> Label:
+        """Return the label with its English name capitalised, to start a sentence."""
+        return Label(self.zh, upper_first(self.en))
+
+    def mid_sentence(self) -> Label:
+        """Return the label with its English name in sentence case, for use mid-sentence."""
+        return Label(self.zh, sentence_case(self.en))
+
 
 def sentence_case(text: str) -> str:
     """Lower the first letter of a display name so it reads mid-sentence ("ID card" stays as it is)."""

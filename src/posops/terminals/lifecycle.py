@@ -30,7 +30,6 @@ from posops.core.labels import (
     catalog_label,
     catalog_labels,
     catalog_sentence,
-    upper_first,
 )
 
 Actor = Role
@@ -384,8 +383,7 @@ def decide(
             raise _refuse(IllegalTransition, act, st, why, who, problem)
 
     if not _permitted(act, who, why, target):
-        known = ACTOR_LABELS.get(who, Label(who, who))
-        actor = Label(known.zh, upper_first(known.en))
+        actor = ACTOR_LABELS.get(who, Label(who, who)).starting_sentence()
         if act is Action.CHANGE_REASON and why is not None and target is not None:
             problem = catalog_sentence("terminals.refusal.change_reason", actor=actor, old=REASON_LABELS[why],
                                        new=REASON_LABELS[target])

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from posops.core.labels import Label, catalog_sentence, sentence_case
+from posops.core.labels import Label, catalog_sentence
 from posops.terminals.arrears import ArrearsStatement, format_yuan
 from posops.terminals.lifecycle import SuspensionReason, TerminalStatus
 
@@ -107,10 +107,6 @@ def _terminal(terminal: str) -> Label:
     return catalog_sentence("terminals.notice.your_terminal")
 
 
-def _mid_sentence(label: Label) -> Label:
-    return Label(label.zh, sentence_case(label.en))
-
-
 def _documents(documents: Sequence[str], default_key: str) -> Label:
     if not documents:
         return catalog_sentence(default_key)
@@ -154,7 +150,7 @@ def suspension_notice(
         return _notice(key, terminal=who, documents=_documents(documents, "terminals.notice.documents_for_risk"),
                        sign_in=sign_in)
     if why is SuspensionReason.POLICY:
-        return _notice(key, terminal=_mid_sentence(who), sign_in=sign_in,
+        return _notice(key, terminal=who.mid_sentence(), sign_in=sign_in,
                        documents=_documents(documents, "terminals.notice.documents_for_policy"))
     if why is SuspensionReason.SYSTEM_UPDATE:
         return _notice(key, terminal=who, version=_version(required_version), sign_in=sign_in)
@@ -170,7 +166,7 @@ def reactivation_approved_notice(terminal: str = "") -> MerchantNotice:
 
 def reactivation_rejected_notice(rejection_reason: str, terminal: str = "") -> MerchantNotice:
     """Return the merchant's notice that a reactivation request was rejected, with the reason."""
-    return _notice("terminals.notice.reactivation_rejected", terminal=_mid_sentence(_terminal(terminal)),
+    return _notice("terminals.notice.reactivation_rejected", terminal=_terminal(terminal).mid_sentence(),
                    reason=rejection_reason)
 
 
