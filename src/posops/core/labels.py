@@ -53,7 +53,7 @@ def catalog_label(key: str) -> Label:
     return Label(zh, sentence_case(en))
 
 
-def catalog_sentence(key: str, **values: str | Label) -> Label:
+def catalog_sentence(key: str, **values: object) -> Label:
     """Return the catalog sentence ``key`` in both languages, its placeholders filled from ``values``.
 
     A Label value fills the zh-CN text with its ``zh`` and the English text with its ``en``; any other
@@ -80,7 +80,7 @@ class Condition(NamedTuple):
     subject: str | None = None
 
 
-def catalog_condition(prefix: str, code: str, subject: str | None = None, **values: str | Label) -> Condition:
+def catalog_condition(prefix: str, code: str, subject: str | None = None, **values: object) -> Condition:
     """Return the Condition ``code``, its texts the catalog sentence ``prefix + code`` filled from ``values``."""
     text = catalog_sentence(prefix + code, **values)
     return Condition(code, text.zh, text.en, subject)
