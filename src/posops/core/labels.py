@@ -24,6 +24,10 @@ class Label(NamedTuple):
     zh: str
     en: str
 
+    def text(self, lang: str = "zh-CN") -> str:
+        """Return the name in ``lang`` (``en``, else zh-CN)."""
+        return self.en if lang == "en" else self.zh
+
     def starting_sentence(self) -> Label:
         """Return the label with its English name capitalised, to start a sentence."""
         return Label(self.zh, upper_first(self.en))
