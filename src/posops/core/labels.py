@@ -1,8 +1,9 @@
-"""Bilingual names used inside lifecycle messages, taken from the console's message catalog.
+"""Bilingual names and sentences for the pure modules, taken from the console's message catalog.
 
 The catalog (each feature's ``messages.yaml``) is the one source of truth for how a status,
-reason, role, material or action is called; the pure lifecycle modules read their names from
-it, so a page and an error message can never disagree.
+reason, role, material or action is called, and for the sentences (refusals, conditions,
+notices) built around those names; the pure modules read them from it, so a page and an error
+message can never disagree, and a key missing from the catalog is a KeyError, never shown.
 
 >>> catalog_label("status.suspended")
 Label(zh='已停机', en='suspended')

@@ -19,13 +19,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
-from posops.core.labels import Condition, catalog_condition, catalog_label, catalog_labels, catalog_sentence
+from posops.core.labels import Condition, Label, catalog_condition, catalog_label, catalog_labels, catalog_sentence
 from posops.terminals.lifecycle import (
     ACTOR_LABELS,
     Actor,
     ConditionsNotMet,
     IllegalTransition,
-    Label,
     NotAllowed,
     TransitionError,
     allowed_sentence,

@@ -18,7 +18,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from posops.core.labels import Condition, catalog_condition, catalog_labels, catalog_sentence
+from posops.core.labels import Condition, Label, catalog_condition, catalog_labels, catalog_sentence
 from posops.core.versions import compare_versions
 from posops.terminals.arrears import format_yuan
 from posops.terminals.lifecycle import (
@@ -29,7 +29,6 @@ from posops.terminals.lifecycle import (
     Actor,
     ConditionsNotMet,
     IllegalTransition,
-    Label,
     NotAllowed,
     SuspensionReason,
     TerminalStatus,
