@@ -23,6 +23,7 @@ from posops.core.auth import Principal, Role, ensure_visible, merchant_scope, re
 from posops.core.config import get_settings
 from posops.core.db import Database, utcnow
 from posops.core.errors import Conflict, Invalid, NotFound
+from posops.core.labels import catalog_sentence
 from posops.core.models import AuditEvent
 from posops.reactivation.models import ReactivationRequest
 from posops.terminals import arrears as rules
@@ -693,9 +694,8 @@ def suspend_dormant(db: Database, now: datetime, *, days: int | None = None, dry
                                     new_reason=SuspensionReason.DORMANT)
                 idle_since = terminal.last_transaction_at or terminal.activated_at
                 assert idle_since is not None
-                _suspend(session, SYSTEM, terminal, transition,
-                         f"无交易 {(now - idle_since).days} 天 / no transaction for {(now - idle_since).days} days "
-                         f"(limit {days})")
+                idle = catalog_sentence("terminals.dormancy.idle", days=(now - idle_since).days)
+                _suspend(session, SYSTEM, terminal, transition, f"{idle.zh} / {idle.en} (limit {days})")
                 suspended.append(terminal.id)
     return suspended
 
