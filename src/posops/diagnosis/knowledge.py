@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from posops.core.i18n import normalize_lang
+from posops.core.i18n import LANGUAGES, normalize_lang
 from posops.diagnosis.errors import KnowledgeError
 from posops.diagnosis.lexicon import Lexicon, parse_lexicon
 
@@ -35,7 +35,6 @@ __all__ = [
     "load_knowledge",
 ]
 
-LANGUAGES = ("zh-CN", "en")
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "kb"
 TOLERANCE = 0.01
 REST = "_rest"
