@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from posops.core import accounts
-from posops.core.auth import BOOTSTRAP_ADMIN, hash_password, verify_password
+from posops.core.auth import BOOTSTRAP_ADMIN, bearer_token, hash_password, verify_password
 from posops.core.db import Database
 from posops.core.models import ApiToken, User
 from tests.conftest import PASSWORD, Fleet
@@ -22,6 +22,14 @@ def test_passwords_are_argon2_hashes() -> None:
     assert verify_password(stored, "s3cret-pass")
     assert not verify_password(stored, "s3cret-pasS")
     assert not verify_password("not-a-hash", "s3cret-pass")
+
+
+def test_bearer_token_is_read_from_the_authorization_header() -> None:
+    assert bearer_token("Bearer pos_abc") == "pos_abc"
+    assert bearer_token("bearer  posterm_x ") == "posterm_x"
+    assert bearer_token("Bearer ") is None
+    assert bearer_token("Basic dXNlcjpwYXNz") is None
+    assert bearer_token(None) is None
 
 
 def test_tokens_are_stored_only_as_hashes_and_work_once_issued(client: TestClient, fleet: Fleet, db: Database) -> None:

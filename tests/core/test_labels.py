@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from posops.core.i18n import translate
-from posops.core.labels import catalog_label, sentence_case, upper_first
+from posops.core.labels import Label, catalog_condition, catalog_label, catalog_sentence, sentence_case, upper_first
 from posops.onboarding.workflow import MATERIAL_LABELS, Material
 from posops.terminals.lifecycle import REASON_LABELS, STATUS_LABELS, SuspensionReason, TerminalStatus
 
@@ -28,3 +28,22 @@ def test_sentence_case_keeps_acronyms() -> None:
 def test_a_missing_message_is_an_error_not_a_silent_key() -> None:
     with pytest.raises(KeyError):
         catalog_label("terminals.no_such_message")
+
+
+def test_a_missing_sentence_or_placeholder_is_an_error() -> None:
+    with pytest.raises(KeyError):
+        catalog_sentence("terminals.notice.no_such_sentence")
+    with pytest.raises(KeyError):
+        catalog_condition("reactivation.condition.", "no_such_condition")
+    with pytest.raises(KeyError):
+        catalog_sentence("terminals.allowed.some", who="agent")
+
+
+def test_a_sentence_fills_each_language_from_a_label() -> None:
+    who = Label("客服", "agent")
+    assert catalog_sentence("terminals.allowed.some", who=who, actions=Label("停机", "suspend")) == Label(
+        "客服可执行的操作:停机。", "As agent you may: suspend.")
+    condition = catalog_condition("reactivation.condition.", "arrears_unpaid", "100", owed="1.00")
+    assert (condition.code, condition.subject) == ("arrears_unpaid", "100")
+    assert who.starting_sentence() == Label("客服", "Agent")
+    assert Label("终端", "Terminal T1").mid_sentence() == Label("终端", "terminal T1")

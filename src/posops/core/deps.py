@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from posops.core import accounts
-from posops.core.auth import Principal
+from posops.core.auth import Principal, bearer_token
 from posops.core.config import Settings
 from posops.core.db import Database
 from posops.core.errors import Unauthorized
@@ -31,10 +31,9 @@ DbDep = Annotated[Database, Depends(get_database)]
 
 def optional_principal(request: Request, db: DbDep, settings: SettingsDep) -> Principal | None:
     """Resolve the caller from a bearer token, or else from the console session cookie."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        principal = accounts.principal_for_token(db, settings, token.strip())
+    token = bearer_token(request.headers.get("authorization"))
+    if token is not None:
+        principal = accounts.principal_for_token(db, settings, token)
         if principal is None:
             raise Unauthorized("invalid or revoked bearer token")
         return principal

@@ -24,7 +24,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict
 
 from posops.core.errors import NotFound
-from posops.core.labels import Condition
+from posops.core.labels import Condition, Label, catalog_condition, catalog_sentence
 
 UPLOADS = "uploads"
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
@@ -109,6 +109,9 @@ _MAGIC: Mapping[str, bytes] = {
 
 
 
+_CONDITION = "upload.condition."
+
+
 def check_upload(
     filename: str, content_type: str, size: int, head: bytes | None = None, rules: UploadRules = UPLOAD_RULES
 ) -> Condition | None:
@@ -120,38 +123,19 @@ def check_upload(
     kind = content_type.split(";", 1)[0].strip().lower()
     limit_mib = rules.max_bytes / (1024 * 1024)
     if size <= 0:
-        return Condition("upload_empty", "文件为空。", "The file is empty.")
+        return catalog_condition(_CONDITION, "upload_empty")
     if size > rules.max_bytes:
-        return Condition(
-            "upload_too_large",
-            f"文件超过 {limit_mib:g} MB 上限。",
-            f"The file is larger than the {limit_mib:g} MB limit.",
-            str(size),
-        )
+        return catalog_condition(_CONDITION, "upload_too_large", str(size), limit_mib=limit_mib)
     if kind not in rules.extensions:
-        return Condition(
-            "upload_type_not_allowed",
-            "只接受 PDF、JPEG 或 PNG 文件。",
-            "Only PDF, JPEG or PNG files are accepted.",
-            kind,
-        )
+        return catalog_condition(_CONDITION, "upload_type_not_allowed", kind)
     name = PureWindowsPath(PurePosixPath(filename).name).name
     suffix = PurePosixPath(name).suffix.lower()
     if suffix not in rules.extensions[kind]:
-        return Condition(
-            "upload_extension_mismatch",
-            f"文件扩展名“{suffix or '无'}”与文件类型不符。",
-            f"The file extension {suffix or '(none)'!r} does not match its type {kind}.",
-            suffix,
-        )
+        extension = Label(suffix, suffix) if suffix else catalog_sentence("upload.no_extension")
+        return catalog_condition(_CONDITION, "upload_extension_mismatch", suffix, extension=extension, kind=kind)
     magic = _MAGIC.get(kind)
     if head is not None and magic is not None and not head.startswith(magic):
-        return Condition(
-            "upload_content_mismatch",
-            "文件内容与声明的类型不符。",
-            f"The file's content is not {kind}.",
-            kind,
-        )
+        return catalog_condition(_CONDITION, "upload_content_mismatch", kind, kind=kind)
     return None
 
 

@@ -1,8 +1,9 @@
-"""Bilingual names used inside lifecycle messages, taken from the console's message catalog.
+"""Bilingual names and sentences for the pure modules, taken from the console's message catalog.
 
 The catalog (each feature's ``messages.yaml``) is the one source of truth for how a status,
-reason, role, material or action is called; the pure lifecycle modules read their names from
-it, so a page and an error message can never disagree.
+reason, role, material or action is called, and for the sentences (refusals, conditions,
+notices) built around those names; the pure modules read them from it, so a page and an error
+message can never disagree, and a key missing from the catalog is a KeyError, never shown.
 
 >>> catalog_label("status.suspended")
 Label(zh='已停机', en='suspended')
@@ -23,6 +24,18 @@ class Label(NamedTuple):
 
     zh: str
     en: str
+
+    def text(self, lang: str = "zh-CN") -> str:
+        """Return the name in ``lang`` (``en``, else zh-CN)."""
+        return self.en if lang == "en" else self.zh
+
+    def starting_sentence(self) -> Label:
+        """Return the label with its English name capitalised, to start a sentence."""
+        return Label(self.zh, upper_first(self.en))
+
+    def mid_sentence(self) -> Label:
+        """Return the label with its English name in sentence case, for use mid-sentence."""
+        return Label(self.zh, sentence_case(self.en))
 
 
 def sentence_case(text: str) -> str:
@@ -45,6 +58,19 @@ def catalog_label(key: str) -> Label:
     return Label(zh, sentence_case(en))
 
 
+def catalog_sentence(key: str, **values: object) -> Label:
+    """Return the catalog sentence ``key`` in both languages, its placeholders filled from ``values``.
+
+    A Label value fills the zh-CN text with its ``zh`` and the English text with its ``en``; any other
+    value fills both. KeyError when the catalog lacks the key or the sentence names a missing value.
+    """
+    if translate(key, "zh-CN") == key:
+        raise KeyError(f"message {key!r} is missing from every messages.yaml")
+    zh = {name: v.zh if isinstance(v, Label) else v for name, v in values.items()}
+    en = {name: v.en if isinstance(v, Label) else v for name, v in values.items()}
+    return Label(translate(key, "zh-CN", **zh), translate(key, "en", **en))
+
+
 def catalog_labels(prefix: str, values: Iterable[K], *, key_of: Mapping[K, str] | None = None) -> dict[K, Label]:
     """Map each value to the Label of ``prefix + value`` (or ``prefix + key_of[value]``)."""
     return {v: catalog_label(prefix + (key_of[v] if key_of and v in key_of else str(v))) for v in values}
@@ -57,3 +83,9 @@ class Condition(NamedTuple):
     zh: str
     en: str
     subject: str | None = None
+
+
+def catalog_condition(prefix: str, code: str, subject: str | None = None, **values: object) -> Condition:
+    """Return the Condition ``code``, its texts the catalog sentence ``prefix + code`` filled from ``values``."""
+    text = catalog_sentence(prefix + code, **values)
+    return Condition(code, text.zh, text.en, subject)

@@ -20,10 +20,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from posops.core.i18n import normalize_lang
+from posops.core.labels import catalog_sentence
 from posops.diagnosis.errors import StepError
 from posops.diagnosis.explanation import NextStep, explain
 from posops.diagnosis.inference import Belief, Observations, compile_model, infer, predictive_likelihood
-from posops.diagnosis.knowledge import Knowledge, load_knowledge, pick_language
+from posops.diagnosis.knowledge import Knowledge, load_knowledge
 from posops.diagnosis.learning import ResolvedCase
 from posops.diagnosis.planning import Decision, decide
 from posops.diagnosis.reading import TextReading, read_complaint
@@ -40,6 +42,12 @@ STATE_VERSION = 1
 MAX_TEXT = 4000
 HANDOVER_AFTER = 35  # answered steps after which the engine proposes the service call
 
+
+
+def _outcome(key: str, lang: str) -> str:
+    """Return the catalog's word for a step's answer: zh-CN for ``zh-CN``, English for any other language."""
+    label = catalog_sentence(f"diagnosis.outcome.{key}")
+    return label.zh if lang == "zh-CN" else label.en
 
 @dataclass(frozen=True)
 class Answer:
@@ -270,7 +278,7 @@ class DiagnosisEngine:
 
     def assess(self, state: SessionState, lang: str = "zh-CN") -> Assessment:
         """Assess a session: status, symptom, ranked causes, next step and an explanation in `lang`."""
-        lang = pick_language(lang)
+        lang = normalize_lang(lang)
         belief = self.belief(state)
         ranking = sorted(zip(self.model.causes, belief.causes, strict=True), key=lambda x: -x[1])
         ranking = [(c, p) for c, p in ranking[:RANKING_SIZE] if p >= RANKING_FLOOR] or ranking[:1]
@@ -379,11 +387,10 @@ class DiagnosisEngine:
         check = self.knowledge.checks.get(step_id)
         if check is not None:
             labels = {o: check.label(o, lang) for o in check.outcomes}
-            labels[UNKNOWN] = "无法检查" if lang == "zh-CN" else "Cannot check"
+            labels[UNKNOWN] = _outcome("unknown_check", lang)
             return labels
-        if lang == "zh-CN":
-            return {FIXED: "已解决", NOT_FIXED: "未解决", UNKNOWN: "无法操作"}
-        return {FIXED: "Fixed", NOT_FIXED: "Not fixed", UNKNOWN: "Cannot do this"}
+        return {FIXED: _outcome("fixed", lang), NOT_FIXED: _outcome("not_fixed", lang),
+                UNKNOWN: _outcome("unknown_action", lang)}
 
     def step_title(self, step_id: str, lang: str = "zh-CN") -> str:
         """Return the title of a check or action in `lang` (the id itself if unknown)."""

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from posops.core.i18n import LANGUAGES, normalize_lang
 from posops.diagnosis.errors import KnowledgeError
 from posops.diagnosis.lexicon import Lexicon, parse_lexicon
 from posops.diagnosis.yamlcheck import as_list, finite, mapping, positive_number
@@ -34,7 +35,6 @@ __all__ = [
     "load_knowledge",
 ]
 
-LANGUAGES = ("zh-CN", "en")
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "kb"
 TOLERANCE = 0.01
 REST = "_rest"
@@ -51,11 +51,6 @@ FILES = {
 }
 
 
-def pick_language(lang: str | None) -> str:
-    """Map a language tag ("en", "en-US", "zh", "zh-CN", None) to one of LANGUAGES."""
-    return "en" if lang and lang.lower().startswith("en") else "zh-CN"
-
-
 @dataclass(frozen=True)
 class Symptom:
     """A fault as the merchant reports it."""
@@ -66,7 +61,7 @@ class Symptom:
 
     def name(self, lang: str) -> str:
         """Return the name in `lang` (zh-CN or en)."""
-        return self.names[pick_language(lang)]
+        return self.names[normalize_lang(lang)]
 
 
 @dataclass(frozen=True)
@@ -80,7 +75,7 @@ class Cause:
 
     def name(self, lang: str) -> str:
         """Return the name in `lang` (zh-CN or en)."""
-        return self.names[pick_language(lang)]
+        return self.names[normalize_lang(lang)]
 
 
 @dataclass(frozen=True)
@@ -98,11 +93,11 @@ class Check:
 
     def name(self, lang: str) -> str:
         """Return the title in `lang` (zh-CN or en)."""
-        return self.names[pick_language(lang)]
+        return self.names[normalize_lang(lang)]
 
     def label(self, outcome: str, lang: str) -> str:
         """Return the label of `outcome` in `lang`."""
-        return self.outcome_labels[outcome][pick_language(lang)]
+        return self.outcome_labels[outcome][normalize_lang(lang)]
 
 
 @dataclass(frozen=True)
@@ -119,7 +114,7 @@ class Action:
 
     def name(self, lang: str) -> str:
         """Return the title in `lang` (zh-CN or en)."""
-        return self.names[pick_language(lang)]
+        return self.names[normalize_lang(lang)]
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
 
+from posops.core.labels import Label
 from posops.iso8583.errors import FrameError
-from posops.iso8583.spec import Label
 
 BLOCK = 8
 CHECK_VALUE_BYTES = 4

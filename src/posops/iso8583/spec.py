@@ -24,7 +24,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
+
+from posops.core.labels import Label
 
 Content = Literal["n", "z", "an", "ans", "b"]
 Pad = Literal["left", "right"]
@@ -39,13 +41,6 @@ LENGTH_BYTES = 2
 TPDU_ID = 0x60
 #: length prefix + TPDU + header + MTI + primary bitmap: the shortest possible frame.
 MIN_FRAME_BYTES = LENGTH_BYTES + TPDU_BYTES + HEADER_BYTES + 2 + 8
-
-
-class Label(NamedTuple):
-    """A short name in zh-CN and English."""
-
-    zh: str
-    en: str
 
 
 @dataclass(frozen=True, slots=True)

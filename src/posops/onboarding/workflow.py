@@ -19,13 +19,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
-from posops.core.labels import Condition, catalog_label, catalog_labels, upper_first
+from posops.core.labels import Condition, Label, catalog_condition, catalog_label, catalog_labels, catalog_sentence
 from posops.terminals.lifecycle import (
     ACTOR_LABELS,
     Actor,
     ConditionsNotMet,
     IllegalTransition,
-    Label,
     NotAllowed,
     TransitionError,
     allowed_sentence,
@@ -217,8 +216,8 @@ class ApplicationFacts:
     training_done: bool = False
 
 
-def _condition(code: str, subject: str, label: Label, zh: str, en: str) -> Condition:
-    return Condition(code, zh.format(label.zh), en.format(label.en), str(subject))
+_CONDITION = "onboarding.condition."
+_REFUSAL = "onboarding.refusal."
 
 
 def missing_materials(
@@ -237,23 +236,11 @@ def missing_materials(
         state = MaterialState(materials.get(material, MaterialState.MISSING))
         label = MATERIAL_LABELS[material]
         if state is MaterialState.MISSING:
-            unmet.append(_condition("material_missing", material, label, "缺少{}。", "Missing: {}."))
+            unmet.append(catalog_condition(_CONDITION, "material_missing", str(material), material=label))
         elif state is MaterialState.REJECTED:
-            unmet.append(
-                _condition(
-                    "material_rejected",
-                    material,
-                    label,
-                    "{}被退回,请重新上传。",
-                    "The {} was sent back; upload it again.",
-                )
-            )
+            unmet.append(catalog_condition(_CONDITION, "material_rejected", str(material), material=label))
         elif verified and state is MaterialState.PROVIDED:
-            unmet.append(
-                _condition(
-                    "material_unverified", material, label, "{}尚未核验。", "The {} is not verified yet."
-                )
-            )
+            unmet.append(catalog_condition(_CONDITION, "material_unverified", str(material), material=label))
     return unmet
 
 
@@ -267,9 +254,7 @@ def requirements(action: OnboardingAction | str, facts: ApplicationFacts) -> lis
     unmet: list[Condition] = []
     if act in (OnboardingAction.SUBMIT, OnboardingAction.RESUBMIT):
         if _blank(facts.terminal_model):
-            unmet.append(
-                Condition("terminal_model_missing", "未选择POS机型号。", "No terminal model chosen.")
-            )
+            unmet.append(catalog_condition(_CONDITION, "terminal_model_missing"))
         unmet += missing_materials(facts.applicant_type, facts.materials, unified_licence=facts.unified_licence)
     elif act is OnboardingAction.APPROVE:
         unmet += missing_materials(
@@ -277,37 +262,17 @@ def requirements(action: OnboardingAction | str, facts: ApplicationFacts) -> lis
         )
     elif act is OnboardingAction.SIGN_CONTRACT:
         if _blank(facts.contract_ref):
-            unmet.append(
-                Condition("contract_ref_missing", "未登记合同编号。", "No contract reference recorded.")
-            )
+            unmet.append(catalog_condition(_CONDITION, "contract_ref_missing"))
         if not facts.fee_plan_recorded:
-            unmet.append(
-                Condition(
-                    "fee_plan_missing", "未登记合同约定的费率。", "The contract's fee plan is not recorded."
-                )
-            )
+            unmet.append(catalog_condition(_CONDITION, "fee_plan_missing"))
     elif act is OnboardingAction.INSTALL:
         if _blank(facts.terminal_serial):
-            unmet.append(
-                Condition(
-                    "terminal_serial_missing",
-                    "未登记安装终端的序列号。",
-                    "No serial number of the installed terminal.",
-                )
-            )
+            unmet.append(catalog_condition(_CONDITION, "terminal_serial_missing"))
     elif act is OnboardingAction.TRAIN:
         if not facts.installation_verified:
-            unmet.append(
-                Condition(
-                    "installation_not_verified",
-                    "安装调试尚未通过(签到及测试交易)。",
-                    "Installation not verified yet (sign-in and a test transaction).",
-                )
-            )
+            unmet.append(catalog_condition(_CONDITION, "installation_not_verified"))
     elif act is OnboardingAction.GO_LIVE and not facts.training_done:
-        unmet.append(
-            Condition("training_not_done", "商户尚未完成操作培训。", "The merchant has not been trained yet.")
-        )
+        unmet.append(catalog_condition(_CONDITION, "training_not_done"))
     return unmet
 
 
@@ -348,12 +313,12 @@ def _refuse(
 
 def _wrong_state(action: OnboardingAction | MaterialAction, status: ApplicationStatus | None) -> Label:
     here, verb = STATUS_LABELS[status], ACTION_LABELS[action]
-    return Label(f"申请当前为“{here.zh}”,不能{verb.zh}。", f"Cannot {verb.en}: the application is {here.en}.")
+    return catalog_sentence(_REFUSAL + "wrong_state", status=here, action=verb)
 
 
 def _wrong_role(action: OnboardingAction | MaterialAction, role: str) -> Label:
     who, verb = ACTOR_LABELS.get(role, Label(role, role)), ACTION_LABELS[action]
-    return Label(f"{who.zh}不能{verb.zh}。", f"{upper_first(who.en)} may not {verb.en}.")
+    return catalog_sentence(_REFUSAL + "wrong_role", actor=who.starting_sentence(), action=verb)
 
 
 def step(
@@ -384,11 +349,8 @@ def step(
         raise ValueError("a rejection needs a reason the applicant can act on")
     unmet = requirements(act, facts)
     if unmet:
-        verb = ACTION_LABELS[act]
-        problem = Label(
-            f"还不能{verb.zh}:" + "".join(c.zh for c in unmet),
-            f"Cannot {verb.en} yet: " + " ".join(c.en for c in unmet),
-        )
+        problem = catalog_sentence(_REFUSAL + "not_yet", action=ACTION_LABELS[act],
+                                   conditions=Label("".join(c.zh for c in unmet), " ".join(c.en for c in unmet)))
         others = [a for a in allowed_onboarding_actions(st, who) if a is not act]
         raise _refuse(ConditionsNotMet, act, st, who, problem, others, unmet)
     return target
@@ -420,11 +382,7 @@ def material_step(
     if act is MaterialAction.PROVIDE:
         return MaterialState.PROVIDED
     if state is not MaterialState.PROVIDED:
-        verb = ACTION_LABELS[act]
-        done = "verified" if act is MaterialAction.VERIFY else "sent back"
-        problem = Label(
-            f"只有已上传、待核验的材料才能{verb.zh}。", f"Only an uploaded, unchecked material can be {done}."
-        )
+        problem = catalog_sentence(f"{_REFUSAL}not_uploaded.{act}", action=ACTION_LABELS[act])
         raise _refuse(IllegalTransition, act, st, who, problem, allowed_material_actions(st, who))
     if act is MaterialAction.REJECT:
         if _blank(note):

@@ -18,7 +18,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from posops.core.labels import Condition, catalog_labels, upper_first
+from posops.core.labels import Condition, Label, catalog_condition, catalog_labels, catalog_sentence
 from posops.core.versions import compare_versions
 from posops.terminals.arrears import format_yuan
 from posops.terminals.lifecycle import (
@@ -29,7 +29,6 @@ from posops.terminals.lifecycle import (
     Actor,
     ConditionsNotMet,
     IllegalTransition,
-    Label,
     NotAllowed,
     SuspensionReason,
     TerminalStatus,
@@ -41,6 +40,10 @@ from posops.terminals.lifecycle import (
 )
 
 # ---------------------------------------------------------------- software versions
+
+
+_CONDITION = "reactivation.condition."
+_REFUSAL = "reactivation.refusal."
 
 
 def version_at_least(reported: str, required: str) -> bool:
@@ -87,7 +90,7 @@ class ReactivationFacts:
 def _documents(facts: ReactivationFacts) -> list[Condition]:
     provided = set(facts.documents_provided)
     return [
-        Condition("document_missing", f"尚未提交:{doc}。", f"Not yet provided: {doc}.", doc)
+        catalog_condition(_CONDITION, "document_missing", doc, document=doc)
         for doc in facts.documents_requested
         if doc not in provided
     ]
@@ -97,59 +100,27 @@ def _arrears(facts: ReactivationFacts) -> list[Condition]:
     if facts.amount_due_fen is None:
         missing = []
         if not facts.fee_plan_known:
-            missing.append(
-                Condition("fee_plan_missing", "商户没有登记费率方案。", "The merchant has no fee plan on record.")
-            )
+            missing.append(catalog_condition(_CONDITION, "fee_plan_missing"))
         if not facts.unpaid_bills_known:
-            missing.append(
-                Condition(
-                    "unpaid_bills_missing",
-                    "未登记欠费账单的到期日。",
-                    "The due dates of the unpaid bills are not recorded.",
-                )
-            )
+            missing.append(catalog_condition(_CONDITION, "unpaid_bills_missing"))
         if missing:
             return missing
-        return [
-            Condition(
-                "arrears_not_computed",
-                "尚未按费率计算欠费及罚金。",
-                "The arrears and penalty have not been computed from the fee plan yet.",
-            )
-        ]
+        return [catalog_condition(_CONDITION, "arrears_not_computed")]
     if facts.amount_due_fen == 0:
         return []
     unmet = []
     remaining = facts.amount_due_fen - facts.amount_paid_fen
     if remaining > 0:
-        owed = format_yuan(remaining)
-        unmet.append(
-            Condition(
-                "arrears_unpaid",
-                f"欠费及罚金尚差 {owed} 元未缴清。",
-                f"CNY {owed} of the arrears and penalty is still unpaid.",
-                str(remaining),
-            )
-        )
+        unmet.append(catalog_condition(_CONDITION, "arrears_unpaid", str(remaining), owed=format_yuan(remaining)))
     if not (facts.payment_voucher or "").strip():
-        unmet.append(
-            Condition(
-                "payment_voucher_missing", "未登记缴费凭证号。", "No payment voucher reference recorded."
-            )
-        )
+        unmet.append(catalog_condition(_CONDITION, "payment_voucher_missing"))
     return unmet
 
 
 def _security(facts: ReactivationFacts) -> list[Condition]:
     unmet = _documents(facts)
     if facts.tamper_triggered:
-        unmet.append(
-            Condition(
-                "tamper_still_triggered",
-                "终端仍报告防拆触发,须先完成安全检查。",
-                "The terminal still reports tamper detection; a security inspection comes first.",
-            )
-        )
+        unmet.append(catalog_condition(_CONDITION, "tamper_still_triggered"))
     return unmet
 
 
@@ -159,87 +130,36 @@ def _device_fault(facts: ReactivationFacts) -> list[Condition]:
     if facts.repair_ticket_id:
         if facts.repair_accepted_by_merchant:
             return []
-        return [
-            Condition(
-                "repair_not_accepted",
-                f"维修工单 {facts.repair_ticket_id} 尚未经商户验收。",
-                f"Repair ticket {facts.repair_ticket_id} has not been accepted by the merchant.",
-                facts.repair_ticket_id,
-            )
-        ]
-    return [
-        Condition(
-            "repair_not_confirmed",
-            "没有已验收的维修工单,也没有客服确认设备已修复。",
-            "No accepted repair ticket and no agent confirmation that the device was repaired.",
-        )
-    ]
+        ticket = facts.repair_ticket_id
+        return [catalog_condition(_CONDITION, "repair_not_accepted", ticket, ticket=ticket)]
+    return [catalog_condition(_CONDITION, "repair_not_confirmed")]
 
 
 def _system_update(facts: ReactivationFacts) -> list[Condition]:
     required, reported = facts.required_version, facts.reported_version
     if not required:
-        return [
-            Condition(
-                "required_version_not_set",
-                "未设定要求的软件版本。",
-                "The required software version is not set.",
-            )
-        ]
+        return [catalog_condition(_CONDITION, "required_version_not_set")]
     if not reported:
-        return [
-            Condition(
-                "version_not_reported",
-                f"终端尚未上报软件版本(要求 {required} 或更高)。",
-                f"The terminal has not reported its software version ({required} or newer is required).",
-                required,
-            )
-        ]
+        return [catalog_condition(_CONDITION, "version_not_reported", required, required=required)]
     try:
         new_enough = version_at_least(reported, required)
     except ValueError:
-        return [
-            Condition(
-                "version_unreadable",
-                f"终端上报的版本“{reported}”无法识别。",
-                f"The version the terminal reported, {reported!r}, cannot be read.",
-                reported,
-            )
-        ]
+        return [catalog_condition(_CONDITION, "version_unreadable", reported, reported=reported)]
     if new_enough:
         return []
-    return [
-        Condition(
-            "version_too_old",
-            f"终端版本 {reported} 低于要求的 {required},请升级后重启。",
-            f"The terminal runs {reported}, older than the required {required}; update it and restart.",
-            required,
-        )
-    ]
+    return [catalog_condition(_CONDITION, "version_too_old", required, reported=reported, required=required)]
 
 
 def _dormant(facts: ReactivationFacts) -> list[Condition]:
     if facts.identity_reconfirmed:
         return []
-    return [
-        Condition(
-            "identity_not_reconfirmed",
-            "商户尚未重新确认身份。",
-            "The merchant has not re-confirmed their identity.",
-        )
-    ]
+    return [catalog_condition(_CONDITION, "identity_not_reconfirmed")]
 
 
 def _other(facts: ReactivationFacts) -> list[Condition]:
     if facts.agent_confirmed:
         return []
-    return [
-        Condition(
-            "agent_confirmation_missing",
-            "尚无客服确认停机原因已消除。",
-            "No agent has confirmed that the cause of the suspension is resolved.",
-        )
-    ]
+    return [catalog_condition(_CONDITION, "agent_confirmation_missing")]
 
 
 _CHECKS = {
@@ -346,10 +266,8 @@ def _expect_status(
     st = None if status is None else RequestStatus(status)
     if st is not expected:
         verb = REQUEST_ACTION_LABELS[action]
-        here = REQUEST_STATUS_LABELS[st] if st is not None else Label("尚未提交", "not submitted yet")
-        problem = Label(
-            f"复机申请当前为“{here.zh}”,不能{verb.zh}。", f"Cannot {verb.en}: the request is {here.en}."
-        )
+        here = REQUEST_STATUS_LABELS[st] if st is not None else catalog_sentence("reactivation.not_submitted")
+        problem = catalog_sentence(_REFUSAL + "request_status", status=here, action=verb)
         raise _refuse(IllegalTransition, action, st, reason, role, problem)
     return st
 
@@ -371,15 +289,9 @@ def _expect_suspended(
         return
     if term is TerminalStatus.SUSPENDED and terminal_reason is not None:
         now, was = REASON_LABELS[SuspensionReason(terminal_reason)], REASON_LABELS[reason]
-        problem = Label(
-            f"终端的停机原因已由“{was.zh}”变为“{now.zh}”,请按新原因重新提交。",
-            f"The suspension reason changed from {was.en} to {now.en}; resubmit for the new reason.",
-        )
+        problem = catalog_sentence(_REFUSAL + "reason_changed", old=was, new=now)
     else:
-        here = status_label(term)
-        problem = Label(
-            f"终端当前为“{here.zh}”,无需复机。", f"The terminal is {here.en}; there is nothing to reactivate."
-        )
+        problem = catalog_sentence(_REFUSAL + "not_suspended", status=status_label(term))
     raise _refuse(IllegalTransition, action, status, reason, role, problem)
 
 
@@ -392,13 +304,9 @@ def _expect_role(
 ) -> None:
     if role in roles:
         return
-    who = ACTOR_LABELS.get(role, Label(role, role))
-    verb, why = REQUEST_ACTION_LABELS[action], REASON_LABELS[reason]
-    needed = ", ".join(sorted(roles))
-    problem = Label(
-        f"{who.zh}不能{verb.zh}(停机原因:{why.zh})。",
-        f"{upper_first(who.en)} may not {verb.en} for {why.en} (allowed: {needed}).",
-    )
+    problem = catalog_sentence(_REFUSAL + "role", actor=ACTOR_LABELS.get(role, Label(role, role)).starting_sentence(),
+                               action=REQUEST_ACTION_LABELS[action], reason=REASON_LABELS[reason],
+                               roles=", ".join(sorted(roles)))
     raise _refuse(NotAllowed, action, status, reason, role, problem)
 
 
@@ -411,16 +319,10 @@ def submit_request(
     """
     who = str(role)
     if TerminalStatus(terminal_status) is not TerminalStatus.SUSPENDED or terminal_reason is None:
-        here = status_label(terminal_status)
-        verb = REQUEST_ACTION_LABELS[RequestAction.SUBMIT]
-        raise IllegalTransition(
-            action=RequestAction.SUBMIT,
-            status=None,
-            role=who,
-            allowed=[],
-            zh=f"终端当前为“{here.zh}”,不能{verb.zh}。",
-            en=f"Cannot {verb.en}: the terminal is {here.en}.",
-        )
+        problem = catalog_sentence(_REFUSAL + "terminal_status", status=status_label(terminal_status),
+                                   action=REQUEST_ACTION_LABELS[RequestAction.SUBMIT])
+        raise IllegalTransition(action=RequestAction.SUBMIT, status=None, role=who, allowed=[], zh=problem.zh,
+                                en=problem.en)
     reason = SuspensionReason(terminal_reason)
     _expect_role(RequestAction.SUBMIT, None, reason, who, REQUESTERS)
     return RequestStatus.SUBMITTED
@@ -477,10 +379,8 @@ def approve_request(
     _expect_role(RequestAction.APPROVE, st, why, who, approvers_for(why))
     unmet = unmet_conditions(why, facts)
     if unmet:
-        problem = Label(
-            "复机条件尚未满足:" + ";".join(c.zh.rstrip("。") for c in unmet) + "。",
-            "Reactivation conditions are not met: " + "; ".join(c.en.rstrip(".") for c in unmet) + ".",
-        )
+        problem = catalog_sentence(_REFUSAL + "conditions_not_met", conditions=Label(
+            ";".join(c.zh.rstrip("。") for c in unmet), "; ".join(c.en.rstrip(".") for c in unmet)))
         raise ConditionsNotMet(
             action=RequestAction.APPROVE,
             status=st,
@@ -565,22 +465,15 @@ def check_evidence(
     hint = allowed_sentence(who, allowed, EVIDENCE_LABELS)
     label, why_label = EVIDENCE_LABELS[what], REASON_LABELS[why]
     if st not in _OPEN_STATUSES:
-        here = REQUEST_STATUS_LABELS[st]
-        problem = Label(
-            f"复机申请已{here.zh},不能再补充材料。", f"The request is {here.en}; nothing more can be recorded."
-        )
+        problem = catalog_sentence(_REFUSAL + "request_decided", status=REQUEST_STATUS_LABELS[st])
         cls: type[TransitionError] = IllegalTransition
     elif why not in _EVIDENCE_RULES[what][0]:
-        problem = Label(
-            f"“{label.zh}”与停机原因“{why_label.zh}”无关。",
-            f"{upper_first(label.en)} does not count for {why_label.en}.",
-        )
+        problem = catalog_sentence(_REFUSAL + "evidence_unrelated", evidence=label.starting_sentence(),
+                                   reason=why_label)
         cls = IllegalTransition
     elif who not in _evidence_roles(what, why):
-        who_label = ACTOR_LABELS.get(who, Label(who, who))
-        problem = Label(
-            f"{who_label.zh}不能登记“{label.zh}”。", f"{upper_first(who_label.en)} may not record {label.en}."
-        )
+        actor = ACTOR_LABELS.get(who, Label(who, who)).starting_sentence()
+        problem = catalog_sentence(_REFUSAL + "evidence_role", actor=actor, evidence=label)
         cls = NotAllowed
     else:
         return

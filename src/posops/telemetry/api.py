@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from posops.core import accounts
+from posops.core.auth import bearer_token
 from posops.core.deps import CurrentPrincipal, DbDep, SettingsDep
 from posops.core.errors import Unauthorized
 from posops.core.paging import MAX_PER_PAGE
@@ -37,9 +38,8 @@ _HEARTBEAT_BODY = {
 
 def heartbeat_sender(request: Request, db: DbDep, settings: SettingsDep) -> service.Sender:
     """Who posts: a terminal's own token (``posterm_…``) or a user's bearer token; 401 without one."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None:
         raise Unauthorized("authentication required: send Authorization: Bearer <token>")
     if token.startswith(service.TERMINAL_TOKEN_PREFIX):
         sender = service.sender_for_terminal_token(db, token)

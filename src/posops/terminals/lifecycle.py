@@ -23,7 +23,14 @@ from typing import Any
 
 from posops.core.auth import Role
 from posops.core.errors import Conflict, Forbidden, PosopsError
-from posops.core.labels import Condition, Label, catalog_label, catalog_labels, upper_first
+from posops.core.labels import (
+    Condition,
+    Label,
+    catalog_condition,
+    catalog_label,
+    catalog_labels,
+    catalog_sentence,
+)
 
 Actor = Role
 """Who acts: the five user roles of posops plus the scheduled worker (``Role.SYSTEM``)."""
@@ -231,9 +238,8 @@ def allowed_sentence(role: str, allowed: Sequence[str], labels: Mapping[Any, Lab
     """Say, in both languages, what ``role`` may do instead (or that it may do nothing here)."""
     who = ACTOR_LABELS.get(role, Label(role, role))
     if not allowed:
-        return Label(f"{who.zh}在此状态下没有可执行的操作。", f"No action is available to {who.en} here.")
-    names = list_labels(allowed, labels)
-    return Label(f"{who.zh}可执行的操作:{names.zh}。", f"As {who.en} you may: {names.en}.")
+        return catalog_sentence("terminals.allowed.none", who=who)
+    return catalog_sentence("terminals.allowed.some", who=who, actions=list_labels(allowed, labels))
 
 
 def status_label(status: TerminalStatus | str, reason: SuspensionReason | str | None = None) -> Label:
@@ -242,7 +248,7 @@ def status_label(status: TerminalStatus | str, reason: SuspensionReason | str | 
     if reason is None:
         return base
     why = REASON_LABELS[SuspensionReason(reason)]
-    return Label(f"{base.zh}({why.zh})", f"{base.en} ({why.en})")
+    return catalog_sentence("terminals.status_with_reason", status=base, reason=why)
 
 
 def may_suspend(role: str, reason: SuspensionReason | str) -> bool:
@@ -364,9 +370,7 @@ def decide(
     here = status_label(st, why)
 
     if st not in _FROM_STATUSES[act]:
-        problem = Label(
-            f"终端当前为“{here.zh}”,不能{verb.zh}。", f"Cannot {verb.en} a terminal that is {here.en}."
-        )
+        problem = catalog_sentence("terminals.refusal.wrong_status", status=here, action=verb)
         raise _refuse(IllegalTransition, act, st, why, who, problem)
 
     target: SuspensionReason | None = None
@@ -375,39 +379,22 @@ def decide(
             raise ValueError(f"{act} needs a suspension reason")
         target = SuspensionReason(new_reason)
         if act is Action.CHANGE_REASON and target is why:
-            target_label = REASON_LABELS[target]
-            problem = Label(
-                f"终端已因“{target_label.zh}”停机。",
-                f"The terminal is already suspended for {target_label.en}.",
-            )
+            problem = catalog_sentence("terminals.refusal.same_reason", reason=REASON_LABELS[target])
             raise _refuse(IllegalTransition, act, st, why, who, problem)
 
     if not _permitted(act, who, why, target):
-        actor = ACTOR_LABELS.get(who, Label(who, who))
+        actor = ACTOR_LABELS.get(who, Label(who, who)).starting_sentence()
         if act is Action.CHANGE_REASON and why is not None and target is not None:
-            a, b = REASON_LABELS[why], REASON_LABELS[target]
-            problem = Label(
-                f"{actor.zh}不能把停机原因从“{a.zh}”改为“{b.zh}”。",
-                f"{upper_first(actor.en)} may not change the suspension reason from {a.en} to {b.en}.",
-            )
+            problem = catalog_sentence("terminals.refusal.change_reason", actor=actor, old=REASON_LABELS[why],
+                                       new=REASON_LABELS[target])
         elif target is not None:
-            t = REASON_LABELS[target]
-            problem = Label(
-                f"{actor.zh}不能以“{t.zh}”为由停机。", f"{upper_first(actor.en)} may not suspend for {t.en}."
-            )
+            problem = catalog_sentence("terminals.refusal.suspend_for", actor=actor, reason=REASON_LABELS[target])
         else:
-            problem = Label(
-                f"{actor.zh}不能{verb.zh}“{here.zh}”的终端。",
-                f"{upper_first(actor.en)} may not {verb.en} a terminal that is {here.en}.",
-            )
+            problem = catalog_sentence("terminals.refusal.role", actor=actor, action=verb, status=here)
         raise _refuse(NotAllowed, act, st, why, who, problem)
 
     if act is Action.REACTIVATE and not reactivation_approved:
-        needed = Condition(
-            "reactivation_request_not_approved",
-            "复机需要一份已批准的复机申请。",
-            "Reactivation needs an approved reactivation request.",
-        )
+        needed = catalog_condition("terminals.condition.", "reactivation_request_not_approved")
         raise _refuse(ConditionsNotMet, act, st, why, who, Label(needed.zh, needed.en), unmet=[needed])
 
     return Transition(

@@ -23,6 +23,7 @@ from posops.core.auth import Principal, Role, ensure_visible, require_role, scop
 from posops.core.config import get_settings
 from posops.core.db import Database, compare_and_set, utcnow
 from posops.core.errors import Conflict, Invalid, NotFound
+from posops.core.labels import catalog_sentence
 from posops.core.models import AuditEvent
 from posops.core.paging import Page, check_limit, check_page, paginate
 from posops.reactivation.models import ReactivationRequest
@@ -684,9 +685,8 @@ def suspend_dormant(db: Database, now: datetime, *, days: int | None = None, dry
                                     new_reason=SuspensionReason.DORMANT)
                 idle_since = terminal.last_transaction_at or terminal.activated_at
                 assert idle_since is not None
-                _suspend(session, SYSTEM, terminal, transition,
-                         f"无交易 {(now - idle_since).days} 天 / no transaction for {(now - idle_since).days} days "
-                         f"(limit {days})")
+                idle = catalog_sentence("terminals.dormancy.idle", days=(now - idle_since).days)
+                _suspend(session, SYSTEM, terminal, transition, f"{idle.zh} / {idle.en} (limit {days})")
                 suspended.append(terminal.id)
     return suspended
 
