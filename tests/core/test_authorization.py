@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from posops.core.config import Settings
 from posops.core.db import Database
 from tests.conftest import PASSWORD, Fleet
+from tests.helpers import login
 from tests.terminals.flows import FEE_PLAN, pdf
 from tests.terminals.seed import Seeded, seed_lifecycle
 
@@ -247,17 +248,9 @@ def test_bootstrap_admin_token_acts_as_admin(client: TestClient, fleet: Fleet) -
     assert client.get("/api/v1/users", headers=headers).status_code == 200
 
 
-def _login(client: TestClient, username: str) -> None:
-    page = client.get("/login")
-    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
-    response = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token},
-                           follow_redirects=False)
-    assert response.status_code == 303
-
-
 @pytest.mark.parametrize("role", ROLES)
 def test_console_pages_per_role(client: TestClient, fleet: Fleet, role: str) -> None:
-    _login(client, role)
+    login(client, role)
     assert client.get("/terminals").status_code == 200
     assert client.get(f"/terminals/{fleet.terminals_a[0]}").status_code == 200
     other = client.get(f"/terminals/{fleet.terminals_b[0]}", headers={"accept": "text/html"})

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import PASSWORD, Fleet
+from tests.conftest import Fleet
+from tests.helpers import csrf_token, login
 from tests.iso8583.helpers import captures
 from tests.iso8583.traffic import fleet_steps, log_text
 
@@ -83,26 +84,13 @@ def test_a_merchant_never_reads_another_merchants_traffic(client: TestClient, im
     assert own.status_code == 200 and own.json()["tid"] == "90000003"
 
 
-def _login(client: TestClient, username: str) -> str:
-    page = client.get("/login")
-    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
-    response = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token},
-                           follow_redirects=False)
-    assert response.status_code == 303
-    return token
-
-
-def _csrf(html: str) -> str:
-    return html.split('name="csrf_token" value="')[1].split('"')[0]
-
-
 @pytest.mark.parametrize("role", ROLES)
 def test_console_pages_per_role(client: TestClient, imported: Fleet, role: str) -> None:
-    _login(client, role)
+    login(client, role)
     html = {"accept": "text/html"}
     form = client.get("/traffic/upload", headers=html)
     assert form.status_code == (200 if role in IMPORTERS else 403)
-    token = _csrf(client.get("/terminals").text)
+    token = csrf_token(client.get("/terminals").text)
     upload = client.post("/traffic/upload", data={"csrf_token": token}, files={"file": ("shop.log", _log())},
                          headers=html)
     assert upload.status_code == (200 if role in IMPORTERS else 403)
@@ -118,7 +106,7 @@ def test_console_pages_per_role(client: TestClient, imported: Fleet, role: str) 
 
 
 def test_console_upload_refuses_a_form_without_its_csrf_token(client: TestClient, imported: Fleet) -> None:
-    _login(client, "agent")
+    login(client, "agent")
     response = client.post("/traffic/upload", data={"csrf_token": "forged"}, files={"file": ("a.log", _log())},
                            headers={"accept": "text/html"})
     assert response.status_code == 403

@@ -7,7 +7,8 @@ from fastapi.testclient import TestClient
 
 from posops.core.db import Database, utcnow
 from posops.telemetry import service
-from tests.conftest import PASSWORD, Fleet
+from tests.conftest import Fleet
+from tests.helpers import login
 from tests.telemetry.storage import add_terminals, failing, healthy, store
 
 ROLES = ["merchant", "merchant_b", "agent", "risk", "technician", "admin"]
@@ -80,17 +81,9 @@ def test_api_routes_need_a_caller(client: TestClient, fleet: Fleet, incident: in
         assert client.request(method, path, json={}).status_code == 401, path
 
 
-def _login(client: TestClient, username: str) -> None:
-    page = client.get("/login")
-    csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
-    response = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": csrf},
-                           follow_redirects=False)
-    assert response.status_code == 303
-
-
 @pytest.mark.parametrize("role", ROLES)
 def test_pages_per_role(client: TestClient, fleet: Fleet, incident: int, role: str) -> None:
-    _login(client, role)
+    login(client, role)
     listing = client.get("/incidents")
     assert listing.status_code == 200
     assert (f'href="/incidents/{incident}"' in listing.text) == (role != "merchant_b")
