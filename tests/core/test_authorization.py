@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -12,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from posops.core.config import Settings
 from posops.core.db import Database
+from tests.authorization import Route, check_routes_answer_role, check_routes_refuse_anonymous
 from tests.conftest import PASSWORD, Fleet
 from tests.helpers import login
 from tests.terminals.flows import FEE_PLAN, pdf
@@ -71,7 +71,7 @@ def seeded(db: Database, fleet: Fleet, settings: Settings) -> Fleet:
 
 
 # (name, method, path, request kwargs, expected status per role)
-ROUTES: list[tuple[str, str, Callable[[Fleet], str], Callable[[Fleet], dict[str, Any]], dict[str, int]]] = [
+ROUTES: list[Route] = [
     ("me", "GET", lambda f: "/api/v1/me", lambda f: {}, {r: 200 for r in ROLES}),
     ("users list", "GET", lambda f: "/api/v1/users", lambda f: {},
      {**{r: 403 for r in ROLES}, "admin": 200}),
@@ -205,23 +205,11 @@ ROUTES: list[tuple[str, str, Callable[[Fleet], str], Callable[[Fleet], dict[str,
 
 @pytest.mark.parametrize("role", ROLES)
 def test_every_api_route_answers_each_role_as_designed(client: TestClient, seeded: Fleet, role: str) -> None:
-    fleet = seeded
-    outcomes = {}
-    for name, method, path, kwargs, expected in ROUTES:
-        extra = kwargs(fleet)
-        headers = {**fleet.headers(role), **extra.pop("headers", {})}
-        response = client.request(method, path(fleet), headers=headers, **extra)
-        outcomes[name] = (response.status_code, expected[role])
-    wrong = {name: got for name, got in outcomes.items() if got[0] != got[1]}
-    assert not wrong, f"(got, expected) per route for {role}: {wrong}"
+    check_routes_answer_role(client, seeded, role, ROUTES)
 
 
 def test_anonymous_callers_get_401_on_every_api_route(client: TestClient, seeded: Fleet) -> None:
-    fleet = seeded
-    for _, method, path_of, kwargs, _ in ROUTES:
-        response = client.request(method, path_of(fleet), **kwargs(fleet))
-        assert response.status_code == 401, (method, path_of(fleet), response.status_code)
-        assert response.headers.get("www-authenticate") == "Bearer"
+    check_routes_refuse_anonymous(client, seeded, ROUTES)
 
 
 def test_a_wrong_bearer_token_is_401_not_anonymous(client: TestClient, fleet: Fleet) -> None:
