@@ -11,7 +11,14 @@ from fastapi.testclient import TestClient
 
 from posops.core.config import Settings
 from posops.core.db import Database
-from tests.authorization import Route, check_routes_answer_role, check_routes_refuse_anonymous
+from tests.authorization import (
+    Page,
+    Route,
+    check_pages_answer_role,
+    check_pages_send_anonymous_to_login,
+    check_routes_answer_role,
+    check_routes_refuse_anonymous,
+)
 from tests.conftest import PASSWORD, Fleet
 from tests.helpers import login
 from tests.terminals.flows import FEE_PLAN, pdf
@@ -252,3 +259,34 @@ def test_console_pages_send_anonymous_visitors_to_login(client: TestClient, flee
         response = client.get(path, follow_redirects=False)
         assert response.status_code == 303
         assert response.headers["location"].startswith("/login")
+
+
+# console pages every role opens (GET); forms that post are checked in each feature's page tests
+PAGES: list[Page] = [
+    ("home", "GET", lambda f: "/", dict.fromkeys(ROLES, 303)),  # on to the terminal list
+    ("terminals", "GET", lambda f: "/terminals", dict.fromkeys(ROLES, 200)),
+    ("terminal own", "GET", lambda f: f"/terminals/{f.terminals_a[0]}", dict.fromkeys(ROLES, 200)),
+    ("terminal other", "GET", lambda f: f"/terminals/{f.terminals_b[0]}",
+     {**dict.fromkeys(ROLES, 200), "merchant": 404}),
+    ("applications", "GET", lambda f: "/onboarding", _only(*READERS)),
+    ("application form", "GET", lambda f: "/onboarding/new", _only("merchant", "agent")),
+    ("application own", "GET", lambda f: f"/onboarding/{_s(f).apps['draft']}", _only(*READERS)),
+    ("application other", "GET", lambda f: f"/onboarding/{_s(f).app_other_merchant}",
+     {**_only(*READERS), "merchant": 404}),
+    ("reactivation requests", "GET", lambda f: "/reactivation-requests", _only(*READERS)),
+    ("reactivation request own", "GET", lambda f: f"/reactivation-requests/{_s(f).r_payable}", _only(*READERS)),
+    ("reactivation request other", "GET", lambda f: f"/reactivation-requests/{_s(f).r_other_merchant}",
+     {**_only(*READERS), "merchant": 404}),
+    ("diagnosis form", "GET", lambda f: "/diagnoses/new", dict.fromkeys(ROLES, 200)),
+    ("traffic upload form", "GET", lambda f: "/traffic/upload", _only("agent", "technician", "admin")),
+    ("incidents", "GET", lambda f: "/incidents", dict.fromkeys(ROLES, 200)),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_console_page_answers_each_role_as_designed(client: TestClient, seeded: Fleet, role: str) -> None:
+    check_pages_answer_role(client, seeded, role, PAGES)
+
+
+def test_every_console_page_sends_anonymous_visitors_to_login(client: TestClient, seeded: Fleet) -> None:
+    check_pages_send_anonymous_to_login(client, seeded, PAGES)
