@@ -7,7 +7,13 @@ from fastapi.testclient import TestClient
 
 from posops.core.db import Database, utcnow
 from posops.telemetry import service
-from tests.authorization import Route, check_routes_answer_role
+from tests.authorization import (
+    Page,
+    Route,
+    check_pages_answer_role,
+    check_pages_send_anonymous_to_login,
+    check_routes_answer_role,
+)
 from tests.conftest import Fleet
 from tests.helpers import login
 from tests.telemetry.storage import add_terminals, failing, healthy, store
@@ -110,3 +116,18 @@ def test_pages_send_strangers_to_the_login(client: TestClient, fleet: Fleet, inc
     for path in ("/incidents", f"/incidents/{incident}"):
         response = client.get(path, follow_redirects=False)
         assert response.status_code == 303 and response.headers["location"].startswith("/login"), path
+
+
+PAGES: list[Page] = [
+    ("incident page", "GET", lambda f: f"/incidents/{_incident_of(f)}",
+     {r: 404 if r == "merchant_b" else 200 for r in ROLES}),  # it touched merchant A's terminals only
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_pages_in_the_table_per_role(client: TestClient, with_incident: Fleet, role: str) -> None:
+    check_pages_answer_role(client, with_incident, role, PAGES)
+
+
+def test_pages_in_the_table_send_strangers_to_the_login(client: TestClient, with_incident: Fleet) -> None:
+    check_pages_send_anonymous_to_login(client, with_incident, PAGES)
