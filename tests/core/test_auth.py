@@ -10,10 +10,11 @@ from posops.core.auth import BOOTSTRAP_ADMIN, bearer_token, hash_password, verif
 from posops.core.db import Database
 from posops.core.models import ApiToken, User
 from tests.conftest import PASSWORD, Fleet
+from tests.helpers import csrf_token
 
 
 def _csrf(client: TestClient, path: str = "/login") -> str:
-    return client.get(path).text.split('name="csrf_token" value="')[1].split('"')[0]
+    return csrf_token(client.get(path).text)
 
 
 def test_passwords_are_argon2_hashes() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -12,7 +11,16 @@ from fastapi.testclient import TestClient
 
 from posops.core.config import Settings
 from posops.core.db import Database
+from tests.authorization import (
+    Page,
+    Route,
+    check_pages_answer_role,
+    check_pages_send_anonymous_to_login,
+    check_routes_answer_role,
+    check_routes_refuse_anonymous,
+)
 from tests.conftest import PASSWORD, Fleet
+from tests.helpers import login
 from tests.terminals.flows import FEE_PLAN, pdf
 from tests.terminals.seed import Seeded, seed_lifecycle
 
@@ -70,7 +78,7 @@ def seeded(db: Database, fleet: Fleet, settings: Settings) -> Fleet:
 
 
 # (name, method, path, request kwargs, expected status per role)
-ROUTES: list[tuple[str, str, Callable[[Fleet], str], Callable[[Fleet], dict[str, Any]], dict[str, int]]] = [
+ROUTES: list[Route] = [
     ("me", "GET", lambda f: "/api/v1/me", lambda f: {}, {r: 200 for r in ROLES}),
     ("users list", "GET", lambda f: "/api/v1/users", lambda f: {},
      {**{r: 403 for r in ROLES}, "admin": 200}),
@@ -204,23 +212,11 @@ ROUTES: list[tuple[str, str, Callable[[Fleet], str], Callable[[Fleet], dict[str,
 
 @pytest.mark.parametrize("role", ROLES)
 def test_every_api_route_answers_each_role_as_designed(client: TestClient, seeded: Fleet, role: str) -> None:
-    fleet = seeded
-    outcomes = {}
-    for name, method, path, kwargs, expected in ROUTES:
-        extra = kwargs(fleet)
-        headers = {**fleet.headers(role), **extra.pop("headers", {})}
-        response = client.request(method, path(fleet), headers=headers, **extra)
-        outcomes[name] = (response.status_code, expected[role])
-    wrong = {name: got for name, got in outcomes.items() if got[0] != got[1]}
-    assert not wrong, f"(got, expected) per route for {role}: {wrong}"
+    check_routes_answer_role(client, seeded, role, ROUTES)
 
 
 def test_anonymous_callers_get_401_on_every_api_route(client: TestClient, seeded: Fleet) -> None:
-    fleet = seeded
-    for _, method, path_of, kwargs, _ in ROUTES:
-        response = client.request(method, path_of(fleet), **kwargs(fleet))
-        assert response.status_code == 401, (method, path_of(fleet), response.status_code)
-        assert response.headers.get("www-authenticate") == "Bearer"
+    check_routes_refuse_anonymous(client, seeded, ROUTES)
 
 
 def test_a_wrong_bearer_token_is_401_not_anonymous(client: TestClient, fleet: Fleet) -> None:
@@ -247,17 +243,9 @@ def test_bootstrap_admin_token_acts_as_admin(client: TestClient, fleet: Fleet) -
     assert client.get("/api/v1/users", headers=headers).status_code == 200
 
 
-def _login(client: TestClient, username: str) -> None:
-    page = client.get("/login")
-    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
-    response = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token},
-                           follow_redirects=False)
-    assert response.status_code == 303
-
-
 @pytest.mark.parametrize("role", ROLES)
 def test_console_pages_per_role(client: TestClient, fleet: Fleet, role: str) -> None:
-    _login(client, role)
+    login(client, role)
     assert client.get("/terminals").status_code == 200
     assert client.get(f"/terminals/{fleet.terminals_a[0]}").status_code == 200
     other = client.get(f"/terminals/{fleet.terminals_b[0]}", headers={"accept": "text/html"})
@@ -271,3 +259,34 @@ def test_console_pages_send_anonymous_visitors_to_login(client: TestClient, flee
         response = client.get(path, follow_redirects=False)
         assert response.status_code == 303
         assert response.headers["location"].startswith("/login")
+
+
+# console pages every role opens (GET); forms that post are checked in each feature's page tests
+PAGES: list[Page] = [
+    ("home", "GET", lambda f: "/", dict.fromkeys(ROLES, 303)),  # on to the terminal list
+    ("terminals", "GET", lambda f: "/terminals", dict.fromkeys(ROLES, 200)),
+    ("terminal own", "GET", lambda f: f"/terminals/{f.terminals_a[0]}", dict.fromkeys(ROLES, 200)),
+    ("terminal other", "GET", lambda f: f"/terminals/{f.terminals_b[0]}",
+     {**dict.fromkeys(ROLES, 200), "merchant": 404}),
+    ("applications", "GET", lambda f: "/onboarding", _only(*READERS)),
+    ("application form", "GET", lambda f: "/onboarding/new", _only("merchant", "agent")),
+    ("application own", "GET", lambda f: f"/onboarding/{_s(f).apps['draft']}", _only(*READERS)),
+    ("application other", "GET", lambda f: f"/onboarding/{_s(f).app_other_merchant}",
+     {**_only(*READERS), "merchant": 404}),
+    ("reactivation requests", "GET", lambda f: "/reactivation-requests", _only(*READERS)),
+    ("reactivation request own", "GET", lambda f: f"/reactivation-requests/{_s(f).r_payable}", _only(*READERS)),
+    ("reactivation request other", "GET", lambda f: f"/reactivation-requests/{_s(f).r_other_merchant}",
+     {**_only(*READERS), "merchant": 404}),
+    ("diagnosis form", "GET", lambda f: "/diagnoses/new", dict.fromkeys(ROLES, 200)),
+    ("traffic upload form", "GET", lambda f: "/traffic/upload", _only("agent", "technician", "admin")),
+    ("incidents", "GET", lambda f: "/incidents", dict.fromkeys(ROLES, 200)),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_console_page_answers_each_role_as_designed(client: TestClient, seeded: Fleet, role: str) -> None:
+    check_pages_answer_role(client, seeded, role, PAGES)
+
+
+def test_every_console_page_sends_anonymous_visitors_to_login(client: TestClient, seeded: Fleet) -> None:
+    check_pages_send_anonymous_to_login(client, seeded, PAGES)

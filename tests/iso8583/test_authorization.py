@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import PASSWORD, Fleet
+from tests.authorization import Route, check_routes_answer_role, check_routes_refuse_anonymous
+from tests.conftest import Fleet
+from tests.helpers import csrf_token, login
 from tests.iso8583.helpers import captures
 from tests.iso8583.traffic import fleet_steps, log_text
 
@@ -28,22 +29,20 @@ def _importers(status: int) -> dict[str, int]:
     return {role: status if role in IMPORTERS else 403 for role in ROLES}
 
 
-# (name, method, path, request kwargs, expected status per role)
-Route = tuple[str, str, Callable[[Fleet], str], Callable[[], dict[str, Any]], dict[str, int]]
 ROUTES: list[Route] = [
     ("decode", "POST", lambda f: "/api/v1/iso8583/decode",
-     lambda: {"json": {"hex": captures()["purchase_resp"].hex()}}, _everyone(200)),
+     lambda f: {"json": {"hex": captures()["purchase_resp"].hex()}}, _everyone(200)),
     ("import multipart", "POST", lambda f: "/api/v1/traffic/analyses",
-     lambda: {"files": {"file": ("pos.log", _log(), "text/plain")}}, _importers(201)),
+     lambda f: {"files": {"file": ("pos.log", _log(), "text/plain")}}, _importers(201)),
     ("import raw body", "POST", lambda f: "/api/v1/traffic/analyses",
-     lambda: {"content": _log(), "headers": {"content-type": "application/octet-stream",
+     lambda f: {"content": _log(), "headers": {"content-type": "application/octet-stream",
                                              "content-disposition": 'attachment; filename="pos.log"'}},
      _importers(201)),
     ("traffic, merchant A's terminal", "GET", lambda f: f"/api/v1/terminals/{f.terminals_a[0]}/traffic",
-     dict, {**_everyone(200), "merchant_b": 404}),
+     lambda f: {}, {**_everyone(200), "merchant_b": 404}),
     ("traffic, merchant B's terminal", "GET", lambda f: f"/api/v1/terminals/{f.terminals_b[0]}/traffic",
-     dict, {**_everyone(200), "merchant": 404}),
-    ("traffic, unknown terminal", "GET", lambda f: "/api/v1/terminals/999999/traffic", dict, _everyone(404)),
+     lambda f: {}, {**_everyone(200), "merchant": 404}),
+    ("traffic, unknown terminal", "GET", lambda f: "/api/v1/terminals/999999/traffic", lambda f: {}, _everyone(404)),
 ]
 
 
@@ -58,22 +57,11 @@ def imported(client: TestClient, fleet: Fleet) -> Fleet:
 
 @pytest.mark.parametrize("role", ROLES)
 def test_every_api_route_answers_each_role_as_designed(client: TestClient, imported: Fleet, role: str) -> None:
-    outcomes = {}
-    for name, method, path, kwargs, expected in ROUTES:
-        extra = kwargs()
-        headers = {**imported.headers(role), **extra.pop("headers", {})}
-        response = client.request(method, path(imported), headers=headers, **extra)
-        outcomes[name] = (response.status_code, expected[role])
-    wrong = {name: got for name, got in outcomes.items() if got[0] != got[1]}
-    assert not wrong, f"(got, expected) per route for {role}: {wrong}"
+    check_routes_answer_role(client, imported, role, ROUTES)
 
 
 def test_anonymous_callers_get_401_on_every_api_route(client: TestClient, imported: Fleet) -> None:
-    for _, method, path, kwargs, _ in ROUTES:
-        extra = kwargs()
-        response = client.request(method, path(imported), **extra)
-        assert response.status_code == 401, (method, path(imported), response.status_code)
-        assert response.headers.get("www-authenticate") == "Bearer"
+    check_routes_refuse_anonymous(client, imported, ROUTES)
 
 
 def test_a_merchant_never_reads_another_merchants_traffic(client: TestClient, imported: Fleet) -> None:
@@ -83,26 +71,13 @@ def test_a_merchant_never_reads_another_merchants_traffic(client: TestClient, im
     assert own.status_code == 200 and own.json()["tid"] == "90000003"
 
 
-def _login(client: TestClient, username: str) -> str:
-    page = client.get("/login")
-    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
-    response = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token},
-                           follow_redirects=False)
-    assert response.status_code == 303
-    return token
-
-
-def _csrf(html: str) -> str:
-    return html.split('name="csrf_token" value="')[1].split('"')[0]
-
-
 @pytest.mark.parametrize("role", ROLES)
 def test_console_pages_per_role(client: TestClient, imported: Fleet, role: str) -> None:
-    _login(client, role)
+    login(client, role)
     html = {"accept": "text/html"}
     form = client.get("/traffic/upload", headers=html)
     assert form.status_code == (200 if role in IMPORTERS else 403)
-    token = _csrf(client.get("/terminals").text)
+    token = csrf_token(client.get("/terminals").text)
     upload = client.post("/traffic/upload", data={"csrf_token": token}, files={"file": ("shop.log", _log())},
                          headers=html)
     assert upload.status_code == (200 if role in IMPORTERS else 403)
@@ -118,7 +93,7 @@ def test_console_pages_per_role(client: TestClient, imported: Fleet, role: str) 
 
 
 def test_console_upload_refuses_a_form_without_its_csrf_token(client: TestClient, imported: Fleet) -> None:
-    _login(client, "agent")
+    login(client, "agent")
     response = client.post("/traffic/upload", data={"csrf_token": "forged"}, files={"file": ("a.log", _log())},
                            headers={"accept": "text/html"})
     assert response.status_code == 403

@@ -15,7 +15,8 @@ from posops.cli import app
 from posops.core.config import get_settings
 from posops.core.db import Database
 from posops.iso8583.codec import encode_frame
-from tests.conftest import PASSWORD, Fleet
+from tests.conftest import Fleet
+from tests.helpers import csrf_token, login
 from tests.iso8583.helpers import purchase
 from tests.iso8583.traffic import CARD_SECRETS, MASKED_PAN, PAN, PIN_BLOCK, TRACK_2, card_steps, log_text
 
@@ -83,19 +84,15 @@ def test_a_full_card_number_is_never_stored_shown_or_logged(
     _clean(_stored_text(db), "database rows")
 
     for role in ("agent", "merchant"):
-        page = client.get("/login")
-        token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
-        client.post("/login", data={"username": role, "password": PASSWORD, "csrf_token": token})
+        login(client, role)
         html = client.get(f"/terminals/{fleet.terminals_a[0]}").text
         assert 'data-testid="traffic-evidence"' in html
         _clean(html, f"terminal page as {role}")
         client.cookies.clear()
-    page = client.get("/login")
-    client.post("/login", data={"username": "agent", "password": PASSWORD,
-                                "csrf_token": page.text.split('name="csrf_token" value="')[1].split('"')[0]})
+    login(client, "agent")
     form = client.get("/traffic/upload").text
     report = client.post("/traffic/upload", files={"file": (named, log.encode())},
-                         data={"csrf_token": form.split('name="csrf_token" value="')[1].split('"')[0]})
+                         data={"csrf_token": csrf_token(form)})
     assert report.status_code == 200 and 'data-testid="upload-report"' in report.text
     _clean(report.text, "upload page report")
 

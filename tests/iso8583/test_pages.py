@@ -8,22 +8,12 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 
 from posops.core.db import utcnow
-from tests.conftest import PASSWORD, Fleet
+from tests.conftest import Fleet
+from tests.helpers import csrf_token, login
 from tests.iso8583.helpers import answer, purchase, sign_in
 from tests.iso8583.traffic import TID_A0, TID_TIMEOUT, TID_UNKNOWN, Step, fleet_steps, log_text
 
 HTML = {"accept": "text/html"}
-
-
-def _login(client: TestClient, username: str, lang: str = "zh-CN") -> None:
-    page = client.get("/login")
-    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
-    client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
-    client.get(f"/lang/{lang}")
-
-
-def _csrf(html: str) -> str:
-    return html.split('name="csrf_token" value="')[1].split('"')[0]
 
 
 def _section(html: str) -> str:
@@ -46,7 +36,7 @@ def test_terminal_page_shows_the_latest_traffic_and_its_evidence(client: TestCli
     start = utcnow().replace(microsecond=0) - timedelta(hours=3)
     client.post("/api/v1/traffic/analyses", files={"file": ("morning.log", log_text(_storm_steps(), start))},
                 headers=fleet.headers("agent"))
-    _login(client, "merchant")
+    login(client, "merchant", "zh-CN")
     section = _section(client.get(f"/terminals/{fleet.terminals_a[0]}").text)
     assert "morning.log" in section and "agent" in section
     assert re.search(r">55</span>\s*<span lang=\"zh-CN\">密码错</span> / <span lang=\"en\">Incorrect PIN", section)
@@ -65,7 +55,7 @@ def test_terminal_page_shows_the_latest_traffic_and_its_evidence(client: TestCli
 def test_terminal_page_counts_timeouts_and_reversals_in_english(client: TestClient, fleet: Fleet) -> None:
     client.post("/api/v1/traffic/analyses", files={"file": ("pos.log", log_text(fleet_steps()))},
                 headers=fleet.headers("agent"))
-    _login(client, "agent", "en")
+    login(client, "agent", "en")
     section = _section(client.get(f"/terminals/{fleet.terminals_a[1]}").text)
     assert "Transaction traffic" in section
     assert re.search(r'data-testid="traffic-timeouts">1<', section)
@@ -75,7 +65,7 @@ def test_terminal_page_counts_timeouts_and_reversals_in_english(client: TestClie
 
 
 def test_terminal_without_traffic_says_so(client: TestClient, fleet: Fleet) -> None:
-    _login(client, "technician")
+    login(client, "technician", "zh-CN")
     section = _section(client.get(f"/terminals/{fleet.terminals_a[2]}").text)
     assert 'data-testid="traffic-none"' in section and "尚未导入" in section
 
@@ -84,15 +74,15 @@ def test_old_traffic_is_shown_as_no_longer_evidence(client: TestClient, fleet: F
     client.post("/api/v1/traffic/analyses", files={"file": ("old.log", log_text(fleet_steps(),
                                                                                   utcnow() - timedelta(days=45)))},
                 headers=fleet.headers("agent"))
-    _login(client, "agent")
+    login(client, "agent", "zh-CN")
     assert "诊断时不再作为证据" in _section(client.get(f"/terminals/{fleet.terminals_a[0]}").text)
 
 
 def test_upload_page_imports_and_shows_the_report(client: TestClient, fleet: Fleet) -> None:
-    _login(client, "agent")
+    login(client, "agent", "zh-CN")
     form = client.get("/traffic/upload")
     assert form.status_code == 200 and 'enctype="multipart/form-data"' in form.text
-    response = client.post("/traffic/upload", data={"csrf_token": _csrf(form.text)},
+    response = client.post("/traffic/upload", data={"csrf_token": csrf_token(form.text)},
                            files={"file": ("pos.log", log_text(fleet_steps()), "text/plain")})
     assert response.status_code == 200
     report = re.search(r'data-testid="upload-report".*?</section>', response.text, re.S)
@@ -109,8 +99,8 @@ def test_upload_page_imports_and_shows_the_report(client: TestClient, fleet: Fle
 
 
 def test_upload_page_shows_why_a_file_was_refused(client: TestClient, fleet: Fleet) -> None:
-    _login(client, "technician")
-    token = _csrf(client.get("/traffic/upload").text)
+    login(client, "technician", "zh-CN")
+    token = csrf_token(client.get("/traffic/upload").text)
     response = client.post("/traffic/upload", data={"csrf_token": token},
                            files={"file": ("notes.txt", b"hello\nworld\n", "text/plain")})
     assert response.status_code == 422

@@ -7,7 +7,15 @@ from fastapi.testclient import TestClient
 
 from posops.core.db import Database, utcnow
 from posops.telemetry import service
-from tests.conftest import PASSWORD, Fleet
+from tests.authorization import (
+    Page,
+    Route,
+    check_pages_answer_role,
+    check_pages_send_anonymous_to_login,
+    check_routes_answer_role,
+)
+from tests.conftest import Fleet
+from tests.helpers import login
 from tests.telemetry.storage import add_terminals, failing, healthy, store
 
 ROLES = ["merchant", "merchant_b", "agent", "risk", "technician", "admin"]
@@ -33,38 +41,49 @@ def _expected(role: str, allowed: set[str], *, own: bool = True, denied: int = 4
     return 200
 
 
+def _merchants_terminal(fleet: Fleet, merchant: str) -> int:
+    return fleet.terminals_a[0] if merchant == "merchant" else fleet.terminals_b[0]
+
+
+def _incident_of(fleet: Fleet) -> int:
+    found: int = fleet.incident  # type: ignore[attr-defined]
+    return found
+
+
+ROUTES: list[Route] = [
+    *[row for owner, sn in (("merchant", "SN-TEST-0000"), ("merchant_b", "SN-TEST-0003")) for row in (
+        (f"post heartbeat, {owner}'s terminal", "POST", lambda f: "/api/v1/telemetry/heartbeats",
+         lambda f, s=sn: {"json": healthy(s, 5, utcnow())}, {r: _expected(r, {"admin"}) for r in ROLES}),
+        (f"issue token, {owner}'s terminal", "POST",
+         lambda f, o=owner: f"/api/v1/terminals/{_merchants_terminal(f, o)}/telemetry-token", lambda f: {},
+         {r: 201 if r == "admin" else 403 for r in ROLES}),
+        (f"revoke token, {owner}'s terminal", "DELETE",
+         lambda f, o=owner: f"/api/v1/terminals/{_merchants_terminal(f, o)}/telemetry-token", lambda f: {},
+         {r: _expected(r, {"admin"}) for r in ROLES}),
+        *[(f"{path}, {owner}'s terminal", "GET",
+           lambda f, o=owner, p=path: f"/api/v1/terminals/{_merchants_terminal(f, o)}/{p}", lambda f: {},
+           {r: _expected(r, set(ROLES), own=not r.startswith("merchant") or r == owner) for r in ROLES})
+          for path in ("telemetry", "telemetry/history")])],
+    ("incidents", "GET", lambda f: "/api/v1/telemetry/incidents", lambda f: {}, dict.fromkeys(ROLES, 200)),
+    ("incident", "GET", lambda f: f"/api/v1/telemetry/incidents/{_incident_of(f)}", lambda f: {},
+     {r: _expected(r, set(ROLES), own=r != "merchant_b") for r in ROLES}),  # it touched merchant A's terminals only
+    ("dead letters", "GET", lambda f: "/api/v1/telemetry/dead-letters", lambda f: {},
+     {r: _expected(r, STAFF) for r in ROLES}),
+]
+
+
+@pytest.fixture
+def with_incident(fleet: Fleet, incident: int) -> Fleet:
+    """The fleet, carrying the id of the open incident."""
+    fleet.incident = incident  # type: ignore[attr-defined]
+    return fleet
+
+
 @pytest.mark.parametrize("role", ROLES)
-def test_api_routes_per_role(client: TestClient, fleet: Fleet, incident: int, role: str) -> None:
-    headers = fleet.headers(role)
-    everyone = set(ROLES)
-    own_terminal = fleet.terminals_b[0] if role == "merchant_b" else fleet.terminals_a[0]
-    other_terminal = fleet.terminals_a[0] if role == "merchant_b" else fleet.terminals_b[0]
+def test_api_routes_per_role(client: TestClient, with_incident: Fleet, incident: int, role: str) -> None:
+    check_routes_answer_role(client, with_incident, role, ROUTES)
+    headers = with_incident.headers(role)
     affected = role != "merchant_b"  # the incident touched merchant A's terminals only
-    now = utcnow()
-    got: dict[str, tuple[int, int]] = {}
-
-    def check(name: str, status: int, expected: int) -> None:
-        got[name] = (status, expected)
-
-    sn = "SN-TEST-0003" if role == "merchant_b" else "SN-TEST-0000"
-    check("post heartbeat", client.post("/api/v1/telemetry/heartbeats", json=healthy(sn, 5, now),
-                                        headers=headers).status_code, _expected(role, {"admin"}))
-    for path in ("telemetry", "telemetry/history"):
-        check(f"own {path}", client.get(f"/api/v1/terminals/{own_terminal}/{path}", headers=headers).status_code,
-              200)
-        check(f"other {path}", client.get(f"/api/v1/terminals/{other_terminal}/{path}",
-                                          headers=headers).status_code, _expected(role, everyone, own=False))
-    check("issue token", client.post(f"/api/v1/terminals/{own_terminal}/telemetry-token",
-                                     headers=headers).status_code, 201 if role == "admin" else 403)
-    check("revoke token", client.delete(f"/api/v1/terminals/{own_terminal}/telemetry-token",
-                                        headers=headers).status_code, _expected(role, {"admin"}))
-    check("incidents", client.get("/api/v1/telemetry/incidents", headers=headers).status_code, 200)
-    check("incident", client.get(f"/api/v1/telemetry/incidents/{incident}", headers=headers).status_code,
-          _expected(role, everyone, own=affected))
-    check("dead letters", client.get("/api/v1/telemetry/dead-letters", headers=headers).status_code,
-          _expected(role, STAFF))
-    wrong = {name: pair for name, pair in got.items() if pair[0] != pair[1]}
-    assert not wrong, f"(got, expected) for {role}: {wrong}"
     listed = client.get("/api/v1/telemetry/incidents", headers=headers).json()
     assert (incident in [i["id"] for i in listed]) == affected
 
@@ -80,17 +99,9 @@ def test_api_routes_need_a_caller(client: TestClient, fleet: Fleet, incident: in
         assert client.request(method, path, json={}).status_code == 401, path
 
 
-def _login(client: TestClient, username: str) -> None:
-    page = client.get("/login")
-    csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
-    response = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": csrf},
-                           follow_redirects=False)
-    assert response.status_code == 303
-
-
 @pytest.mark.parametrize("role", ROLES)
 def test_pages_per_role(client: TestClient, fleet: Fleet, incident: int, role: str) -> None:
-    _login(client, role)
+    login(client, role)
     listing = client.get("/incidents")
     assert listing.status_code == 200
     assert (f'href="/incidents/{incident}"' in listing.text) == (role != "merchant_b")
@@ -105,3 +116,18 @@ def test_pages_send_strangers_to_the_login(client: TestClient, fleet: Fleet, inc
     for path in ("/incidents", f"/incidents/{incident}"):
         response = client.get(path, follow_redirects=False)
         assert response.status_code == 303 and response.headers["location"].startswith("/login"), path
+
+
+PAGES: list[Page] = [
+    ("incident page", "GET", lambda f: f"/incidents/{_incident_of(f)}",
+     {r: 404 if r == "merchant_b" else 200 for r in ROLES}),  # it touched merchant A's terminals only
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_pages_in_the_table_per_role(client: TestClient, with_incident: Fleet, role: str) -> None:
+    check_pages_answer_role(client, with_incident, role, PAGES)
+
+
+def test_pages_in_the_table_send_strangers_to_the_login(client: TestClient, with_incident: Fleet) -> None:
+    check_pages_send_anonymous_to_login(client, with_incident, PAGES)

@@ -9,13 +9,13 @@ from fastapi.testclient import TestClient
 from posops.core.db import Database, utcnow
 from posops.telemetry import service
 from tests.conftest import Fleet
+from tests.helpers import login
 from tests.telemetry.heartbeats import section
 from tests.telemetry.storage import add_terminals, failing, healthy, store
-from tests.telemetry.test_authorization import _login
 
 
 def test_a_terminal_that_never_reported_says_so(client: TestClient, fleet: Fleet) -> None:
-    _login(client, "merchant")
+    login(client, "merchant")
     page = client.get(f"/terminals/{fleet.terminals_a[0]}").text
     telemetry = page.split('data-testid="telemetry"')[1]
     assert "从未上报" in telemetry and 'data-testid="telemetry-charts"' not in page
@@ -29,7 +29,7 @@ def test_the_terminal_page_shows_state_charts_and_evidence(client: TestClient, d
                            printer=section("printer", paper="out"), screen_notice="打印机缺纸",
                            reader={"swipe_err": minute, "chip_err": 0, "tap_err": 0, "reads": 100 + 20 * minute})],
               at)
-    _login(client, "merchant")
+    login(client, "merchant")
     page = client.get(f"/terminals/{fleet.terminals_a[0]}").text
     assert '<span class="badge active" data-testid="telemetry-online">在线</span>' in page
     assert "33% · 用电池" in page and "4g · -90 dBm · 可连通收单主机" in page and "缺纸" in page
@@ -50,7 +50,7 @@ def test_an_outage_is_shown_to_the_merchant_and_on_the_incident_page(client: Tes
         at = now - timedelta(minutes=minutes)
         store(db, [failing(sn, minutes, at) for sn in serials], at)
         service.scan_incidents(db, at)
-    _login(client, "merchant")
+    login(client, "merchant")
     terminal = next(iter(serials.values()))
     page = client.get(f"/terminals/{terminal}").text
     notices = page.split('data-testid="incident-notice"')

@@ -7,17 +7,14 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import PASSWORD, Fleet
+from tests.conftest import Fleet
+from tests.helpers import csrf_token, login
 from tests.terminals.flows import PDF, ok
 
 
 def _login(client: TestClient, username: str) -> str:
-    page = client.get("/login")
-    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
-    response = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token},
-                           follow_redirects=False)
-    assert response.status_code == 303
-    return client.get("/terminals").text.split('name="csrf_token" value="')[1].split('"')[0]
+    login(client, username)
+    return csrf_token(client.get("/terminals").text)
 
 
 def _missing(html: str) -> list[str]:
