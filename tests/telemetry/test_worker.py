@@ -1,4 +1,4 @@
-"""`posops worker` end to end: the real broker, the test database, batches committed before they are acknowledged."""
+"""`posops worker` end to end (integration, marked ``mqtt``): the real broker, the test database, commit before ack."""
 
 from __future__ import annotations
 
