@@ -10,8 +10,9 @@ from posops.demo import demo_app
 from posops.diagnosis.cli import diagnose, kb_app
 from posops.iso8583.cli import iso8583_app, logs_app, sim_host, sim_terminal
 from posops.reactivation.cli import reactivate, status
-from posops.telemetry.cli import sim_fleet, telemetry_app, worker_command
+from posops.telemetry.cli import sim_fleet, telemetry_app
 from posops.terminals.cli import terminals_app
+from posops.worker import worker_command
 
 app = typer.Typer(help="posops: keep POS terminals taking payments.", no_args_is_help=True)
 app.command("serve")(serve)

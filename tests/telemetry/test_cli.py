@@ -1,4 +1,4 @@
-"""`posops telemetry …`, `posops worker` and `posops sim fleet` on the command line."""
+"""`posops telemetry …` and `posops sim fleet` on the command line."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from posops.cli import app
 from posops.core.config import get_settings
 from posops.core.db import Database
+from posops.core.models import ScheduledRun
 from posops.telemetry.cli import database_fleet
-from posops.telemetry.models import ScheduledRun
 from posops.terminals.models import Terminal
 
 runner = CliRunner()
@@ -59,8 +59,6 @@ def test_telemetry_commands(cli_db: Database) -> None:
     assert "removed 0 rows" in runner.invoke(app, ["telemetry", "prune", "--days", "7"]).output
 
 
-def test_worker_and_simulator_are_registered() -> None:
-    worker = runner.invoke(app, ["worker", "--help"])
-    assert worker.exit_code == 0 and "--id" in worker.output and "--batch-size" in worker.output
+def test_the_simulator_is_registered() -> None:
     fleet = runner.invoke(app, ["sim", "fleet", "--help"])
     assert fleet.exit_code == 0 and "--outage-region" in fleet.output and "--from-db" in fleet.output

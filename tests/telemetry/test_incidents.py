@@ -9,10 +9,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from posops.core import scheduler
 from posops.core.db import Database, utcnow
 from posops.core.errors import NotFound
 from posops.core.models import AuditEvent
-from posops.telemetry import scheduler, service
+from posops.telemetry import service
 from posops.telemetry.models import Incident, IncidentSample, IncidentTerminal
 from posops.terminals.models import Terminal
 from tests.conftest import Fleet

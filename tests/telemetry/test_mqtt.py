@@ -1,3 +1,8 @@
+"""The MQTT transport: topics and broker URLs, then the consumer against the live broker (marked ``mqtt``).
+
+The consumer's batching and retries without a broker are in ``test_consumer.py``.
+"""
+
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence

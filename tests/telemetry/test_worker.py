@@ -1,4 +1,4 @@
-"""`posops worker` end to end: the real broker, the test database, batches committed before they are acknowledged."""
+"""`posops worker` end to end (integration, marked ``mqtt``): the real broker, the test database, commit before ack."""
 
 from __future__ import annotations
 
@@ -7,22 +7,20 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from posops.core.config import Settings
 from posops.core.db import Database, utcnow
-from posops.telemetry import service
+from posops.telemetry.ingest import BatchWriter
 from posops.telemetry.models import DeadLetter, HeartbeatRecord, TelemetrySnapshot
 from posops.telemetry.mqtt import Delivery, HeartbeatConsumer, HeartbeatPublisher, MqttEndpoint
-from posops.telemetry.worker import BatchWriter, Worker, message_of
-from posops.terminals.models import Terminal
+from posops.worker import Worker
 from tests.conftest import Fleet
 from tests.telemetry.conftest import MQTT_URL, MqttNames
-from tests.telemetry.storage import add_terminals, failing, healthy
+from tests.telemetry.storage import failing, healthy
 
 pytestmark = pytest.mark.mqtt
 SERIALS = [f"SN-TEST-{i:04d}" for i in range(5)]
@@ -140,47 +138,6 @@ def test_a_batch_committed_but_not_acknowledged_comes_back_and_changes_nothing(
     assert rows(db, HeartbeatRecord) == len(payloads)
     assert writer.counters.stored == len(payloads)
     assert writer.counters.duplicates >= 1, "the broker resent what had been committed"
-
-
-def test_a_delivery_on_another_terminals_topic_is_not_a_heartbeat() -> None:
-    payload = json.dumps(healthy("A-1", 1, utcnow())).encode()
-    message = message_of(Delivery(topic="posops/v1/terminals/B-2/heartbeat", payload=payload, mid=1, qos=1,
-                                  dup=False, received_at=0.0, connection=1))
-    assert message.heartbeat is None and message.sn == "B-2"
-    assert message.error is not None and "does not match the sender" in message.error
-
-
-def _delivery(payload: dict[str, Any], mid: int = 1) -> Delivery:
-    return Delivery(topic=f"posops/v1/terminals/{payload['sn']}/heartbeat", payload=json.dumps(payload).encode(),
-                    mid=mid, qos=1, dup=False, received_at=0.0, connection=1)
-
-
-def test_a_batch_the_database_refuses_is_stored_one_by_one(database_url: str, fleet: Fleet) -> None:
-    db = Database(database_url)
-    writer = BatchWriter(db)
-    now = utcnow()
-    writer.directory._ids.update({SERIALS[0]: 999_999, "GHOST-2": 999_998})  # remembered, but gone since
-    writer([_delivery(healthy(SERIALS[0], 1, now)), _delivery(healthy(SERIALS[1], 1, now), 2),
-            _delivery(healthy("GHOST-2", 1, now), 3)])
-    assert (writer.counters.stored, writer.counters.dead_lettered, writer.counters.retries) == (2, 1, 0)
-    with db.transaction() as session:
-        assert session.scalars(select(DeadLetter.reason)).all() == ["unknown terminal serial number 'GHOST-2'"]
-
-
-def test_the_terminal_directory_remembers_found_serials_for_a_while(db: Database, fleet: Fleet) -> None:
-    clock = [utcnow()]
-    directory = service.TerminalDirectory(ttl=timedelta(minutes=1), clock=lambda: clock[0])
-    with db.transaction() as session:
-        assert directory.resolve(session, {SERIALS[0], "NEW-1"}) == {SERIALS[0]: fleet.terminals_a[0]}
-    add_terminals(db, fleet.merchant_a, 1, prefix="NEW-")
-    with db.transaction() as session:
-        session.execute(update(Terminal).where(Terminal.serial_number == SERIALS[0]).values(serial_number="MOVED-0"))
-        found = directory.resolve(session, {SERIALS[0], "NEW-0000"})
-    assert found[SERIALS[0]] == fleet.terminals_a[0], "remembered"
-    assert "NEW-0000" in found, "a serial not found before is looked up again"
-    clock[0] += timedelta(minutes=2)
-    with db.transaction() as session:
-        assert SERIALS[0] not in directory.resolve(session, {SERIALS[0]}), "forgotten after the ttl"
 
 
 def test_the_consumer_prepares_messages_as_they_arrive(mqtt_endpoint: MqttEndpoint, names: MqttNames) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Engine, MetaData, Update, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -61,6 +62,17 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 """JSON column: JSONB on PostgreSQL, JSON text on SQLite."""
+
+
+def insert_for(session: Session, model: type[Any]) -> Any:
+    """A Core INSERT into a model's table, with the ON CONFLICT clauses of the session's database.
+
+    Core, not the ORM's bulk path: that one sends an upsert row by row.
+    """
+    table = model.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -1,11 +1,11 @@
-"""Tables of the platform itself: users, API tokens, login attempts, the audit log and stored documents."""
+"""Tables of the platform itself: users, API tokens, login attempts, the audit log, stored documents, job runs."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, event
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from posops.core.db import Base, JSONType, UTCDateTime, utcnow
@@ -100,3 +100,23 @@ class StoredDocument(Base):
     uploaded_by: Mapped[str] = mapped_column(String(64))
     uploaded_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ScheduledRun(Base):
+    """One run of a periodic job for one time slot, claimed by the worker that does it.
+
+    The unique ``(job, slot)`` makes the claim: of N workers inserting the same row, one
+    succeeds. A claim whose worker died is taken over after its lease (see ``posops.core.scheduler``).
+    """
+
+    __tablename__ = "scheduled_runs"
+    __table_args__ = (UniqueConstraint("job", "slot", name="uq_scheduled_runs_job_slot"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job: Mapped[str] = mapped_column(String(32))
+    slot: Mapped[str] = mapped_column(String(32))
+    """The period this run covers, e.g. ``2025-03-01`` for a daily job."""
+    claimed_by: Mapped[str] = mapped_column(String(128))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    result: Mapped[str | None] = mapped_column(String(255), default=None)

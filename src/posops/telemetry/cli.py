@@ -1,32 +1,29 @@
-"""Telemetry commands: `posops telemetry …` (scan, prune, tokens, dead letters), `posops worker`, `posops sim fleet`."""
+"""Telemetry commands: `posops telemetry …` (scan, prune, tokens, dead letters) and `posops sim fleet`."""
 
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
-import logging
-import signal
 import sys
 import time
 from dataclasses import replace
-from datetime import timedelta
 from pathlib import Path
-from types import FrameType
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
+from posops.core import scheduler
 from posops.core.auth import OPERATOR
-from posops.core.cli import fail, migrated_database, use_case_errors
+from posops.core.cli import migrated_database, use_case_errors
 from posops.core.config import get_settings
 from posops.core.db import Database, utcnow
 from posops.core.migrate import NotMigrated, ensure_migrated
-from posops.telemetry import scheduler, service
+from posops.telemetry import service
 from posops.telemetry.catalogue import CARRIERS
-from posops.telemetry.mqtt import SHARE_GROUP, TOPIC_ROOT, HeartbeatPublisher, parse_mqtt_url
+from posops.telemetry.jobs import scan_summary
+from posops.telemetry.mqtt import TOPIC_ROOT, HeartbeatPublisher, parse_mqtt_url
 from posops.telemetry.simulator import (
     Faults,
     TerminalProfile,
@@ -36,7 +33,6 @@ from posops.telemetry.simulator import (
     run_simulation,
     write_fleet_csv,
 )
-from posops.telemetry.worker import GC_THRESHOLD, Worker, default_jobs, default_worker_id
 from posops.terminals import service as terminals
 
 telemetry_app = typer.Typer(help="Fleet telemetry: outage scan, pruning, terminal tokens, dead letters.",
@@ -51,9 +47,7 @@ def scan() -> None:
     db = migrated_database()
     now = utcnow()
     result = service.scan_incidents(db, now)
-    scheduler.record_manual_run(db, service.SCAN_JOB, "cli", now,
-                                f"groups={result.groups} open={result.open} opened={len(result.opened)} "
-                                f"closed={len(result.closed)}")
+    scheduler.record_manual_run(db, service.SCAN_JOB, "cli", now, scan_summary(result))
     sys.stdout.write(result.model_dump_json() + "\n")
 
 
@@ -156,39 +150,3 @@ def sim_fleet(
     typer.echo(json.dumps({"terminals": len(profiles), "source": source, "published": publisher.published,
                            "acknowledged": publisher.acknowledged, "seconds": round(seconds, 2),
                            "rate": round(publisher.published / seconds, 1) if seconds else 0.0}))
-
-
-def worker_command(
-    worker_id: Annotated[str | None, typer.Option(
-        "--id", help="MQTT 客户端 ID,每个 worker 唯一且重启不变 / client id, unique and stable per worker "
-                     "(default: POSOPS_WORKER_ID or posops-worker-<host>)")] = None,
-    batch_size: Annotated[int, typer.Option(min=1, max=5000, help="每批最多心跳数 / heartbeats per batch")] = 500,
-    max_wait: Annotated[float, typer.Option(min=0, help="批次最长等待秒数 / seconds a batch waits to fill")] = 0.2,
-    scan_every: Annotated[int, typer.Option(min=10, help="故障扫描间隔秒数 / seconds between outage scans")] = 60,
-    no_jobs: Annotated[bool, typer.Option("--no-jobs", help="只消费心跳,不跑定时任务 / consume only")] = False,
-    topic_root: Annotated[str, typer.Option(help="主题前缀 / topic root", hidden=True)] = TOPIC_ROOT,
-    share_group: Annotated[str, typer.Option(help="共享订阅组 / shared subscription group",
-                                             hidden=True)] = SHARE_GROUP,
-    log_level: Annotated[str, typer.Option(help="日志级别 / debug, info, warning, error")] = "info",
-) -> None:
-    """消费 MQTT 心跳并运行定时任务 / Consume MQTT heartbeats into the database and run the periodic jobs."""
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    migrated_database()
-    settings = get_settings()
-    try:
-        worker = Worker(settings, worker_id=worker_id or default_worker_id(settings), topic_root=topic_root,
-                        share_group=share_group, batch_size=batch_size, max_wait=max_wait,
-                        jobs=[] if no_jobs else default_jobs(timedelta(seconds=scan_every)))
-    except ValueError as exc:  # a malformed POSOPS_MQTT_URL
-        raise fail(str(exc)) from None
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        worker.stop()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    # Thousands of heartbeats in flight are thousands of short-lived objects: collect less often,
-    # and never rescan what was loaded at start (modules, tables, the parser).
-    gc.freeze()
-    gc.set_threshold(GC_THRESHOLD, 20, 20)
-    worker.run()

@@ -1,4 +1,4 @@
-"""Tables of fleet telemetry: heartbeat history, latest snapshots, dead letters, incidents, scheduled runs."""
+"""Tables of fleet telemetry: heartbeat history, latest snapshots, dead letters, incidents, baselines."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
-    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -159,23 +158,3 @@ class GroupBaseline(Base):
     group_second: Mapped[str] = mapped_column(String(64), primary_key=True)
     share: Mapped[float] = mapped_column(Float)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class ScheduledRun(Base):
-    """One run of a periodic job for one time slot, claimed by the worker that does it.
-
-    The unique ``(job, slot)`` makes the claim: of N workers inserting the same row, one
-    succeeds. A claim whose worker died is taken over after its lease (see ``scheduler``).
-    """
-
-    __tablename__ = "scheduled_runs"
-    __table_args__ = (UniqueConstraint("job", "slot", name="uq_scheduled_runs_job_slot"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    job: Mapped[str] = mapped_column(String(32))
-    slot: Mapped[str] = mapped_column(String(32))
-    """The period this run covers, e.g. ``2025-03-01`` for a daily job."""
-    claimed_by: Mapped[str] = mapped_column(String(128))
-    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
-    result: Mapped[str | None] = mapped_column(String(255), default=None)

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
@@ -129,6 +129,49 @@ def parse_delivery(delivery: Delivery) -> Heartbeat:
     return parse_heartbeat(delivery.payload, expected_sn=sn)
 
 
+class ConsumerClient(Protocol):
+    """What :class:`HeartbeatConsumer` uses of a paho client: tests hand it a fake that needs no broker."""
+
+    on_connect: Any
+    on_disconnect: Any
+    on_subscribe: Any
+    on_message: Any
+
+    def reconnect_delay_set(self, min_delay: int = 1, max_delay: int = 120) -> None:
+        """Bounds of the backoff between automatic reconnection attempts (seconds)."""
+
+    def connect_async(self, host: str, port: int = 1883, keepalive: int = 60, bind_address: str = "",
+                      bind_port: int = 0, clean_start: bool = False, properties: Properties | None = None) -> Any:
+        """Connect once :meth:`loop_start` runs the network thread."""
+
+    def loop_start(self) -> Any:
+        """Start the network thread, which calls the ``on_…`` callbacks."""
+
+    def loop_stop(self) -> Any:
+        """Stop the network thread."""
+
+    def subscribe(self, topic: str, qos: int = 0) -> Any:
+        """Subscribe; ``on_subscribe`` tells the outcome."""
+
+    def unsubscribe(self, topic: str) -> Any:
+        """Unsubscribe."""
+
+    def ack(self, mid: int, qos: int) -> Any:
+        """Acknowledge a message received with ``manual_ack``."""
+
+    def disconnect(self, reasoncode: ReasonCode | None = None, properties: Properties | None = None) -> Any:
+        """Disconnect (the session stays on the broker unless ``properties`` end it)."""
+
+
+ClientFactory = Callable[[MqttEndpoint, str], ConsumerClient]
+"""Makes the client of one connection of a consumer, given the endpoint and the client id."""
+
+
+def consumer_client(endpoint: MqttEndpoint, client_id: str) -> mqtt.Client:
+    """The paho client of a consumer: MQTT v5, acknowledging only when told to."""
+    return new_client(endpoint, client_id, manual_ack=True)
+
+
 BatchHandler = Callable[[Sequence[Delivery]], None]
 """Handles one batch. Returning acknowledges the whole batch; raising acknowledges none of it.
 
@@ -152,13 +195,16 @@ class HeartbeatConsumer:
     ``prepare``, when given, is called on each message as it arrives (in the network thread)
     and its result kept as :attr:`Delivery.prepared`: parsing there overlaps with the handler
     waiting on the database for the previous batch.
+
+    ``client_factory`` makes the client of each connection (:func:`consumer_client` by default).
     """
 
     def __init__(self, endpoint: MqttEndpoint, handler: BatchHandler, *, client_id: str,
                  subscription: str | None = None, batch_size: int = 500, max_wait: float = 0.5,
                  session_expiry: int = 3600, keepalive: int = 30, retry_initial: float = 1.0,
                  retry_max: float = 60.0, reconnect_max: int = 60,
-                 prepare: Callable[[Delivery], Any] | None = None) -> None:
+                 prepare: Callable[[Delivery], Any] | None = None,
+                 client_factory: ClientFactory = consumer_client) -> None:
         if not client_id:
             raise ValueError("a consumer needs a fixed client id to keep its session")
         if batch_size < 1 or max_wait < 0:
@@ -170,6 +216,7 @@ class HeartbeatConsumer:
         self.max_wait = max_wait
         self._handler = handler
         self._prepare = prepare
+        self._client_factory = client_factory
         self._session_expiry = session_expiry
         self._keepalive = keepalive
         self._retry_initial = retry_initial
@@ -177,7 +224,7 @@ class HeartbeatConsumer:
         self._reconnect_max = reconnect_max
         self._queue: queue.SimpleQueue[Delivery] = queue.SimpleQueue()
         self._lock = threading.Lock()
-        self._client: mqtt.Client | None = None
+        self._client: ConsumerClient | None = None
         self._connection = 0
         self._ready = threading.Event()
         self._stopping = threading.Event()
@@ -285,7 +332,7 @@ class HeartbeatConsumer:
     # -- connection --------------------------------------------------------------------------
 
     def _open_connection(self) -> None:
-        client = new_client(self.endpoint, self.client_id, manual_ack=True)
+        client = self._client_factory(self.endpoint, self.client_id)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
@@ -327,7 +374,7 @@ class HeartbeatConsumer:
 
     # -- paho callbacks (network thread) -----------------------------------------------------
 
-    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: mqtt.ConnectFlags,
+    def _on_connect(self, client: ConsumerClient, userdata: Any, flags: mqtt.ConnectFlags,
                     reason_code: ReasonCode, properties: Properties | None) -> None:
         if reason_code.is_failure:
             log.error("MQTT broker %s:%s refused %s: %s", self.endpoint.host, self.endpoint.port,
@@ -341,20 +388,20 @@ class HeartbeatConsumer:
                  self.client_id, flags.session_present)
         client.subscribe(self.subscription, qos=HEARTBEAT_QOS)
 
-    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reason_codes: list[ReasonCode],
+    def _on_subscribe(self, client: ConsumerClient, userdata: Any, mid: int, reason_codes: list[ReasonCode],
                       properties: Properties | None) -> None:
         if any(code.is_failure for code in reason_codes):
             log.error("subscription %s refused: %s", self.subscription, reason_codes)
         elif not self._stopping.is_set():
             self._ready.set()
 
-    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: mqtt.DisconnectFlags,
+    def _on_disconnect(self, client: ConsumerClient, userdata: Any, flags: mqtt.DisconnectFlags,
                        reason_code: ReasonCode, properties: Properties | None) -> None:
         self._ready.clear()
         if not self._stopping.is_set() and client is self._client:
             log.warning("MQTT connection of %s lost (%s); reconnecting", self.client_id, reason_code)
 
-    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+    def _on_message(self, client: ConsumerClient, userdata: Any, message: mqtt.MQTTMessage) -> None:
         if self._stopping.is_set() and not self._end_session:
             return  # not acknowledged: resent to this session on its next start
         delivery = Delivery(topic=message.topic, payload=bytes(message.payload), mid=message.mid, qos=message.qos,

@@ -12,7 +12,7 @@ Outage incidents: the periodic scan counts, per group, the terminals whose lates
 in the window and how many of them are failing, lets :func:`posops.telemetry.analytics.scan`
 decide, and writes the outcome in the same transaction (incidents opened, updated or closed and
 audited, one timeline sample per open incident, the terminals affected, the baselines).
-The worker's periodic jobs are in ``scheduler``.
+The periodic jobs the worker runs are in ``jobs``.
 """
 
 from __future__ import annotations
@@ -40,15 +40,15 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from posops.core import audit
 from posops.core.auth import STAFF_ROLES, Principal, Role, hash_token, require_role, scoped
 from posops.core.config import get_settings
-from posops.core.db import Database, utcnow
+from posops.core.db import Database, insert_for, utcnow
 from posops.core.errors import Forbidden, Invalid, NotFound
+from posops.core.models import ScheduledRun
 from posops.core.paging import check_limit
 from posops.core.versions import is_version, version_key
 from posops.telemetry import analytics, charts
@@ -69,7 +69,6 @@ from posops.telemetry.models import (
     Incident,
     IncidentSample,
     IncidentTerminal,
-    ScheduledRun,
     TelemetrySnapshot,
     TerminalToken,
 )
@@ -280,17 +279,6 @@ def _dead_letter(batch: _Batch, index: int, message: Message, reason: str, now: 
                        "topic": message.topic[:255] if message.topic else None, "sn": sn, "reason": reason[:500],
                        "payload": message.payload[:DEAD_LETTER_EXCERPT].decode("utf-8", "backslashreplace")})
     batch.rejected.append(Rejected(index=index, sn=sn, reason=reason[:500]))
-
-
-def insert_for(session: Session, model: type[Any]) -> Any:
-    """A Core INSERT into a model's table, with the ON CONFLICT clauses of the session's database.
-
-    Core, not the ORM's bulk path: that one sends an upsert row by row.
-    """
-    table = model.__table__
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
 
 
 # -- HTTP ingestion --------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ the UTC day) a worker claims the run by inserting ``(job, slot)`` into ``schedul
 the unique constraint lets exactly one insert succeed, on SQLite and PostgreSQL alike. A claim
 whose worker died before finishing is taken over once its lease has passed, by a conditional
 UPDATE that again only one worker can win.
+
+This is the plumbing only: each feature lists its jobs in its ``jobs.py``; ``posops.worker`` runs them all.
 """
 
 from __future__ import annotations
@@ -16,9 +18,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
-from posops.core.db import Database
-from posops.telemetry.models import ScheduledRun
-from posops.telemetry.service import insert_for
+from posops.core.db import Database, insert_for
+from posops.core.models import ScheduledRun
 
 log = logging.getLogger(__name__)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

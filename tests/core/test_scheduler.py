@@ -6,13 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from posops.core import scheduler
 from posops.core.db import Database
-from posops.telemetry import scheduler
-from posops.telemetry.models import ScheduledRun
-from posops.telemetry.scheduler import Job, Scheduler, claim, slot_name
-from posops.telemetry.worker import default_jobs
-from posops.terminals.models import Terminal
-from tests.conftest import Fleet
+from posops.core.models import ScheduledRun
+from posops.core.scheduler import Job, Scheduler, claim, slot_name
 
 NOW = datetime(2025, 3, 1, 9, 30, 15, tzinfo=UTC)
 
@@ -80,17 +77,3 @@ def test_a_failing_job_is_retried_by_another_worker_after_the_lease(db: Database
     assert b.tick(NOW + timedelta(minutes=11)) == [("flaky", "ok")]
     assert calls == ["a", "b"]
     assert b.tick(NOW + timedelta(hours=3)) == [], "done for the day"
-
-
-def test_the_daily_dormancy_scan_suspends_once_across_workers(db: Database, fleet: Fleet) -> None:
-    long_ago = NOW - timedelta(days=200)
-    with db.transaction() as session:
-        terminal = session.get(Terminal, fleet.terminals_a[0])
-        assert terminal is not None
-        terminal.activated_at, terminal.last_transaction_at = long_ago, long_ago
-    jobs = [job for job in default_jobs() if job.name == "dormancy"]
-    done = [Scheduler(db, f"worker-{n}", jobs).tick(NOW) for n in range(3)]
-    assert sorted(map(len, done)) == [0, 0, 1]
-    with db.transaction() as session:
-        suspended = session.get(Terminal, fleet.terminals_a[0])
-        assert suspended is not None and (suspended.status, suspended.status_reason) == ("suspended", "dormant")
