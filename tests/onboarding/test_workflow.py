@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 
 from posops.core.documents import UPLOAD_RULES, check_upload
+from posops.core.transitions import ConditionsNotMet, IllegalTransition, NotAllowed
 from posops.onboarding.workflow import (
     MATERIAL_LABELS,
     REQUIRED_MATERIALS,
@@ -27,7 +28,6 @@ from posops.onboarding.workflow import (
     requirements,
     step,
 )
-from posops.terminals.lifecycle import ConditionsNotMet, IllegalTransition, NotAllowed
 
 PDF = b"%PDF-1.7\n"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF"

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from posops.core.transitions import ConditionsNotMet, IllegalTransition, NotAllowed
 from posops.reactivation.conditions import (
     ReactivationFacts,
     RequestAction,
@@ -20,13 +21,7 @@ from posops.reactivation.conditions import (
     version_at_least,
 )
 from posops.terminals.arrears import FeePlan, compute_arrears, format_yuan, penalty_fen
-from posops.terminals.lifecycle import (
-    ConditionsNotMet,
-    IllegalTransition,
-    NotAllowed,
-    SuspensionReason,
-    TerminalStatus,
-)
+from posops.terminals.lifecycle import SuspensionReason, TerminalStatus
 
 PLAN = FeePlan(monthly_fee_fen=3_000, daily_penalty_bp=5, grace_days=5, monthly_data_fee_fen=1_000)
 TODAY = date(2024, 6, 30)

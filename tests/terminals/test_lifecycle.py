@@ -6,16 +6,13 @@ from enum import StrEnum
 
 import pytest
 
+from posops.core.transitions import ConditionsNotMet, IllegalTransition, NotAllowed, TransitionError
 from posops.terminals.lifecycle import (
     ACTION_LABELS,
     REASON_LABELS,
     Action,
-    ConditionsNotMet,
-    IllegalTransition,
-    NotAllowed,
     SuspensionReason,
     TerminalStatus,
-    TransitionError,
     allowed_actions,
     decide,
     may_change_reason,

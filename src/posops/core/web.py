@@ -9,14 +9,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
 from posops.core.auth import Principal
 from posops.core.db import Database
 from posops.core.deps import OptionalPrincipal
-from posops.core.errors import Forbidden
+from posops.core.errors import Forbidden, PosopsError
+from posops.core.forms import Refusal, refusal
 from posops.core.i18n import normalize_lang, translate
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -110,3 +111,18 @@ def terminal_sections(request: Request, db: Database, user: Principal, terminal_
     for section in sections:
         context.update(section.context(db, user, terminal_id))
     return context
+
+
+def run_form(request: Request, csrf_token: str, action: Callable[[], Any], done: Callable[[Any], str],
+             refused: Callable[[Refusal], Response]) -> Response:
+    """Run a console form's use case: on success go to ``done(result)`` (303), else show ``refused`` the refusal.
+
+    The CSRF token is checked first; a refusal (409, 403, 422 …) is shown on the form's own page in
+    the page's language, with its status.
+    """
+    check_csrf(request, csrf_token)
+    try:
+        result = action()
+    except PosopsError as exc:
+        return refused(refusal(exc, page_lang(request)))
+    return RedirectResponse(done(result), status_code=303)

@@ -11,11 +11,11 @@ from posops.core.auth import Principal, Role, require_role
 from posops.core.deps import DbDep, SettingsDep
 from posops.core.documents import UploadDep
 from posops.core.errors import Invalid, PosopsError
-from posops.core.web import PageUser, check_csrf, page_lang, render
+from posops.core.forms import Refusal, refusal, validated, yuan_to_fen
+from posops.core.web import PageUser, check_csrf, page_lang, render, run_form
 from posops.onboarding import service as applications
 from posops.onboarding.schemas import ApplicationIn, ContractIn, GoLiveIn, InstallIn, TrainIn
 from posops.onboarding.workflow import ApplicationStatus, MaterialAction, OnboardingAction
-from posops.terminals.forms import Refusal, refusal, validated, yuan_to_fen
 from posops.terminals.schemas import RejectIn
 
 router = APIRouter(include_in_schema=False)
@@ -78,12 +78,9 @@ def _page(request: Request, db: DbDep, user: Principal, application_id: int,
 
 def _act(request: Request, db: DbDep, user: Principal, application_id: int, csrf_token: str,
          action: Any) -> Response:
-    check_csrf(request, csrf_token)
-    try:
-        action()
-    except PosopsError as exc:
-        return _page(request, db, user, application_id, refusal(exc, page_lang(request)))
-    return RedirectResponse(f"/onboarding/{application_id}", status_code=303)
+    """Run an application's form: back to its page, or its page with the refusal."""
+    return run_form(request, csrf_token, action, lambda _: f"/onboarding/{application_id}",
+                    lambda refused: _page(request, db, user, application_id, refused))
 
 
 @router.post("/onboarding/{application_id}/materials/{material}")

@@ -20,15 +20,15 @@ from datetime import date
 from enum import StrEnum
 
 from posops.core.labels import Condition, Label, catalog_condition, catalog_label, catalog_labels, catalog_sentence
-from posops.terminals.lifecycle import (
+from posops.core.transitions import (
     ACTOR_LABELS,
-    Actor,
     ConditionsNotMet,
     IllegalTransition,
     NotAllowed,
     TransitionError,
     allowed_sentence,
 )
+from posops.terminals.lifecycle import Actor
 
 
 class ApplicantType(StrEnum):

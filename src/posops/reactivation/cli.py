@@ -7,10 +7,10 @@ from rich.console import Console
 
 from posops.core.auth import OPERATOR
 from posops.core.cli import AS_OPTION, acting_as, fail, migrated_database, use_case_errors
+from posops.core.transitions import TransitionError
 from posops.reactivation import service
 from posops.reactivation.schemas import ReactivationRequestIn, ReactivationRequestOut
 from posops.terminals import service as terminals
-from posops.terminals.lifecycle import TransitionError
 
 console = Console()
 

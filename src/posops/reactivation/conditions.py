@@ -19,22 +19,24 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from posops.core.labels import Condition, Label, catalog_condition, catalog_labels, catalog_sentence
+from posops.core.transitions import (
+    ACTOR_LABELS,
+    ConditionsNotMet,
+    IllegalTransition,
+    NotAllowed,
+    TransitionError,
+    allowed_sentence,
+)
 from posops.core.versions import compare_versions
 from posops.terminals.arrears import format_yuan
 from posops.terminals.lifecycle import (
-    ACTOR_LABELS,
     REACTIVATORS,
     REASON_LABELS,
     Action,
     Actor,
-    ConditionsNotMet,
-    IllegalTransition,
-    NotAllowed,
     SuspensionReason,
     TerminalStatus,
     Transition,
-    TransitionError,
-    allowed_sentence,
     decide,
     status_label,
 )

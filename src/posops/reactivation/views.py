@@ -11,13 +11,12 @@ from pydantic import TypeAdapter
 from posops.core.auth import Principal
 from posops.core.deps import DbDep, SettingsDep
 from posops.core.documents import UploadDep
-from posops.core.errors import PosopsError
-from posops.core.web import PageUser, TerminalSection, check_csrf, page_lang, render
+from posops.core.forms import Refusal, dates, lines, validated, validated_as, yuan_to_fen
+from posops.core.web import PageUser, TerminalSection, check_csrf, render, run_form
 from posops.reactivation import service as requests
 from posops.reactivation.conditions import REQUESTERS, RequestStatus
 from posops.reactivation.schemas import Evidence, ReactivationRequestIn
 from posops.terminals import service
-from posops.terminals.forms import Refusal, dates, lines, refusal, validated, validated_as, yuan_to_fen
 from posops.terminals.schemas import FeePlanIn, RejectIn
 from posops.terminals.service import EDITORS
 
@@ -54,12 +53,9 @@ def _page(request: Request, db: DbDep, user: Principal, request_id: int,
 
 
 def _act(request: Request, db: DbDep, user: Principal, request_id: int, csrf_token: str, action: Any) -> Response:
-    check_csrf(request, csrf_token)
-    try:
-        action()
-    except PosopsError as exc:
-        return _page(request, db, user, request_id, refusal(exc, page_lang(request)))
-    return RedirectResponse(f"/reactivation-requests/{request_id}", status_code=303)
+    """Run a request's form: back to its page, or its page with the refusal."""
+    return run_form(request, csrf_token, action, lambda _: f"/reactivation-requests/{request_id}",
+                    lambda refused: _page(request, db, user, request_id, refused))
 
 
 def _evidence_fields(kind: str, amount: str, voucher: str, paid_on: str, legal_id: str, note: str, due_dates: str,

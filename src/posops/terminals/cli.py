@@ -9,8 +9,8 @@ from rich.console import Console
 
 from posops.core.cli import AS_OPTION, acting_as, fail, migrated_database, use_case_errors
 from posops.core.db import utcnow
+from posops.core.forms import validated
 from posops.terminals import service
-from posops.terminals.forms import validated
 from posops.terminals.lifecycle import SuspensionReason
 from posops.terminals.schemas import SuspendIn
 

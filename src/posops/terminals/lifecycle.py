@@ -16,21 +16,19 @@ Both errors carry the zh-CN and English message and the actions the role *can* t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 from posops.core.auth import Role
-from posops.core.errors import Conflict, Forbidden, PosopsError
 from posops.core.labels import (
     Condition,
     Label,
     catalog_condition,
-    catalog_label,
     catalog_labels,
     catalog_sentence,
 )
+from posops.core.transitions import ACTOR_LABELS, ConditionsNotMet, IllegalTransition, NotAllowed, TransitionError
 
 Actor = Role
 """Who acts: the five user roles of posops plus the scheduled worker (``Role.SYSTEM``)."""
@@ -67,12 +65,6 @@ class Action(StrEnum):
     REACTIVATE = "reactivate"
     DECOMMISSION = "decommission"
 
-
-ACTOR_LABELS: Mapping[str, Label] = {
-    **catalog_labels("role.", [a for a in Actor if a is not Actor.SYSTEM]),
-    Actor.SYSTEM: catalog_label("terminals.actor.system"),
-}
-"""Role names, as the console shows them (``role.*`` in core, the worker in terminals)."""
 
 STATUS_LABELS: Mapping[TerminalStatus, Label] = catalog_labels("status.", TerminalStatus)
 REASON_LABELS: Mapping[SuspensionReason, Label] = catalog_labels("reason.", SuspensionReason)
@@ -136,110 +128,6 @@ class Transition:
     to_reason: SuspensionReason | None
     must_sign_in: bool = False
     """True when the terminal must sign in (签到) again before it may transact."""
-
-
-class TransitionError(PosopsError):
-    """A refused state change, with zh-CN and English messages and the actions allowed instead.
-
-    It is a :class:`~posops.core.errors.PosopsError`, so the app answers it as HTTP: its JSON
-    ``detail`` is :meth:`as_dict` (what was refused, what is allowed from here, what is missing).
-    """
-
-    code = "transition_error"
-
-    def __init__(
-        self,
-        *,
-        action: str,
-        status: str | None,
-        role: str,
-        allowed: Sequence[str],
-        zh: str,
-        en: str,
-        reason: str | None = None,
-        unmet: Sequence[Condition] = (),
-    ) -> None:
-        super().__init__(f"{zh} | {en}")
-        self.action = str(action)
-        self.state = None if status is None else str(status)
-        """The status of the thing acted on (``status`` is the HTTP status of the error class)."""
-        self.reason = None if reason is None else str(reason)
-        self.role = str(role)
-        self.allowed: tuple[str, ...] = tuple(str(a) for a in allowed)
-        self.zh = zh
-        self.en = en
-        self.unmet: tuple[Condition, ...] = tuple(unmet)
-
-    @classmethod
-    def refusing(
-        cls,
-        *,
-        action: str,
-        status: str | None,
-        reason: str | None,
-        role: str,
-        problem: Label,
-        allowed: Sequence[str],
-        labels: Mapping[Any, Label],
-        unmet: Sequence[Condition] = (),
-    ) -> TransitionError:
-        """Refuse ``action``: say the ``problem``, then what ``role`` may do instead (named by ``labels``)."""
-        hint = allowed_sentence(role, allowed, labels)
-        return cls(action=action, status=status, reason=reason, role=role, allowed=allowed,
-                   zh=f"{problem.zh}{hint.zh}", en=f"{problem.en} {hint.en}", unmet=unmet)
-
-    def text(self, lang: str = "zh-CN") -> str:
-        """Return the message in ``lang`` (``zh-CN`` or ``en``)."""
-        return self.en if lang == "en" else self.zh
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready description, for an API error body."""
-        return {
-            "code": self.code,
-            "action": self.action,
-            "state": self.state,
-            "reason": self.reason,
-            "role": self.role,
-            "allowed": list(self.allowed),
-            "unmet": [c._asdict() for c in self.unmet],
-            "message": {"zh-CN": self.zh, "en": self.en},
-        }
-
-    def detail(self) -> Any:
-        """Return the JSON ``detail`` of the HTTP answer: :meth:`as_dict`."""
-        return self.as_dict()
-
-
-class IllegalTransition(TransitionError, Conflict):
-    """The action is not possible from the current state (HTTP 409)."""
-
-    code = "illegal_transition"
-
-
-class ConditionsNotMet(IllegalTransition):
-    """The action is possible from here, but some of its preconditions are not met (HTTP 409)."""
-
-    code = "conditions_not_met"
-
-
-class NotAllowed(TransitionError, Forbidden):
-    """The action is possible from the current state, but not for this role (HTTP 403)."""
-
-    code = "not_allowed"
-
-
-def list_labels(values: Iterable[str], labels: Mapping[Any, Label]) -> Label:
-    """Join the labels of ``values`` into one zh-CN and one English list."""
-    items = [labels.get(v, Label(str(v), str(v))) for v in values]
-    return Label("、".join(i.zh for i in items), ", ".join(i.en for i in items))
-
-
-def allowed_sentence(role: str, allowed: Sequence[str], labels: Mapping[Any, Label]) -> Label:
-    """Say, in both languages, what ``role`` may do instead (or that it may do nothing here)."""
-    who = ACTOR_LABELS.get(role, Label(role, role))
-    if not allowed:
-        return catalog_sentence("terminals.allowed.none", who=who)
-    return catalog_sentence("terminals.allowed.some", who=who, actions=list_labels(allowed, labels))
 
 
 def status_label(status: TerminalStatus | str, reason: SuspensionReason | str | None = None) -> Label:

@@ -8,15 +8,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from posops.core.auth import Principal
 from posops.core.deps import DbDep
-from posops.core.errors import PosopsError
-from posops.core.web import PageUser, TerminalSection, check_csrf, page_lang, render, terminal_sections
+from posops.core.forms import Refusal, dates, lines, validated
+from posops.core.web import PageUser, TerminalSection, render, run_form, terminal_sections
 from posops.terminals import service
-from posops.terminals.forms import Refusal, dates, lines, refusal, validated
 from posops.terminals.schemas import TERMINAL_STATUSES, ReasonChangeIn, SuspendIn, TerminalFilters
 
 router = APIRouter(include_in_schema=False)
@@ -64,16 +63,10 @@ TERMINAL_SECTION = TerminalSection("terminals/lifecycle_section.html", lifecycle
 """The terminal page's lifecycle card: state, suspension, screen notice, actions, notices, timeline."""
 
 
-def _act(request: Request, db: DbDep, user: Principal, terminal_id: int, csrf_token: str,
-         action: Any, done: str | None = None) -> Response:
+def _act(request: Request, db: DbDep, user: Principal, terminal_id: int, csrf_token: str, action: Any) -> Response:
     """Run a lifecycle action from a form: back to the page on success, the page with the refusal otherwise."""
-    check_csrf(request, csrf_token)
-    try:
-        result = action()
-    except PosopsError as exc:
-        return _detail_page(request, db, user, terminal_id, refusal(exc, page_lang(request)))
-    target = done.format(result=result) if done else f"/terminals/{terminal_id}"
-    return RedirectResponse(target, status_code=303)
+    return run_form(request, csrf_token, action, lambda _: f"/terminals/{terminal_id}",
+                    lambda refused: _detail_page(request, db, user, terminal_id, refused))
 
 
 @router.post("/terminals/{terminal_id}/suspend")

@@ -12,7 +12,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from posops.core.errors import Invalid, PosopsError
 from posops.core.i18n import translate
-from posops.terminals.lifecycle import TransitionError
+from posops.core.transitions import TransitionError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 T = TypeVar("T")
