@@ -17,7 +17,8 @@ from posops.core.errors import PosopsError
 from posops.core.web import PageUser, TerminalSection, check_csrf, page_lang, render, terminal_sections
 from posops.terminals import service
 from posops.terminals.forms import Refusal, dates, lines, refusal, validated
-from posops.terminals.schemas import TERMINAL_STATUSES, ReasonChangeIn, SuspendIn, TerminalFilters
+from posops.terminals.lifecycle import TerminalStatus
+from posops.terminals.schemas import ReasonChangeIn, SuspendIn, TerminalFilters
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 25
@@ -38,7 +39,7 @@ def terminal_list(request: Request, db: DbDep, user: PageUser, q: str = "", stat
     pages = max(1, -(-result.total // PER_PAGE))
     query = {"q": q, "status": status, "model": model, "region": region}
     return render(request, "terminals/list.html", {
-        "result": result, "pages": pages, "query": query, "statuses": TERMINAL_STATUSES, "models": DEMO_MODELS})
+        "result": result, "pages": pages, "query": query, "statuses": tuple(TerminalStatus), "models": DEMO_MODELS})
 
 
 @router.get("/terminals/{terminal_id}", response_class=HTMLResponse)
