@@ -51,6 +51,7 @@ from posops.onboarding.workflow import (
     requirements,
     step,
 )
+from posops.terminals.lifecycle import TerminalStatus
 from posops.terminals.models import Merchant, Terminal
 from posops.terminals.schemas import ConditionOut, MerchantIn, Page, TerminalIn
 from posops.terminals.service import (
@@ -390,7 +391,7 @@ def go_live(db: Database, principal: Principal, application_id: int, data: GoLiv
             check_identity_free(session, device["serial_number"], device["tid"])
             terminal = insert_terminal(session, principal, TerminalIn.model_validate(
                 {**device, "merchant_id": merchant.id, "region": application.region or merchant.region,
-                 "status": "onboarding"}))
+                 "status": TerminalStatus.ONBOARDING}))
             terminal.application_id = application.id
             session.flush()
             activate_locked(session, principal, terminal, f"onboarding application #{application.id}")

@@ -261,11 +261,12 @@ class SuspendIn(BaseModel):
 
     @model_validator(mode="after")
     def _details_fit_the_reason(self) -> SuspendIn:
-        if self.unpaid_due_dates is not None and self.reason != "arrears":
+        if self.unpaid_due_dates is not None and self.reason is not SuspensionReason.ARREARS:
             raise ValueError("unpaid_due_dates is only for an arrears suspension")
-        if self.documents_requested and self.reason not in ("risk_limit", "security", "policy"):
+        if self.documents_requested and self.reason not in (SuspensionReason.RISK_LIMIT, SuspensionReason.SECURITY,
+                                                              SuspensionReason.POLICY):
             raise ValueError("documents_requested is only for risk_limit, security or policy suspensions")
-        if self.required_version is not None and self.reason != "system_update":
+        if self.required_version is not None and self.reason is not SuspensionReason.SYSTEM_UPDATE:
             raise ValueError("required_version is only for a system_update suspension")
         return self
 
