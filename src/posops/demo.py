@@ -18,6 +18,7 @@ from posops.core.cli import console, migrated_database, use_case_errors
 from posops.core.db import Database
 from posops.core.models import User
 from posops.telemetry.catalogue import CARRIERS, MODEL_CATALOGUE
+from posops.terminals.lifecycle import SuspensionReason, TerminalStatus
 from posops.terminals.models import FeePlan, Merchant, Terminal
 
 SYSTEM = Principal(user_id=None, username="demo-loader", role=Role.ADMIN)
@@ -42,7 +43,8 @@ MERCHANTS = [
 ]
 
 demo_app = typer.Typer(help="The demo fleet.", no_args_is_help=True)
-SUSPENSION_REASONS = ("arrears", "arrears", "risk_limit", "dormant", "device_fault", "security")
+SUSPENSION_REASONS = (SuspensionReason.ARREARS, SuspensionReason.ARREARS, SuspensionReason.RISK_LIMIT,
+                      SuspensionReason.DORMANT, SuspensionReason.DEVICE_FAULT, SuspensionReason.SECURITY)
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ def load_demo(db: Database, *, terminals: int = 300, seed: int = 8583, progress:
         count = session.scalar(select(func.count(Terminal.id)).where(
             Terminal.merchant_id.in_([m.id for m in merchants]))) or 0
         suspended = session.scalar(select(func.count(Terminal.id)).where(
-            Terminal.merchant_id.in_([m.id for m in merchants]), Terminal.status == "suspended")) or 0
+            Terminal.merchant_id.in_([m.id for m in merchants]), Terminal.status == TerminalStatus.SUSPENDED)) or 0
         return DemoSummary(len(merchants), count, suspended)
 
 
@@ -90,12 +92,12 @@ def _add_terminals(session: Session, merchants: list[Merchant], count: int, rng:
             model = rng.choice(list(MODEL_CATALOGUE))
             vendor, networks, firmwares, apps = MODEL_CATALOGUE[model]
             bought = today - timedelta(days=rng.randint(30, 4 * 365))
-            status, reason = "active", None
+            status, reason = TerminalStatus.ACTIVE, None
             roll = rng.random()
             if roll < 0.06:
-                status, reason = "suspended", rng.choice(SUSPENSION_REASONS)
+                status, reason = TerminalStatus.SUSPENDED, rng.choice(SUSPENSION_REASONS)
             elif roll < 0.08:
-                status = "onboarding"
+                status = TerminalStatus.ONBOARDING
             session.add(Terminal(
                 serial_number=f"{vendor[:2].upper()}{model.split()[-1]}{index + 1:06d}",
                 model=model, vendor=vendor, tid=f"{10000001 + index:08d}",

@@ -90,7 +90,7 @@ class DeviceIn(BaseModel):
     mid: MID
     firmware_version: Text = ""
     app_version: Text = ""
-    network_type: NetworkType = "4g"
+    network_type: NetworkType = NetworkType.CELLULAR_4G
     carrier: Text = ""
 
 

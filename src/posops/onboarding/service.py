@@ -52,6 +52,7 @@ from posops.onboarding.workflow import (
     requirements,
     step,
 )
+from posops.terminals.lifecycle import TerminalStatus
 from posops.terminals.models import Merchant, Terminal
 from posops.terminals.schemas import ConditionOut, MerchantIn, TerminalIn
 from posops.terminals.service import (
@@ -382,7 +383,7 @@ def go_live(db: Database, principal: Principal, application_id: int, data: GoLiv
             check_identity_free(session, device["serial_number"], device["tid"])
             terminal = insert_terminal(session, principal, TerminalIn.model_validate(
                 {**device, "merchant_id": merchant.id, "region": application.region or merchant.region,
-                 "status": "onboarding"}), application_id=application.id)
+                 "status": TerminalStatus.ONBOARDING}), application_id=application.id)
             activate_locked(session, principal, terminal, f"onboarding application #{application.id}")
             terminal_ids.append(terminal.id)
         audit.record(session, principal, OWNER, application.id, "bind",

@@ -17,6 +17,7 @@ from posops.reactivation import service as requests
 from posops.reactivation.conditions import REQUESTERS, RequestStatus
 from posops.reactivation.schemas import Evidence, ReactivationRequestIn
 from posops.terminals import service
+from posops.terminals.lifecycle import TerminalStatus
 from posops.terminals.schemas import FeePlanIn, RejectIn
 from posops.terminals.service import EDITORS
 
@@ -149,7 +150,7 @@ def request_reactivation(request: Request, terminal_id: int, db: DbDep, user: Pa
 def reactivation_section(db: DbDep, user: Principal, terminal_id: int) -> dict[str, Any]:
     """What the terminal page's reactivation card shows: the open request, or whether the caller may ask."""
     open_request = requests.open_request_for(db, user, terminal_id)
-    suspended = service.get_terminal(db, user, terminal_id).status == "suspended"
+    suspended = service.get_terminal(db, user, terminal_id).status == TerminalStatus.SUSPENDED
     return {"open_request": open_request,
             "can_request": suspended and open_request is None and user.role.value in REQUESTERS}
 

@@ -34,7 +34,6 @@ from sqlalchemy import (
     delete,
     exists,
     func,
-    or_,
     select,
     text,
     tuple_,
@@ -89,6 +88,7 @@ from posops.telemetry.schemas import (
 )
 from posops.telemetry.series import Reading, bucket_means, error_rates, plotted_at
 from posops.terminals import service as terminals
+from posops.terminals.lifecycle import TerminalStatus
 from posops.terminals.models import Merchant, Terminal
 
 TERMINAL_TOKEN_PREFIX = "posterm_"
@@ -648,7 +648,7 @@ def fleet_profiles(db: Database, limit: int) -> list[dict[str, str]]:
         rows = session.execute(
             select(Terminal.serial_number, Terminal.model, Terminal.region, Terminal.carrier, Terminal.network_type,
                    Terminal.app_version, Terminal.firmware_version)
-            .where(or_(Terminal.status == "active", Terminal.status == "suspended"))
+            .where(Terminal.status.in_((TerminalStatus.ACTIVE, TerminalStatus.SUSPENDED)))
             .order_by(Terminal.id).limit(limit)).all()
     names = ("sn", "model", "region", "carrier", "network", "app_version", "firmware")
     return [{name: value for name, value in zip(names, row, strict=True) if value} for row in rows]

@@ -8,6 +8,8 @@ from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from posops.core.db import Base, JSONType, UTCDateTime, utcnow
+from posops.terminals.lifecycle import TerminalStatus
+from posops.terminals.schemas import NetworkType
 
 
 class Merchant(Base):
@@ -41,12 +43,12 @@ class Terminal(Base):
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
     firmware_version: Mapped[str] = mapped_column(String(32), default="")
     app_version: Mapped[str] = mapped_column(String(32), default="")
-    network_type: Mapped[str] = mapped_column(String(16), default="4g")
+    network_type: Mapped[str] = mapped_column(String(16), default=NetworkType.CELLULAR_4G)
     carrier: Mapped[str] = mapped_column(String(32), default="")
     region: Mapped[str] = mapped_column(String(64), default="", index=True)
     purchase_date: Mapped[date | None] = mapped_column(Date, default=None)
     warranty_end: Mapped[date | None] = mapped_column(Date, default=None)
-    status: Mapped[str] = mapped_column(String(16), default="active", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=TerminalStatus.ACTIVE, index=True)
     status_reason: Mapped[str | None] = mapped_column(String(32), default=None)
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     last_transaction_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None, index=True)

@@ -7,21 +7,22 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from enum import StrEnum
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from posops.core.versions import parse_version
+from posops.terminals.lifecycle import SuspensionReason, TerminalStatus
 
-TERMINAL_STATUSES = ("onboarding", "active", "suspended", "decommissioned")
-SUSPENSION_REASONS = ("arrears", "risk_limit", "device_fault", "system_update", "security", "dormant",
-                      "policy", "other")
-NETWORK_TYPES = ("4g", "wifi", "ethernet")
 
-TerminalStatus = Literal["onboarding", "active", "suspended", "decommissioned"]
-SuspensionReason = Literal["arrears", "risk_limit", "device_fault", "system_update", "security", "dormant",
-                           "policy", "other"]
-NetworkType = Literal["4g", "wifi", "ethernet"]
+class NetworkType(StrEnum):
+    """How a terminal reaches the acquirer."""
+
+    CELLULAR_4G = "4g"
+    WIFI = "wifi"
+    ETHERNET = "ethernet"
+
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=128)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
@@ -103,17 +104,17 @@ class TerminalIn(_TerminalFields):
     merchant_id: int
     firmware_version: Text = ""
     app_version: Text = ""
-    network_type: NetworkType = "4g"
+    network_type: NetworkType = NetworkType.CELLULAR_4G
     carrier: Text = ""
     region: Text = ""
     purchase_date: date | None = None
     warranty_end: date | None = None
-    status: TerminalStatus = "active"
+    status: TerminalStatus = TerminalStatus.ACTIVE
     status_reason: SuspensionReason | None = None
 
     @model_validator(mode="after")
     def _reason_only_when_suspended(self) -> TerminalIn:
-        if (self.status == "suspended") != (self.status_reason is not None):
+        if (self.status is TerminalStatus.SUSPENDED) != (self.status_reason is not None):
             raise ValueError("status_reason is required for a suspended terminal and only for one")
         return self
 
@@ -248,11 +249,12 @@ class SuspendIn(BaseModel):
 
     @model_validator(mode="after")
     def _details_fit_the_reason(self) -> SuspendIn:
-        if self.unpaid_due_dates is not None and self.reason != "arrears":
+        if self.unpaid_due_dates is not None and self.reason is not SuspensionReason.ARREARS:
             raise ValueError("unpaid_due_dates is only for an arrears suspension")
-        if self.documents_requested and self.reason not in ("risk_limit", "security", "policy"):
+        if self.documents_requested and self.reason not in (SuspensionReason.RISK_LIMIT, SuspensionReason.SECURITY,
+                                                              SuspensionReason.POLICY):
             raise ValueError("documents_requested is only for risk_limit, security or policy suspensions")
-        if self.required_version is not None and self.reason != "system_update":
+        if self.required_version is not None and self.reason is not SuspensionReason.SYSTEM_UPDATE:
             raise ValueError("required_version is only for a system_update suspension")
         return self
 

@@ -16,7 +16,8 @@ from posops.core.deps import DbDep
 from posops.core.forms import Refusal, dates, lines, validated
 from posops.core.web import PageUser, TerminalSection, render, run_form, terminal_sections
 from posops.terminals import service
-from posops.terminals.schemas import TERMINAL_STATUSES, ReasonChangeIn, SuspendIn, TerminalFilters
+from posops.terminals.lifecycle import TerminalStatus
+from posops.terminals.schemas import ReasonChangeIn, SuspendIn, TerminalFilters
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 25
@@ -35,7 +36,7 @@ def terminal_list(request: Request, db: DbDep, user: PageUser, q: str = "", stat
     result = service.list_terminals(db, user, filters, page=page, per_page=PER_PAGE)
     query = {"q": q, "status": status, "model": model, "region": region}
     return render(request, "terminals/list.html", {
-        "result": result, "pages": result.pages, "query": query, "statuses": TERMINAL_STATUSES,
+        "result": result, "pages": result.pages, "query": query, "statuses": tuple(TerminalStatus),
         "models": service.terminal_models(db, user)})
 
 
