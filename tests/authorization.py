@@ -8,7 +8,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from tests.conftest import Fleet
-from tests.helpers import login
+from tests.helpers import csrf_token, login
 
 # (name, method, path, request kwargs, expected status per role)
 Route = tuple[str, str, Callable[[Fleet], str], Callable[[Fleet], dict[str, Any]], dict[str, int]]
@@ -53,5 +53,33 @@ def check_pages_send_anonymous_to_login(client: TestClient, fleet: Fleet, pages:
     """Every page redirects (303) a visitor who has not signed in to the login page."""
     for _, method, path, _ in pages:
         response = client.request(method, path(fleet), headers={"accept": "text/html"}, follow_redirects=False)
+        assert response.status_code == 303, (method, path(fleet), response.status_code)
+        assert response.headers["location"].startswith("/login"), (method, path(fleet))
+
+
+# (name, method, path, form fields and files of the fleet, expected status per signed-in role) of a console form
+Form = tuple[str, str, Callable[[Fleet], str], Callable[[Fleet], dict[str, Any]], dict[str, int]]
+
+
+def check_forms_answer_role(client: TestClient, fleet: Fleet, role: str, forms: Sequence[Form]) -> None:
+    """Sign the role in, post every form with a valid CSRF token and compare each status with the table's."""
+    login(client, role)
+    token = csrf_token(client.get("/terminals").text)
+    outcomes = {}
+    for name, method, path, kwargs, expected in forms:
+        extra = kwargs(fleet)
+        data = {"csrf_token": token, **extra.pop("data", {})}
+        response = client.request(method, path(fleet), data=data, headers={"accept": "text/html"},
+                                  follow_redirects=False, **extra)
+        outcomes[name] = (response.status_code, expected[role])
+    wrong = {name: got for name, got in outcomes.items() if got[0] != got[1]}
+    assert not wrong, f"(got, expected) per form for {role}: {wrong}"
+
+
+def check_forms_send_anonymous_to_login(client: TestClient, fleet: Fleet, forms: Sequence[Form]) -> None:
+    """Every form redirects (303) a visitor who has not signed in to the login page, before looking at the form."""
+    for _, method, path, kwargs, _ in forms:
+        response = client.request(method, path(fleet), headers={"accept": "text/html"}, follow_redirects=False,
+                                  **kwargs(fleet))
         assert response.status_code == 303, (method, path(fleet), response.status_code)
         assert response.headers["location"].startswith("/login"), (method, path(fleet))

@@ -10,10 +10,16 @@ from starlette.routing import Match
 from posops.app import create_app
 from posops.core.config import Settings
 from tests.conftest import Fleet
+from tests.core.test_authorization import FORMS as CONSOLE_FORMS
 from tests.core.test_authorization import PAGES as CONSOLE_PAGES
 from tests.core.test_authorization import ROUTES as CORE_ROUTES
 from tests.core.test_authorization import seeded  # noqa: F401  (fixture)
+from tests.diagnosis.test_authorization import FORMS as DIAGNOSIS_FORMS
+from tests.diagnosis.test_authorization import PAGES as DIAGNOSIS_PAGES
+from tests.diagnosis.test_authorization import ROUTES as DIAGNOSIS_ROUTES
+from tests.diagnosis.test_authorization import diagnosed  # noqa: F401  (fixture)
 from tests.helpers import app_routes
+from tests.iso8583.test_authorization import FORMS as ISO8583_FORMS
 from tests.iso8583.test_authorization import ROUTES as ISO8583_ROUTES
 from tests.telemetry.test_authorization import PAGES as TELEMETRY_PAGES
 from tests.telemetry.test_authorization import ROUTES as TELEMETRY_ROUTES
@@ -23,35 +29,6 @@ from tests.telemetry.test_authorization import incident, with_incident  # noqa: 
 FRAMEWORK = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/static/{path}"}
 # open to everyone by design, so no role changes the answer: the liveness probe, signing in, choosing a language
 PUBLIC = {"GET /healthz", "GET /login", "POST /login", "GET /lang/{code}"}
-# Routes whose matrix rows are still to be written; each must leave this list by getting real rows. Many are
-# checked per role already, but in code (tests/diagnosis, tests/telemetry, the console tests), not in a table.
-WITHOUT_ROWS_YET = {
-    "GET /api/v1/diagnoses/{session_id}",
-    "GET /api/v1/terminals/{terminal_id}/diagnoses",
-    "GET /diagnoses/{session_id}",
-    "POST /api/v1/diagnoses",
-    "POST /api/v1/diagnoses/{session_id}/steps",
-    "POST /diagnoses",
-    "POST /diagnoses/{session_id}/steps",
-    "POST /logout",
-    "POST /onboarding/new",
-    "POST /onboarding/{application_id}/materials/{material}",
-    "POST /onboarding/{application_id}/materials/{material}/{review}",
-    "POST /onboarding/{application_id}/steps/{step}",
-    "POST /reactivation-requests/{request_id}/approve",
-    "POST /reactivation-requests/{request_id}/documents",
-    "POST /reactivation-requests/{request_id}/evidence",
-    "POST /reactivation-requests/{request_id}/fee-plan",
-    "POST /reactivation-requests/{request_id}/reject",
-    "POST /reactivation-requests/{request_id}/resubmit",
-    "POST /terminals/{terminal_id}/activate",
-    "POST /terminals/{terminal_id}/decommission",
-    "POST /terminals/{terminal_id}/reactivation-requests",
-    "POST /terminals/{terminal_id}/suspend",
-    "POST /terminals/{terminal_id}/suspension-reason",
-    "POST /traffic/upload",
-}
-
 
 def _templates(settings: Settings) -> list[tuple[str, str, object]]:
     found = []
@@ -76,10 +53,11 @@ def _covered(settings: Settings, fleet: Fleet, rows: Iterable[tuple[Any, ...]]) 
 
 
 def test_every_route_has_a_row_in_a_route_role_matrix(settings: Settings, seeded: Fleet,  # noqa: F811
-                                                     with_incident: Fleet) -> None:  # noqa: F811
+                                                     with_incident: Fleet, diagnosed: Fleet) -> None:  # noqa: F811
     every = {f"{method} {template}" for method, template, _ in _templates(settings)}
-    covered = (_covered(settings, seeded, [*CORE_ROUTES, *ISO8583_ROUTES, *CONSOLE_PAGES])
-               | _covered(settings, with_incident, [*TELEMETRY_ROUTES, *TELEMETRY_PAGES]))
-    missing = sorted(every - covered - PUBLIC - WITHOUT_ROWS_YET)
+    covered = (_covered(settings, seeded, [*CORE_ROUTES, *ISO8583_ROUTES, *CONSOLE_PAGES, *CONSOLE_FORMS,
+                                           *ISO8583_FORMS])
+               | _covered(settings, with_incident, [*TELEMETRY_ROUTES, *TELEMETRY_PAGES])
+               | _covered(settings, diagnosed, [*DIAGNOSIS_ROUTES, *DIAGNOSIS_PAGES, *DIAGNOSIS_FORMS]))
+    missing = sorted(every - covered - PUBLIC)
     assert not missing, "routes without an authorization expectation:\n" + "\n".join(missing)
-    assert not WITHOUT_ROWS_YET & covered, f"take these off WITHOUT_ROWS_YET: {sorted(WITHOUT_ROWS_YET & covered)}"

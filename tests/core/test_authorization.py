@@ -12,8 +12,11 @@ from fastapi.testclient import TestClient
 from posops.core.config import Settings
 from posops.core.db import Database
 from tests.authorization import (
+    Form,
     Page,
     Route,
+    check_forms_answer_role,
+    check_forms_send_anonymous_to_login,
     check_pages_answer_role,
     check_pages_send_anonymous_to_login,
     check_routes_answer_role,
@@ -261,7 +264,7 @@ def test_console_pages_send_anonymous_visitors_to_login(client: TestClient, flee
         assert response.headers["location"].startswith("/login")
 
 
-# console pages every role opens (GET); forms that post are checked in each feature's page tests
+# console pages every role opens (GET); the forms that post are in FORMS below
 PAGES: list[Page] = [
     ("home", "GET", lambda f: "/", dict.fromkeys(ROLES, 303)),  # on to the terminal list
     ("terminals", "GET", lambda f: "/terminals", dict.fromkeys(ROLES, 200)),
@@ -290,3 +293,83 @@ def test_every_console_page_answers_each_role_as_designed(client: TestClient, se
 
 def test_every_console_page_sends_anonymous_visitors_to_login(client: TestClient, seeded: Fleet) -> None:
     check_pages_send_anonymous_to_login(client, seeded, PAGES)
+
+
+def _fields(**fields: str) -> dict[str, Any]:
+    return {"data": fields}
+
+
+def _page_payment() -> dict[str, Any]:
+    return _fields(kind="payment", amount="1.00", voucher=f"TX-{uuid.uuid4().hex[:10]}",
+                   paid_on=date.today().isoformat())
+
+
+def _request_form(fleet: Fleet, request: str, action: str) -> str:
+    return f"/reactivation-requests/{getattr(_s(fleet), request)}/{action}"
+
+
+def _application_form(fleet: Fleet, state: str, rest: str) -> str:
+    return f"/onboarding/{_s(fleet).apps[state]}{rest}"
+
+
+# console forms that post, with a valid CSRF token and body, on records in states where the role decides
+FORMS: list[Form] = [
+    # terminals
+    ("suspend", "POST", lambda f: f"/terminals/{_s(f).t_active}/suspend",
+     lambda f: _fields(reason="arrears", note="欠费"), _only("agent", "risk", status=303)),
+    ("activate", "POST", lambda f: f"/terminals/{_s(f).t_onboarding}/activate", _none,
+     _only("agent", "admin", status=303)),
+    ("decommission", "POST", lambda f: f"/terminals/{_s(f).t_decommission}/decommission",
+     lambda f: _fields(note="退机"), _only("agent", "admin", status=303)),
+    # reactivation
+    ("request submit", "POST", lambda f: f"/terminals/{_s(f).t_dormant}/reactivation-requests",
+     lambda f: _fields(note="复机"), _only("merchant", "agent", status=303)),
+    ("request submit other merchant", "POST", lambda f: f"/terminals/{_s(f).t_b_dormant}/reactivation-requests",
+     lambda f: _fields(note="复机"), {**_only("agent", status=303), "merchant": 404}),
+    ("suspension reason", "POST", lambda f: f"/terminals/{_s(f).t_dormant}/suspension-reason",
+     lambda f: _fields(reason="policy", note="新规"), _only("agent", "risk", status=303)),
+    ("request evidence", "POST", lambda f: _request_form(f, "r_payable", "evidence"), lambda f: _page_payment(),
+     _only("merchant", "agent", status=303)),
+    ("request evidence other merchant", "POST", lambda f: _request_form(f, "r_other_merchant", "evidence"),
+     lambda f: _page_payment(), {**_only("agent", status=303), "merchant": 404}),
+    ("request document upload", "POST", lambda f: _request_form(f, "r_payable", "documents"),
+     lambda f: {"data": {"name": "缴费凭证"}, "files": pdf()}, _only("merchant", "agent", "risk", status=303)),
+    ("request fee plan", "POST", lambda f: _request_form(f, "r_payable", "fee-plan"),
+     lambda f: _fields(monthly_fee="30", monthly_data_fee="10", daily_penalty_bp="5", grace_days="5"),
+     _only("agent", "admin", status=303)),
+    ("request reject", "POST", lambda f: _request_form(f, "r_rejectable", "reject"),
+     lambda f: _fields(reason="原因未消除"), _only("agent", status=303)),
+    ("request resubmit", "POST", lambda f: _request_form(f, "r_resubmittable", "resubmit"),
+     lambda f: _fields(note="已验收"), _only("merchant", "agent", status=303)),
+    ("request approve", "POST", lambda f: _request_form(f, "r_payable", "approve"), _none,
+     _only("agent", status=303)),
+    # onboarding
+    ("application create", "POST", lambda f: "/onboarding/new",
+     lambda f: _fields(applicant_type="business", terminal_model="PAX A920", terminal_count="2"),
+     {**_only("merchant", status=303), "agent": 422}),
+    ("application create walk-in", "POST", lambda f: "/onboarding/new",
+     lambda f: _fields(applicant_type="business", terminal_model="PAX A920", name="新店",
+                       legal_id="91350100M000100Y43"), {**_only("agent", status=303), "merchant": 422}),
+    ("material upload", "POST", lambda f: _application_form(f, "draft", "/materials/bank_account"),
+     lambda f: {"files": pdf()}, _only("merchant", "agent", status=303)),
+    ("material upload other merchant", "POST",
+     lambda f: f"/onboarding/{_s(f).app_other_merchant}/materials/bank_account",
+     lambda f: {"files": pdf()}, {**_only("agent", status=303), "merchant": 404}),
+    ("material verify", "POST", lambda f: _application_form(f, "reviewing", "/materials/application_form/verify"),
+     _none, _only("agent", status=303)),
+    ("application submit", "POST", lambda f: _application_form(f, "ready", "/steps/submit"), _none,
+     _only("merchant", "agent", status=303)),
+    ("application start review", "POST", lambda f: _application_form(f, "submitted", "/steps/start_review"), _none,
+     _only("agent", status=303)),
+    # last, as it ends the console session
+    ("sign out", "POST", lambda f: "/logout", _none, dict.fromkeys(ROLES, 303)),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_console_form_answers_each_role_as_designed(client: TestClient, seeded: Fleet, role: str) -> None:
+    check_forms_answer_role(client, seeded, role, FORMS)
+
+
+def test_every_console_form_sends_anonymous_visitors_to_login(client: TestClient, seeded: Fleet) -> None:
+    check_forms_send_anonymous_to_login(client, seeded, FORMS[:-1])  # signing out is open to anyone

@@ -1,61 +1,135 @@
-"""Every diagnosis route against every role, including a merchant reaching for another merchant's terminal."""
+"""Every diagnosis route and page against every role, including a merchant reaching for another merchant's terminal."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.authorization import (
+    Form,
+    Page,
+    Route,
+    check_forms_answer_role,
+    check_forms_send_anonymous_to_login,
+    check_pages_answer_role,
+    check_pages_send_anonymous_to_login,
+    check_routes_answer_role,
+    check_routes_refuse_anonymous,
+)
 from tests.conftest import Fleet
 
 ROLES = ["merchant", "agent", "risk", "technician", "admin"]
+OWN_TERMINAL, OTHER_TERMINAL = "SN-TEST-0000", "SN-TEST-0003"
 
 
-def _session_on(client: TestClient, fleet: Fleet, terminal: str) -> tuple[str, str, str]:
+@dataclass
+class Session:
+    """A diagnosis session with its next step and the first outcome that step offers."""
+
+    id: str
+    step: str
+    outcome: str
+
+
+@dataclass
+class Sessions:
+    """The sessions the routes read and answer: on merchant A's and B's terminals, and a staff one without one."""
+
+    own: Session
+    other: Session
+    staff: str
+
+
+def _session_on(client: TestClient, fleet: Fleet, terminal: str) -> Session:
     doc = client.post("/api/v1/diagnoses", json={"text": "刷卡没反应", "terminal_id": terminal},
                       headers=fleet.headers("admin")).json()
-    return doc["id"], doc["next_step"]["id"], doc["next_step"]["outcomes"][0]
+    return Session(doc["id"], doc["next_step"]["id"], doc["next_step"]["outcomes"][0])
+
+
+@pytest.fixture
+def diagnosed(client: TestClient, fleet: Fleet) -> Fleet:
+    """The fleet with diagnosis sessions started before the table runs (on `fleet.sessions`)."""
+    staff = client.post("/api/v1/diagnoses", json={"text": "不出小票"}, headers=fleet.headers("agent")).json()["id"]
+    fleet.sessions = Sessions(own=_session_on(client, fleet, OWN_TERMINAL),  # type: ignore[attr-defined]
+                              other=_session_on(client, fleet, OTHER_TERMINAL), staff=staff)
+    return fleet
+
+
+def _s(fleet: Fleet) -> Sessions:
+    sessions: Sessions = fleet.sessions  # type: ignore[attr-defined]
+    return sessions
+
+
+def _answer(session: Session) -> dict[str, Any]:
+    return {"step": session.step, "outcome": session.outcome}
+
+
+def _everyone(status: int) -> dict[str, int]:
+    return dict.fromkeys(ROLES, status)
+
+
+def _cross(status: int) -> dict[str, int]:
+    """`status` for staff, 404 for a merchant reaching for another merchant's terminal or a staff session."""
+    return {**_everyone(status), "merchant": 404}
+
+
+ROUTES: list[Route] = [
+    ("start, no terminal", "POST", lambda f: "/api/v1/diagnoses", lambda f: {"json": {"text": "不出小票"}},
+     _everyone(201)),
+    ("start, own terminal", "POST", lambda f: "/api/v1/diagnoses",
+     lambda f: {"json": {"text": "x", "terminal_id": OWN_TERMINAL}}, _everyone(201)),
+    ("start, other terminal", "POST", lambda f: "/api/v1/diagnoses",
+     lambda f: {"json": {"text": "x", "terminal_id": OTHER_TERMINAL}}, _cross(201)),
+    ("read, other", "GET", lambda f: f"/api/v1/diagnoses/{_s(f).other.id}", lambda f: {}, _cross(200)),
+    ("answer, other", "POST", lambda f: f"/api/v1/diagnoses/{_s(f).other.id}/steps",
+     lambda f: {"json": _answer(_s(f).other)}, _cross(200)),
+    ("read, own", "GET", lambda f: f"/api/v1/diagnoses/{_s(f).own.id}", lambda f: {}, _everyone(200)),
+    ("answer, own", "POST", lambda f: f"/api/v1/diagnoses/{_s(f).own.id}/steps",
+     lambda f: {"json": _answer(_s(f).own)}, _everyone(200)),
+    ("history, own", "GET", lambda f: f"/api/v1/terminals/{f.terminals_a[0]}/diagnoses", lambda f: {},
+     _everyone(200)),
+    ("history, other", "GET", lambda f: f"/api/v1/terminals/{f.terminals_b[0]}/diagnoses", lambda f: {},
+     _cross(200)),
+    ("read, staff session without terminal", "GET", lambda f: f"/api/v1/diagnoses/{_s(f).staff}", lambda f: {},
+     _cross(200)),
+]
+
+PAGES: list[Page] = [
+    ("session, own", "GET", lambda f: f"/diagnoses/{_s(f).own.id}", _everyone(200)),
+    ("session, other", "GET", lambda f: f"/diagnoses/{_s(f).other.id}", _cross(200)),
+]
+
+FORMS: list[Form] = [
+    ("start, no terminal", "POST", lambda f: "/diagnoses", lambda f: {"data": {"text": "不出小票"}}, _everyone(303)),
+    ("start, other terminal", "POST", lambda f: "/diagnoses",
+     lambda f: {"data": {"text": "x", "terminal_id": OTHER_TERMINAL}}, _cross(303)),
+    ("answer, own", "POST", lambda f: f"/diagnoses/{_s(f).own.id}/steps", lambda f: {"data": _answer(_s(f).own)},
+     _everyone(303)),
+    ("answer, other", "POST", lambda f: f"/diagnoses/{_s(f).other.id}/steps",
+     lambda f: {"data": _answer(_s(f).other)}, _cross(303)),
+]
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_diagnosis_routes_per_role(client: TestClient, fleet: Fleet, role: str) -> None:
-    other_terminal, own_terminal = "SN-TEST-0003", "SN-TEST-0000"
-    cross = 404 if role == "merchant" else None
-    headers = fleet.headers(role)
-    outcomes: dict[str, tuple[int, int]] = {}
-
-    def expect(name: str, status: int, expected: int) -> None:
-        outcomes[name] = (status, expected)
-
-    expect("start, no terminal", client.post("/api/v1/diagnoses", json={"text": "不出小票"}, headers=headers)
-           .status_code, 201)
-    expect("start, own terminal", client.post("/api/v1/diagnoses", json={"text": "x", "terminal_id": own_terminal},
-                                              headers=headers).status_code, 201)
-    expect("start, other terminal", client.post("/api/v1/diagnoses",
-                                                json={"text": "x", "terminal_id": other_terminal},
-                                                headers=headers).status_code, cross or 201)
-    sid, step, outcome = _session_on(client, fleet, other_terminal)
-    expect("read, other", client.get(f"/api/v1/diagnoses/{sid}", headers=headers).status_code, cross or 200)
-    expect("answer, other", client.post(f"/api/v1/diagnoses/{sid}/steps", json={"step": step, "outcome": outcome},
-                                        headers=headers).status_code, cross or 200)
-    own_sid, own_step, own_outcome = _session_on(client, fleet, own_terminal)
-    expect("read, own", client.get(f"/api/v1/diagnoses/{own_sid}", headers=headers).status_code, 200)
-    expect("answer, own", client.post(f"/api/v1/diagnoses/{own_sid}/steps", headers=headers,
-                                      json={"step": own_step, "outcome": own_outcome}).status_code, 200)
-    expect("history, own", client.get(f"/api/v1/terminals/{fleet.terminals_a[0]}/diagnoses",
-                                      headers=headers).status_code, 200)
-    expect("history, other", client.get(f"/api/v1/terminals/{fleet.terminals_b[0]}/diagnoses",
-                                        headers=headers).status_code, cross or 200)
-    staff_sid = client.post("/api/v1/diagnoses", json={"text": "不出小票"}, headers=fleet.headers("agent")).json()["id"]
-    expect("read, staff session without terminal", client.get(f"/api/v1/diagnoses/{staff_sid}", headers=headers)
-           .status_code, cross or 200)
-    wrong = {name: got for name, got in outcomes.items() if got[0] != got[1]}
-    assert not wrong, f"(got, expected) for {role}: {wrong}"
+def test_every_api_route_answers_each_role_as_designed(client: TestClient, diagnosed: Fleet, role: str) -> None:
+    check_routes_answer_role(client, diagnosed, role, ROUTES)
 
 
-def test_diagnosis_routes_need_a_caller(client: TestClient, fleet: Fleet) -> None:
-    sid, step, outcome = _session_on(client, fleet, "SN-TEST-0000")
-    for method, path, body in (("POST", "/api/v1/diagnoses", {"text": "x"}),
-                               ("POST", f"/api/v1/diagnoses/{sid}/steps", {"step": step, "outcome": outcome}),
-                               ("GET", f"/api/v1/diagnoses/{sid}", None),
-                               ("GET", f"/api/v1/terminals/{fleet.terminals_a[0]}/diagnoses", None)):
-        assert client.request(method, path, json=body).status_code == 401, path
+def test_anonymous_callers_get_401_on_every_api_route(client: TestClient, diagnosed: Fleet) -> None:
+    check_routes_refuse_anonymous(client, diagnosed, ROUTES)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_console_page_and_form_answers_each_role_as_designed(client: TestClient, diagnosed: Fleet,
+                                                                 role: str) -> None:
+    check_pages_answer_role(client, diagnosed, role, PAGES)
+    check_forms_answer_role(client, diagnosed, role, FORMS)
+
+
+def test_every_console_page_and_form_sends_anonymous_visitors_to_login(client: TestClient,
+                                                                      diagnosed: Fleet) -> None:
+    check_pages_send_anonymous_to_login(client, diagnosed, PAGES)
+    check_forms_send_anonymous_to_login(client, diagnosed, FORMS)

@@ -7,7 +7,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.authorization import Route, check_routes_answer_role, check_routes_refuse_anonymous
+from tests.authorization import (
+    Form,
+    Route,
+    check_forms_answer_role,
+    check_forms_send_anonymous_to_login,
+    check_routes_answer_role,
+    check_routes_refuse_anonymous,
+)
 from tests.conftest import Fleet
 from tests.helpers import csrf_token, login
 from tests.iso8583.helpers import captures
@@ -45,6 +52,11 @@ ROUTES: list[Route] = [
     ("traffic, unknown terminal", "GET", lambda f: "/api/v1/terminals/999999/traffic", lambda f: {}, _everyone(404)),
 ]
 
+FORMS: list[Form] = [
+    ("upload", "POST", lambda f: "/traffic/upload", lambda f: {"files": {"file": ("shop.log", _log())}},
+     _importers(200)),
+]
+
 
 @pytest.fixture
 def imported(client: TestClient, fleet: Fleet) -> Fleet:
@@ -62,6 +74,15 @@ def test_every_api_route_answers_each_role_as_designed(client: TestClient, impor
 
 def test_anonymous_callers_get_401_on_every_api_route(client: TestClient, imported: Fleet) -> None:
     check_routes_refuse_anonymous(client, imported, ROUTES)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_console_form_answers_each_role_as_designed(client: TestClient, imported: Fleet, role: str) -> None:
+    check_forms_answer_role(client, imported, role, FORMS)
+
+
+def test_every_console_form_sends_anonymous_visitors_to_login(client: TestClient, imported: Fleet) -> None:
+    check_forms_send_anonymous_to_login(client, imported, FORMS)
 
 
 def test_a_merchant_never_reads_another_merchants_traffic(client: TestClient, imported: Fleet) -> None:
