@@ -13,6 +13,7 @@ from sqlalchemy import JSON, DateTime, Engine, MetaData, Update, create_engine, 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -102,6 +103,15 @@ def compare_and_set(session: Session, statement: Update, conflict_message: str) 
     result = session.execute(statement.execution_options(synchronize_session=False))
     if getattr(result, "rowcount", 0) != 1:
         raise Conflict(conflict_message)
+
+
+@contextmanager
+def conflict_on_duplicate(message: str) -> Iterator[None]:
+    """Turn a constraint race inside the block (another transaction got there first) into a Conflict (409)."""
+    try:
+        yield
+    except IntegrityError as exc:
+        raise Conflict(message) from exc
 
 
 @lru_cache(maxsize=8)

@@ -8,12 +8,11 @@ from threading import Lock
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from posops.core import audit
 from posops.core.auth import Principal, Role, require_role
-from posops.core.db import Database, utcnow
+from posops.core.db import Database, conflict_on_duplicate, utcnow
 from posops.core.errors import Conflict
 from posops.core.scoping import load_visible
 from posops.diagnosis.engine import Assessment, DiagnosisEngine, SessionState
@@ -135,10 +134,8 @@ def answer(db: Database, principal: Principal, session_id: str, body: StepAnswer
             if assessment.status == "escalated" and row.terminal_id is not None:
                 audit.record(session, principal, "terminal", row.terminal_id, "diagnosis_escalated",
                              after={"diagnosis": row.id}, reason="handed over to a technician")
-        try:
+        with conflict_on_duplicate("another answer to this diagnosis arrived at the same time; reload it"):
             session.flush()
-        except IntegrityError as exc:
-            raise Conflict("another answer to this diagnosis arrived at the same time; reload it") from exc
         return DiagnosisOut.model_validate(_out(row, assessment, engine, lang))
 
 

@@ -8,20 +8,17 @@ terminal in one audited transaction. A decision claims the request with a condit
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from posops.core import audit
 from posops.core import documents as storage
 from posops.core.auth import Principal, Role, require_role, scoped
-from posops.core.db import Database, compare_and_set, utcnow
+from posops.core.db import Database, compare_and_set, conflict_on_duplicate, utcnow
 from posops.core.documents import DocumentOut, check_upload
 from posops.core.errors import Conflict, Invalid, NotFound
 from posops.core.models import StoredDocument
@@ -83,14 +80,6 @@ def _claim(session: Session, request: ReactivationRequest, from_status: rules.Re
                     .values(updated_at=utcnow(), **values),
                     f"reactivation request #{request.id} was changed meanwhile; reload it")
     session.refresh(request)
-
-
-@contextmanager
-def _one_open_request(terminal_id: int) -> Iterator[None]:
-    try:
-        yield
-    except IntegrityError as exc:
-        raise Conflict(f"terminal {terminal_id} already has an open reactivation request") from exc
 
 
 def _documents(session: Session, request_id: int) -> list[StoredDocument]:
@@ -226,7 +215,7 @@ def submit_request(db: Database, principal: Principal, terminal_id: int,
             documents_requested=list(suspension.documents_requested or []) if suspension else [],
             required_version=suspension.required_version if suspension else None, payments=[])
         session.add(request)
-        with _one_open_request(terminal.id):
+        with conflict_on_duplicate(f"terminal {terminal.id} already has an open reactivation request"):
             session.flush()
         audit.record(session, principal, OWNER, request.id, "submit", reason=data.note or None,
                      after={"terminal_id": terminal.id, "reason": request.reason, "status": request.status})
@@ -249,7 +238,7 @@ def resubmit_request(db: Database, principal: Principal, request_id: int,
             values.update(suspension_id=suspension.id, documents_requested=list(suspension.documents_requested),
                           required_version=suspension.required_version,
                           unpaid_due_dates=suspension.unpaid_due_dates or request.unpaid_due_dates)
-        with _one_open_request(terminal.id):
+        with conflict_on_duplicate(f"terminal {terminal.id} already has an open reactivation request"):
             _claim(session, request, rules.RequestStatus.REJECTED, **values)
         audit.record(session, principal, OWNER, request.id, "resubmit", before=before,
                      after={"status": request.status, "reason": request.reason}, reason=data.note or None)

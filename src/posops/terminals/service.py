@@ -8,20 +8,18 @@ the caller's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from posops.core import audit
 from posops.core.auth import Principal, Role, ensure_visible, require_role, scoped
 from posops.core.config import get_settings
-from posops.core.db import Database, compare_and_set, utcnow
+from posops.core.db import Database, compare_and_set, conflict_on_duplicate, utcnow
 from posops.core.errors import Conflict, Invalid, NotFound
 from posops.core.labels import catalog_sentence
 from posops.core.models import AuditEvent
@@ -61,6 +59,7 @@ from posops.terminals.schemas import (
 )
 
 EDITORS = (Role.AGENT, Role.ADMIN)
+DUPLICATE = "already exists (serial number, TID and legal id are unique)"
 LOOKUP_CHUNK = 500
 """How many TIDs one IN (…) lookup carries."""
 
@@ -77,15 +76,6 @@ def _snapshot(row: Merchant | Terminal) -> dict[str, Any]:
     values = {c.key: getattr(row, c.key) for c in row.__table__.columns
               if c.key not in ("created_at", "updated_at")}
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in values.items()}
-
-
-@contextmanager
-def _unique(what: str) -> Iterator[None]:
-    """Turn a unique-constraint race into a 409 naming the record."""
-    try:
-        yield
-    except IntegrityError as exc:
-        raise Conflict(f"{what} already exists (serial number, TID and legal id are unique)") from exc
 
 
 # merchants ------------------------------------------------------------------------------------
@@ -135,7 +125,7 @@ def insert_merchant(session: Session, principal: Principal, data: MerchantIn) ->
         raise Conflict(f"a merchant with legal id {data.legal_id} already exists")
     merchant = Merchant(**data.model_dump())
     session.add(merchant)
-    with _unique("merchant"):
+    with conflict_on_duplicate(f"merchant {DUPLICATE}"):
         session.flush()
     audit.record(session, principal, "merchant", merchant.id, "create", after=_snapshot(merchant))
     return merchant
@@ -155,7 +145,7 @@ def update_merchant(db: Database, principal: Principal, merchant_id: int, patch:
             if value is None:
                 raise Invalid(key, "may not be null")
             setattr(merchant, key, value)
-        with _unique("merchant"):
+        with conflict_on_duplicate(f"merchant {DUPLICATE}"):
             session.flush()
         audit.record(session, principal, "merchant", merchant.id, "update", before=before, after=_snapshot(merchant))
         return MerchantOut.model_validate(merchant)
@@ -175,13 +165,19 @@ def import_merchants(db: Database, principal: Principal, content: bytes) -> int:
         existing = set(session.scalars(select(Merchant.legal_id).where(Merchant.legal_id.in_(list(seen)))))
         errors += [(line, "legal_id", "a merchant with this legal id already exists")
                    for line, row in parsed.rows if row.legal_id in existing]
-        if errors:
-            raise Invalid.many(sorted(errors, key=lambda e: e[0] or 0))
-        if not parsed.rows:
-            raise Invalid("file", "no rows to import")
-        for _, row in parsed.rows:
-            insert_merchant(session, principal, row)
-        return len(parsed.rows)
+        return _insert_all(session, principal, [row for _, row in parsed.rows], errors, insert_merchant)
+
+
+def _insert_all(session: Session, principal: Principal, rows: Sequence[Any], errors: list[tuple[int | None, str, str]],
+                insert: Callable[[Session, Principal, Any], object]) -> int:
+    """Insert every row of a CSV import, or none: all the file's errors at once, or an empty file, refuse it."""
+    if errors:
+        raise Invalid.many(sorted(errors, key=lambda e: e[0] or 0))
+    if not rows:
+        raise Invalid("file", "no rows to import")
+    for row in rows:
+        insert(session, principal, row)
+    return len(rows)
 
 
 # terminals ------------------------------------------------------------------------------------
@@ -275,7 +271,7 @@ def insert_terminal(session: Session, principal: Principal, data: BaseModel, *,
     if terminal.status in (TerminalStatus.ACTIVE, TerminalStatus.SUSPENDED):
         terminal.activated_at = utcnow()
     session.add(terminal)
-    with _unique("terminal"):
+    with conflict_on_duplicate(f"terminal {DUPLICATE}"):
         session.flush()
     audit.record(session, principal, "terminal", terminal.id, "create", after=_snapshot(terminal))
     return terminal
@@ -313,7 +309,7 @@ def update_terminal(db: Database, principal: Principal, terminal_id: int, patch:
         before = _snapshot(terminal)
         for key, value in changes.items():
             setattr(terminal, key, value)
-        with _unique("terminal"):
+        with conflict_on_duplicate(f"terminal {DUPLICATE}"):
             session.flush()
         audit.record(session, principal, "terminal", terminal.id, "update", before=before, after=_snapshot(terminal))
         session.refresh(terminal)
@@ -352,13 +348,7 @@ def import_terminals(db: Database, principal: Principal, content: bytes) -> int:
                 errors.append((line, "merchant_id", "give merchant_id or merchant_legal_id"))
             elif row.merchant_id not in merchant_ids:
                 errors.append((line, "merchant_id", f"no merchant {row.merchant_id}"))
-        if errors:
-            raise Invalid.many(sorted(errors, key=lambda e: e[0] or 0))
-        if not parsed.rows:
-            raise Invalid("file", "no rows to import")
-        for _, row in parsed.rows:
-            insert_terminal(session, principal, row)
-        return len(parsed.rows)
+        return _insert_all(session, principal, [row for _, row in parsed.rows], errors, insert_terminal)
 
 
 # lifecycle: helpers that join the caller's transaction (onboarding, reactivation, traffic, telemetry) ---
