@@ -1,13 +1,17 @@
-"""Test helpers shared by every feature: console sign-in, CSRF tokens and the app's routes."""
+"""Test helpers shared by every feature: console sign-in, CSRF tokens, the app's routes, a registered terminal."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import RouteContext, iter_route_contexts
 from fastapi.testclient import TestClient
 
+from posops.core.db import Database, utcnow
+from posops.terminals.lifecycle import TerminalStatus
+from posops.terminals.models import Terminal
 from tests.conftest import PASSWORD
 
 
@@ -29,3 +33,16 @@ def login(client: TestClient, username: str, lang: str | None = None) -> None:
 def app_routes(app: FastAPI) -> Iterator[RouteContext]:
     """Every route of the app, the included routers' routes flattened."""
     yield from iter_route_contexts(app.routes)
+
+
+def make_terminal(db: Database, merchant_id: int, *, serial_number: str, tid: str, model: str = "PAX A920",
+                  vendor: str = "PAX", mid: str = "898310000000001", status: str = TerminalStatus.ACTIVE,
+                  **fields: Any) -> int:
+    """Register a terminal straight in the database (activated unless onboarding) and return its id."""
+    with db.transaction() as session:
+        terminal = Terminal(serial_number=serial_number, tid=tid, model=model, vendor=vendor, mid=mid,
+                            merchant_id=merchant_id, status=status,
+                            activated_at=None if status == TerminalStatus.ONBOARDING else utcnow(), **fields)
+        session.add(terminal)
+        session.flush()
+        return terminal.id

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from posops.core.db import Database, utcnow
+from posops.core.db import Database
 from posops.onboarding import service as onboarding_service
 from posops.onboarding.models import ApplicationMaterial, OnboardingApplication
 from posops.reactivation import service as reactivation_service
@@ -16,6 +16,7 @@ from posops.terminals import service
 from posops.terminals.models import Terminal
 from posops.terminals.schemas import FeePlanIn
 from tests.conftest import Fleet
+from tests.helpers import make_terminal
 from tests.terminals.flows import FEE_PLAN, PDF, UNIFIED_REQUIRED
 
 
@@ -38,13 +39,8 @@ class Seeded:
 
 
 def _terminal(db: Database, merchant_id: int, n: int, status: str, reason: str | None = None) -> int:
-    with db.transaction() as session:
-        terminal = Terminal(serial_number=f"SN-SEED-{n:04d}", model="PAX A920", vendor="PAX", tid=f"8800{n:04d}",
-                            mid=f"89831000008{n:04d}", merchant_id=merchant_id, status=status, status_reason=reason,
-                            activated_at=None if status == "onboarding" else utcnow())
-        session.add(terminal)
-        session.flush()
-        return terminal.id
+    return make_terminal(db, merchant_id, serial_number=f"SN-SEED-{n:04d}", tid=f"8800{n:04d}",
+                         mid=f"89831000008{n:04d}", status=status, status_reason=reason)
 
 
 def _application(db: Database, merchant_id: int, status: str, materials: str | None,

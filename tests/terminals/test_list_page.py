@@ -8,23 +8,20 @@ from fastapi.testclient import TestClient
 
 from posops.core.db import Database
 from posops.terminals import service
-from posops.terminals.models import Terminal
-from tests.conftest import PASSWORD, Fleet
+from tests.conftest import Fleet
+from tests.helpers import login, make_terminal
 
 
 def _model_options(client: TestClient, username: str) -> list[str]:
-    page = client.get("/login")
-    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
-    client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+    login(client, username)
     listing = client.get("/terminals").text
     select = listing.split('name="model"')[1].split("</select>")[0]
     return re.findall(r"<option(?![^>]*value=)[^>]*>([^<]*)</option>", select)  # not the "any model" option
 
 
 def test_model_filter_lists_the_models_each_caller_can_see(client: TestClient, db: Database, fleet: Fleet) -> None:
-    with db.transaction() as session:
-        session.add(Terminal(serial_number="SN-TEST-0900", model="Ingenico Move5000", vendor="Ingenico",
-                             tid="90000900", mid="898310000000900", merchant_id=fleet.merchant_b, status="active"))
+    make_terminal(db, fleet.merchant_b, serial_number="SN-TEST-0900", tid="90000900", model="Ingenico Move5000",
+                  vendor="Ingenico")
     assert service.terminal_models(db, fleet.users["agent"]) == ["Ingenico Move5000", "PAX A920", "Sunmi P2"]
     assert service.terminal_models(db, fleet.users["merchant"]) == ["PAX A920", "Sunmi P2"]
     assert _model_options(client, "agent") == ["Ingenico Move5000", "PAX A920", "Sunmi P2"]
