@@ -9,6 +9,7 @@ from posops.core.auth import OPERATOR
 from posops.core.cli import AS_OPTION, acting_as, fail, migrated_database, use_case_errors
 from posops.core.transitions import TransitionError
 from posops.reactivation import service
+from posops.reactivation.conditions import RequestStatus
 from posops.reactivation.schemas import ReactivationRequestIn, ReactivationRequestOut
 from posops.terminals import service as terminals
 
@@ -31,7 +32,7 @@ def reactivate(ref: str = typer.Argument(..., help="serial number, TID or id of 
         principal = acting_as(db, as_user)
         terminal_id = terminals.terminal_id_for(db, principal, ref)
         request = service.open_request_for(db, principal, terminal_id)
-        if request is None or request.status != "submitted":
+        if request is None or request.status != RequestStatus.SUBMITTED:
             if request is not None:
                 raise fail(f"request #{request.id} was rejected ({request.rejection_reason}); resubmit it first")
             request = service.submit_request(db, principal, terminal_id, ReactivationRequestIn(note=note))

@@ -9,6 +9,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from posops.core.db import Base, JSONType, UTCDateTime, utcnow
+from posops.reactivation.conditions import RequestStatus
 
 
 class ReactivationRequest(Base):
@@ -25,7 +26,7 @@ class ReactivationRequest(Base):
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
     suspension_id: Mapped[int | None] = mapped_column(ForeignKey("suspensions.id"), default=None)
     reason: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16), default="submitted", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=RequestStatus.SUBMITTED, index=True)
     note: Mapped[str] = mapped_column(Text, default="")
     requested_by: Mapped[str] = mapped_column(String(64))
     requested_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)

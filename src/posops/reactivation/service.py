@@ -353,7 +353,7 @@ def approve_request(db: Database, principal: Principal, request_id: int) -> Reac
         before = terminal_state(terminal)
         end_suspension(session, principal, terminal.id, Action.REACTIVATE)
         move_terminal(session, terminal, decision.transition, must_sign_in=decision.must_sign_in)
-        audit.record(session, principal, OWNER, request.id, "approve", before={"status": "submitted"},
+        audit.record(session, principal, OWNER, request.id, "approve", before={"status": rules.RequestStatus.SUBMITTED},
                      after={"status": request.status})
         audit.record(session, principal, "terminal", terminal.id, "reactivate", before=before,
                      after=terminal_state(terminal), reason=f"reactivation request #{request.id}")
@@ -371,7 +371,7 @@ def reject_request(db: Database, principal: Principal, request_id: int, reason: 
             raise Invalid("reason", str(exc)) from None
         _claim(session, request, rules.RequestStatus.SUBMITTED, status=status.value, rejection_reason=reason,
                decided_by=principal.username, decided_at=utcnow())
-        audit.record(session, principal, OWNER, request.id, "reject", before={"status": "submitted"},
+        audit.record(session, principal, OWNER, request.id, "reject", before={"status": rules.RequestStatus.SUBMITTED},
                      after={"status": request.status}, reason=reason)
         notify_merchant(session, terminal, "reactivation_rejected",
                         notices.reactivation_rejected_notice(reason, terminal.tid))

@@ -69,6 +69,13 @@ def is_failing(heartbeat: Heartbeat) -> bool:
     return bool(failure_reasons(heartbeat))
 
 
+class IncidentStatus(StrEnum):
+    """Whether an incident is still going on."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
 class Dimension(StrEnum):
     """How terminals are grouped for incident detection."""
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from posops.core.db import Base, UTCDateTime, utcnow
+from posops.telemetry.analytics import IncidentStatus
 
 
 class HeartbeatRecord(Base):
@@ -115,7 +116,7 @@ class Incident(Base):
     """area (region, carrier) or cohort (model, app version)."""
     group_first: Mapped[str] = mapped_column(String(64))
     group_second: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(8), default="open", index=True)
+    status: Mapped[str] = mapped_column(String(8), default=IncidentStatus.OPEN, index=True)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     calm_since: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from posops.telemetry.analytics import IncidentStatus
+
 
 class Rejected(BaseModel):
     """One message that was dead-lettered, by its position in the request."""
@@ -41,7 +43,7 @@ class IncidentRef(BaseModel):
     dimension: str
     group_first: str
     group_second: str
-    status: str
+    status: IncidentStatus
     opened_at: datetime
     closed_at: datetime | None
     baseline: float

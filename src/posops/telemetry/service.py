@@ -57,6 +57,7 @@ from posops.telemetry.analytics import (
     GroupKey,
     GroupStat,
     IncidentPolicy,
+    IncidentStatus,
     failure_reasons,
 )
 from posops.telemetry.evidence import DEFAULT_POLICY, Evidence, FleetFacts, derive_evidence
@@ -451,7 +452,7 @@ def open_incidents_for(session: Session, terminal: Terminal,
     app = (snapshot.app_version if snapshot is not None else None) or terminal.app_version
     groups = [(Dimension.AREA.value, terminal.region, terminal.carrier), (Dimension.COHORT.value, terminal.model, app)]
     return list(session.scalars(select(Incident).where(
-        Incident.status == "open",
+        Incident.status == IncidentStatus.OPEN,
         tuple_(Incident.dimension, Incident.group_first, Incident.group_second).in_(groups)).order_by(Incident.id)))
 
 
@@ -706,7 +707,7 @@ def scan_incidents(db: Database, now: datetime | None = None,
     with db.transaction() as session:
         stats = group_counts(session, now, policy)
         rows = {GroupKey(Dimension(i.dimension), i.group_first, i.group_second): i
-                for i in session.scalars(select(Incident).where(Incident.status == "open"))}
+                for i in session.scalars(select(Incident).where(Incident.status == IncidentStatus.OPEN))}
         incidents = {key: analytics.Incident(key=key, opened_at=row.opened_at, baseline=row.baseline,
                                              terminals=row.terminals, failing=row.failing,
                                              peak_share=row.peak_share, calm_since=row.calm_since)
@@ -727,9 +728,9 @@ def scan_incidents(db: Database, now: datetime | None = None,
         for incident in result.closed:
             row = rows[incident.key]
             _update(row, incident, now)
-            row.status, row.closed_at = "closed", incident.closed_at
-            audit.record(session, SCANNER, "incident", row.id, "close", before={"status": "open"},
-                         after={"status": "closed", "terminals": row.terminals, "failing": row.failing},
+            row.status, row.closed_at = IncidentStatus.CLOSED, incident.closed_at
+            audit.record(session, SCANNER, "incident", row.id, "close", before={"status": IncidentStatus.OPEN},
+                         after={"status": IncidentStatus.CLOSED, "terminals": row.terminals, "failing": row.failing},
                          reason=f"failing share back to {incident.share:.1%} (baseline {row.baseline:.1%})")
             closed.append(row)
         session.flush()
@@ -743,7 +744,8 @@ def scan_incidents(db: Database, now: datetime | None = None,
 
 def _open(session: Session, incident: analytics.Incident, now: datetime) -> Incident:
     row = Incident(dimension=incident.key.dimension.value, group_first=incident.key.first,
-                   group_second=incident.key.second, status="open", opened_at=now, baseline=incident.baseline,
+                   group_second=incident.key.second, status=IncidentStatus.OPEN, opened_at=now,
+                   baseline=incident.baseline,
                    terminals=incident.terminals, failing=incident.failing, peak_share=incident.peak_share,
                    updated_at=now)
     session.add(row)
@@ -769,7 +771,7 @@ def _record_samples(session: Session, rows: list[Incident], stats: dict[GroupKey
         if stat is None:
             continue  # nobody in the group reported: no point on the timeline
         samples.append({"incident_id": row.id, "at": now, "terminals": stat.terminals, "failing": stat.failing})
-        if row.status == "open":
+        if row.status == IncidentStatus.OPEN:
             affected += [{"incident_id": row.id, "terminal_id": terminal_id, "since": now}
                          for terminal_id in failing.get(key, {}).values()]
     if samples:
@@ -815,10 +817,10 @@ def _touches_visible_terminal(principal: Principal) -> ColumnElement[bool]:
 def list_incidents(db: Database, principal: Principal, *, status: str | None = None,
                    limit: int = 50) -> list[IncidentRef]:
     """Incidents, open first then newest; a merchant sees only those that affected its terminals."""
-    if status not in (None, "open", "closed"):
+    if status is not None and status not in {*IncidentStatus}:
         raise Invalid("status", "must be open or closed")
     check_limit("limit", limit)
-    query = select(Incident).order_by((Incident.status == "open").desc(), Incident.opened_at.desc(),
+    query = select(Incident).order_by((Incident.status == IncidentStatus.OPEN).desc(), Incident.opened_at.desc(),
                                       Incident.id.desc()).limit(limit)
     if status:
         query = query.where(Incident.status == status)

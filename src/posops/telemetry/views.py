@@ -11,7 +11,7 @@ from posops.core.db import utcnow
 from posops.core.deps import DbDep
 from posops.core.web import PageUser, TerminalSection, render
 from posops.telemetry import charts, service
-from posops.telemetry.analytics import DEFAULT_INCIDENT_POLICY, IncidentPolicy
+from posops.telemetry.analytics import DEFAULT_INCIDENT_POLICY, IncidentPolicy, IncidentStatus
 from posops.telemetry.schemas import IncidentDetail
 
 router = APIRouter(include_in_schema=False)
@@ -20,7 +20,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/incidents", response_class=HTMLResponse)
 def incidents_page(request: Request, db: DbDep, user: PageUser, status: str = "") -> HTMLResponse:
     """Open and recent incidents: which group, since when, how many terminals failing."""
-    chosen = status if status in ("open", "closed") else None
+    chosen = status if status in {*IncidentStatus} else None
     incidents = service.list_incidents(db, user, status=chosen, limit=100)
     return render(request, "telemetry/incidents.html", {"incidents": incidents, "status": chosen or ""})
 
