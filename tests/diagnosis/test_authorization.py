@@ -8,17 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.authorization import (
-    Form,
-    Page,
-    Route,
-    check_forms_answer_role,
-    check_forms_send_anonymous_to_login,
-    check_pages_answer_role,
-    check_pages_send_anonymous_to_login,
-    check_routes_answer_role,
-    check_routes_refuse_anonymous,
-)
+from tests import authorization as matrix
 from tests.conftest import Fleet
 
 ROLES = ["merchant", "agent", "risk", "technician", "admin"]
@@ -76,7 +66,7 @@ def _cross(status: int) -> dict[str, int]:
     return {**_everyone(status), "merchant": 404}
 
 
-ROUTES: list[Route] = [
+ROUTES: list[matrix.Route] = [
     ("start, no terminal", "POST", lambda f: "/api/v1/diagnoses", lambda f: {"json": {"text": "不出小票"}},
      _everyone(201)),
     ("start, own terminal", "POST", lambda f: "/api/v1/diagnoses",
@@ -97,12 +87,12 @@ ROUTES: list[Route] = [
      _cross(200)),
 ]
 
-PAGES: list[Page] = [
+PAGES: list[matrix.Page] = [
     ("session, own", "GET", lambda f: f"/diagnoses/{_s(f).own.id}", _everyone(200)),
     ("session, other", "GET", lambda f: f"/diagnoses/{_s(f).other.id}", _cross(200)),
 ]
 
-FORMS: list[Form] = [
+FORMS: list[matrix.Form] = [
     ("start, no terminal", "POST", lambda f: "/diagnoses", lambda f: {"data": {"text": "不出小票"}}, _everyone(303)),
     ("start, other terminal", "POST", lambda f: "/diagnoses",
      lambda f: {"data": {"text": "x", "terminal_id": OTHER_TERMINAL}}, _cross(303)),
@@ -115,21 +105,21 @@ FORMS: list[Form] = [
 
 @pytest.mark.parametrize("role", ROLES)
 def test_every_api_route_answers_each_role_as_designed(client: TestClient, diagnosed: Fleet, role: str) -> None:
-    check_routes_answer_role(client, diagnosed, role, ROUTES)
+    matrix.check_routes_answer_role(client, diagnosed, role, ROUTES)
 
 
 def test_anonymous_callers_get_401_on_every_api_route(client: TestClient, diagnosed: Fleet) -> None:
-    check_routes_refuse_anonymous(client, diagnosed, ROUTES)
+    matrix.check_routes_refuse_anonymous(client, diagnosed, ROUTES)
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_every_console_page_and_form_answers_each_role_as_designed(client: TestClient, diagnosed: Fleet,
                                                                  role: str) -> None:
-    check_pages_answer_role(client, diagnosed, role, PAGES)
-    check_forms_answer_role(client, diagnosed, role, FORMS)
+    matrix.check_pages_answer_role(client, diagnosed, role, PAGES)
+    matrix.check_forms_answer_role(client, diagnosed, role, FORMS)
 
 
 def test_every_console_page_and_form_sends_anonymous_visitors_to_login(client: TestClient,
                                                                       diagnosed: Fleet) -> None:
-    check_pages_send_anonymous_to_login(client, diagnosed, PAGES)
-    check_forms_send_anonymous_to_login(client, diagnosed, FORMS)
+    matrix.check_pages_send_anonymous_to_login(client, diagnosed, PAGES)
+    matrix.check_forms_send_anonymous_to_login(client, diagnosed, FORMS)
