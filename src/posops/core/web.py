@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -41,6 +42,12 @@ def _environment() -> Environment:
 
 
 templates = Jinja2Templates(env=_environment())
+
+
+def template_vocabulary(*vocabularies: type[StrEnum]) -> None:
+    """Let every console template name these enums' members (``TerminalStatus.SUSPENDED``), not spell their values."""
+    for vocabulary in vocabularies:
+        templates.env.globals[vocabulary.__name__] = vocabulary
 
 
 def page_lang(request: Request) -> str:

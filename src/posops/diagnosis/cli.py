@@ -12,6 +12,7 @@ from rich.table import Table
 
 from posops.core.auth import OPERATOR
 from posops.core.cli import migrated_database, use_case_errors
+from posops.core.i18n import translate
 from posops.diagnosis import service
 from posops.diagnosis.engine import Assessment, DiagnosisEngine, SessionState
 from posops.diagnosis.errors import StepError
@@ -70,7 +71,7 @@ def _wizard(engine: DiagnosisEngine, state: SessionState, assessment: Assessment
         if step is None:
             console.print(f"[bold green]{assessment.status}[/]")
             return state
-        kind = ("检查" if step.kind == "check" else "尝试") if lang == "zh-CN" else step.kind
+        kind = translate(f"diagnosis.step_kind.{step.kind}", lang)
         console.rule(f"{kind}: {step.title}")
         console.print(step.guidance)
         choices = list(step.outcomes)

@@ -6,8 +6,8 @@
     >>> a.symptom, a.next_step.id
     ('printer', 'reload_paper')
     >>> state = engine.apply(state, "reload_paper", "fixed")
-    >>> engine.assess(state).status
-    'resolved'
+    >>> print(engine.assess(state).status)
+    resolved
 
 Sessions are plain data (`SessionState.to_dict()` / `from_dict()`), so a service can keep
 them in a database between requests; the engine itself holds no session.
@@ -29,13 +29,10 @@ from posops.diagnosis.knowledge import Knowledge, load_knowledge
 from posops.diagnosis.learning import ResolvedCase
 from posops.diagnosis.planning import Decision, decide
 from posops.diagnosis.reading import TextReading, read_complaint
+from posops.diagnosis.vocabulary import ESCALATE, REPAIR_OUTCOMES, SessionStatus, StepKind, StepOutcome
 
 __all__ = ["Assessment", "DiagnosisEngine", "SessionState", "Step", "StepError"]
 
-OPEN, RESOLVED, ESCALATED = "open", "resolved", "escalated"
-CHECK, ACTION = "check", "action"
-UNKNOWN, FIXED, NOT_FIXED = "unknown", "fixed", "not_fixed"
-ESCALATE = "escalate"
 RANKING_SIZE = 10
 RANKING_FLOOR = 0.001
 STATE_VERSION = 1
@@ -53,7 +50,7 @@ def _outcome(key: str, lang: str) -> str:
 class Answer:
     """One answered step of a session."""
 
-    kind: str  # "check" or "action"
+    kind: StepKind
     step: str
     outcome: str
 
@@ -67,30 +64,32 @@ class SessionState:
     symptom: str | None = None
     evidence: Mapping[str, str] = field(default_factory=dict)
     answers: tuple[Answer, ...] = ()
-    status: str = OPEN
+    status: SessionStatus = SessionStatus.OPEN
 
     @property
     def observed(self) -> dict[str, str]:
         """Check outcomes known so far: initial evidence and answered checks (not `unknown`)."""
-        known = {c: o for c, o in self.evidence.items() if o != UNKNOWN}
-        known.update({a.step: a.outcome for a in self.answers if a.kind == CHECK and a.outcome != UNKNOWN})
+        known = {c: o for c, o in self.evidence.items() if o != StepOutcome.UNKNOWN}
+        known.update({a.step: a.outcome for a in self.answers
+                      if a.kind == StepKind.CHECK and a.outcome != StepOutcome.UNKNOWN})
         return known
 
     @property
     def failed_actions(self) -> tuple[str, ...]:
         """Repairs answered `not_fixed`, in order."""
-        return tuple(a.step for a in self.answers if a.kind == ACTION and a.outcome == NOT_FIXED)
+        return tuple(a.step for a in self.answers if a.kind == StepKind.ACTION and a.outcome == StepOutcome.NOT_FIXED)
 
     @property
     def skipped(self) -> tuple[str, ...]:
         """Steps answered `unknown` (nobody could do them); never proposed again."""
-        initial = [c for c, o in self.evidence.items() if o == UNKNOWN]
-        return tuple(initial + [a.step for a in self.answers if a.outcome == UNKNOWN])
+        initial = [c for c, o in self.evidence.items() if o == StepOutcome.UNKNOWN]
+        return tuple(initial + [a.step for a in self.answers if a.outcome == StepOutcome.UNKNOWN])
 
     @property
     def fixed_by(self) -> str | None:
         """The repair answered `fixed`, if any."""
-        return next((a.step for a in self.answers if a.kind == ACTION and a.outcome == FIXED), None)
+        fixes = (a.step for a in self.answers if a.kind == StepKind.ACTION and a.outcome == StepOutcome.FIXED)
+        return next(fixes, None)
 
     def answered(self, step: str) -> bool:
         """Tell whether `step` was answered already (as evidence or as a step)."""
@@ -118,8 +117,9 @@ class SessionState:
             reading=TextReading.from_dict(data["reading"]),
             symptom=data.get("symptom"),
             evidence={str(k): str(v) for k, v in data.get("evidence", {}).items()},
-            answers=tuple(Answer(str(a["kind"]), str(a["step"]), str(a["outcome"])) for a in data.get("answers", ())),
-            status=str(data.get("status", OPEN)),
+            answers=tuple(Answer(StepKind(a["kind"]), str(a["step"]), str(a["outcome"]))
+                          for a in data.get("answers", ())),
+            status=SessionStatus(data.get("status", SessionStatus.OPEN)),
         )
 
 
@@ -127,7 +127,7 @@ class SessionState:
 class Step:
     """A step proposed to the person: a check to make or a repair to try."""
 
-    kind: str  # "check" or "action"
+    kind: StepKind
     id: str
     title: str
     guidance: str
@@ -156,7 +156,7 @@ class Step:
 class Assessment:
     """Where a session stands: status, symptom, ranked causes, next step and why."""
 
-    status: str
+    status: SessionStatus
     symptom: str | None
     ranking: list[tuple[str, float]]
     next_step: Step | None
@@ -203,33 +203,34 @@ class DiagnosisEngine:
             if check not in self.knowledge.checks:
                 raise StepError(f"evidence.{check}", f"unknown check {check!r}")
             value = str(outcome)
-            if value != UNKNOWN and value not in self.knowledge.checks[check].outcomes:
+            if value != StepOutcome.UNKNOWN and value not in self.knowledge.checks[check].outcomes:
                 raise StepError(f"evidence.{check}", f"check {check} has no outcome {value!r}")
             checked[check] = value
         return SessionState(text=text, reading=read_complaint(self.knowledge, text), symptom=symptom, evidence=checked)
 
     def apply(self, state: SessionState, step_id: str, outcome: str) -> SessionState:
         """Record the answer to a step; returns the new state (the given one is unchanged)."""
-        if state.status != OPEN:
+        if state.status != SessionStatus.OPEN:
             raise StepError("step", f"the diagnosis is already {state.status}")
         outcome = str(outcome)
         if step_id in self.knowledge.checks:
             check = self.knowledge.checks[step_id]
             if state.answered(step_id):
                 raise StepError("step", f"check {step_id} was already answered")
-            if outcome != UNKNOWN and outcome not in check.outcomes:
-                allowed = ", ".join((*check.outcomes, UNKNOWN))
+            if outcome != StepOutcome.UNKNOWN and outcome not in check.outcomes:
+                allowed = ", ".join((*check.outcomes, StepOutcome.UNKNOWN))
                 raise StepError("outcome", f"check {step_id} has no outcome {outcome!r} (expected one of {allowed})")
-            return replace(state, answers=(*state.answers, Answer(CHECK, step_id, outcome)))
+            return replace(state, answers=(*state.answers, Answer(StepKind.CHECK, step_id, outcome)))
         if step_id in self.knowledge.actions:
             if state.answered(step_id):
                 raise StepError("step", f"repair {step_id} was already tried")
-            if outcome not in (FIXED, NOT_FIXED, UNKNOWN):
-                raise StepError("outcome", f"a repair is answered {FIXED}, {NOT_FIXED} or {UNKNOWN}, not {outcome!r}")
-            status = OPEN
-            if outcome == FIXED:
-                status = ESCALATED if step_id == ESCALATE else RESOLVED
-            return replace(state, answers=(*state.answers, Answer(ACTION, step_id, outcome)), status=status)
+            if outcome not in REPAIR_OUTCOMES:
+                fixed, not_fixed, unknown = REPAIR_OUTCOMES
+                raise StepError("outcome", f"a repair is answered {fixed}, {not_fixed} or {unknown}, not {outcome!r}")
+            status = SessionStatus.OPEN
+            if outcome == StepOutcome.FIXED:
+                status = SessionStatus.ESCALATED if step_id == ESCALATE else SessionStatus.RESOLVED
+            return replace(state, answers=(*state.answers, Answer(StepKind.ACTION, step_id, outcome)), status=status)
         raise StepError("step", f"unknown step {step_id!r}")
 
     # --- reasoning ---------------------------------------------------------------------
@@ -252,7 +253,7 @@ class DiagnosisEngine:
 
     def next_decision(self, state: SessionState, belief: Belief | None = None) -> Decision | None:
         """Return the planner's choice of next step for an open session, or None."""
-        if state.status != OPEN:
+        if state.status != SessionStatus.OPEN:
             return None
         belief = belief or self.belief(state)
         blocked = set(state.skipped) | {a.step for a in state.answers}
@@ -266,7 +267,7 @@ class DiagnosisEngine:
         if len(state.answers) >= HANDOVER_AFTER and ESCALATE in actions:
             # a session this long is going nowhere: hand over rather than keep the merchant waiting
             cost = self.knowledge.actions[ESCALATE].cost
-            return Decision(ACTION, ESCALATE, cost, cost, 1.0)
+            return Decision(StepKind.ACTION, ESCALATE, cost, cost, 1.0)
         soft = state.reading.evidence
         likelihoods = {c: predictive_likelihood(self.model, c, soft.get(c)) for c in checks}
         return decide(self.model, belief.causes, actions, checks, likelihoods)
@@ -316,7 +317,7 @@ class DiagnosisEngine:
 
     def resolved_case(self, state: SessionState) -> ResolvedCase | None:
         """Turn a resolved session into a learning example: symptom, most likely cause, observed checks."""
-        if state.status == OPEN or state.fixed_by is None:
+        if state.status == SessionStatus.OPEN or state.fixed_by is None:
             return None
         belief = self.belief(state)
         cause = max(zip(self.model.causes, belief.causes, strict=True), key=lambda x: x[1])[0]
@@ -387,10 +388,10 @@ class DiagnosisEngine:
         check = self.knowledge.checks.get(step_id)
         if check is not None:
             labels = {o: check.label(o, lang) for o in check.outcomes}
-            labels[UNKNOWN] = _outcome("unknown_check", lang)
+            labels[StepOutcome.UNKNOWN] = _outcome("unknown_check", lang)
             return labels
-        return {FIXED: _outcome("fixed", lang), NOT_FIXED: _outcome("not_fixed", lang),
-                UNKNOWN: _outcome("unknown_action", lang)}
+        return {StepOutcome.FIXED: _outcome("fixed", lang), StepOutcome.NOT_FIXED: _outcome("not_fixed", lang),
+                StepOutcome.UNKNOWN: _outcome("unknown_action", lang)}
 
     def step_title(self, step_id: str, lang: str = "zh-CN") -> str:
         """Return the title of a check or action in `lang` (the id itself if unknown)."""
@@ -399,17 +400,18 @@ class DiagnosisEngine:
 
     def _step(self, decision: Decision, lang: str) -> Step:
         labels = self.outcome_labels(decision.id, lang)
-        if decision.kind == CHECK:
+        if decision.kind == StepKind.CHECK:
             check = self.knowledge.checks[decision.id]
-            outcomes = (*check.outcomes, UNKNOWN)
-            return Step(CHECK, check.id, check.name(lang), check.how[lang], outcomes, labels, check.cost, check.by)
+            outcomes = (*check.outcomes, StepOutcome.UNKNOWN)
+            return Step(StepKind.CHECK, check.id, check.name(lang), check.how[lang], outcomes, labels,
+                        check.cost, check.by)
         action = self.knowledge.actions[decision.id]
         return Step(
-            ACTION,
+            StepKind.ACTION,
             action.id,
             action.name(lang),
             action.how[lang],
-            (FIXED, NOT_FIXED, UNKNOWN),
+            REPAIR_OUTCOMES,
             labels,
             action.cost,
             action.by,

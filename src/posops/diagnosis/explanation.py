@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from posops.core.i18n import normalize_lang
 from posops.core.labels import catalog_sentence
 from posops.diagnosis.knowledge import Knowledge
+from posops.diagnosis.vocabulary import SessionStatus, StepKind
 
 
 def _say(key: str, lang: str, **values: object) -> str:
@@ -19,7 +20,7 @@ def _say(key: str, lang: str, **values: object) -> str:
 class NextStep:
     """What the explanation needs to know about the proposed step."""
 
-    kind: str
+    kind: StepKind
     id: str
     expected_cost: float
     repair_now_cost: float
@@ -30,7 +31,7 @@ def explain(
     knowledge: Knowledge,
     lang: str,
     *,
-    status: str,
+    status: SessionStatus,
     symptom: str | None,
     symptom_probability: float,
     symptom_given: bool,
@@ -46,9 +47,9 @@ def explain(
     lang = normalize_lang(lang)
     sep = _say("sep", lang)
     parts: list[str] = []
-    if status != "open" and fixed_by is not None:
+    if status != SessionStatus.OPEN and fixed_by is not None:
         repair = knowledge.actions[fixed_by].name(lang)
-        if status == "escalated":
+        if status == SessionStatus.ESCALATED:
             return _say("escalated", lang, name=repair)
         cause = knowledge.causes[ranking[0][0]].name(lang) if ranking else ""
         return _say("resolved", lang, name=repair, cause=cause)
@@ -75,7 +76,7 @@ def explain(
         parts.append(_say("skipped", lang, items=sep.join(names)))
     if next_step is None:
         parts.append(_say("stuck", lang))
-    elif next_step.kind == "check":
+    elif next_step.kind == StepKind.CHECK:
         check = knowledge.checks[next_step.id]
         parts.append(_say("next_check", lang, name=check.name(lang), cost=check.cost, eco=next_step.expected_cost,
                           ecr=next_step.repair_now_cost))

@@ -20,6 +20,7 @@ import yaml
 from posops.core.i18n import LANGUAGES, normalize_lang
 from posops.diagnosis.errors import KnowledgeError
 from posops.diagnosis.lexicon import Lexicon, parse_lexicon
+from posops.diagnosis.vocabulary import StepOutcome
 from posops.diagnosis.yamlcheck import as_list, finite, mapping, positive_number
 
 __all__ = [
@@ -230,8 +231,8 @@ def _taxonomy(
         outcomes = [str(o) for o in as_list(entry.get("outcomes"), file, where)]
         if len(outcomes) < 2 or len(set(outcomes)) != len(outcomes):
             raise KnowledgeError(file, where, "needs two or more distinct outcomes")
-        if "unknown" in outcomes:
-            raise KnowledgeError(file, where, "'unknown' is reserved for a check nobody could make")
+        if StepOutcome.UNKNOWN in outcomes:
+            raise KnowledgeError(file, where, f"'{StepOutcome.UNKNOWN}' is reserved for a check nobody could make")
         _names(entry, file, where)
     actions = list(_entries(doc, "actions", file))
     for entry in actions:

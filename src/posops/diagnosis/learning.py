@@ -23,6 +23,7 @@ from typing import Any
 
 from posops.diagnosis.errors import KnowledgeError
 from posops.diagnosis.knowledge import Knowledge, apply_overlay
+from posops.diagnosis.vocabulary import StepOutcome
 
 RATE_STRENGTH = 50.0
 PRIOR_STRENGTH = 30.0
@@ -80,7 +81,7 @@ def refit(
     outcome_counts: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
     for case in resolved:
         for check, outcome in case.evidence.items():
-            if outcome != "unknown":
+            if outcome != StepOutcome.UNKNOWN:
                 outcome_counts[check][case.cause][outcome] += 1
     likelihoods: dict[str, dict[str, dict[str, float]]] = {}
     for check, per_cause in outcome_counts.items():
@@ -127,5 +128,5 @@ def _validate(knowledge: Knowledge, cases: list[ResolvedCase]) -> None:
         for check, outcome in case.evidence.items():
             if check not in knowledge.checks:
                 raise KnowledgeError("resolved cases", where, f"unknown check {check!r}")
-            if outcome != "unknown" and outcome not in knowledge.checks[check].outcomes:
+            if outcome != StepOutcome.UNKNOWN and outcome not in knowledge.checks[check].outcomes:
                 raise KnowledgeError("resolved cases", where, f"check {check} has no outcome {outcome!r}")

@@ -9,6 +9,7 @@ from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from posops.core.db import Base, JSONType, UTCDateTime, utcnow
+from posops.diagnosis.vocabulary import SessionStatus
 
 
 class DiagnosisSession(Base):
@@ -23,7 +24,7 @@ class DiagnosisSession(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text, default="")
     symptom: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=SessionStatus.OPEN, index=True)
     initial_evidence: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
     fleet_evidence: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
     state: Mapped[dict[str, Any]] = mapped_column(JSONType)

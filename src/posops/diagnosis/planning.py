@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from posops.diagnosis.inference import Model
+from posops.diagnosis.vocabulary import StepKind
 
 UNRESOLVED_PENALTY = 6000.0  # cost of a case no available repair can close (a new service call)
 ACTIVE_CAUSE = 1e-3  # causes below this posterior are left out of planning (worth < 3 cost units)
@@ -36,7 +37,7 @@ MAX_CHECKS_VALUED = 8  # when more checks are informative, only those with most 
 class Decision:
     """The next step and what it is expected to cost."""
 
-    kind: str  # "check" or "action"
+    kind: StepKind
     id: str
     expected_cost: float  # ECO of the check, or ECR when repairing now
     repair_now_cost: float  # ECR of repairing now, for comparison
@@ -114,10 +115,10 @@ def decide(
                     after = later[0]
         act_first = plan.cost[first] + fail_p * after
         if act_first < best[0] - 1e-9:
-            return Decision("action", model.actions[plan.ids[first]], act_first, repair_now, fix_p / mass)
+            return Decision(StepKind.ACTION, model.actions[plan.ids[first]], act_first, repair_now, fix_p / mass)
     if best is not None:
-        return Decision("check", best[1], best[0], repair_now, 0.0)
-    return Decision("action", model.actions[plan.ids[first]], repair_now, repair_now, fix_p / mass)
+        return Decision(StepKind.CHECK, best[1], best[0], repair_now, 0.0)
+    return Decision(StepKind.ACTION, model.actions[plan.ids[first]], repair_now, repair_now, fix_p / mass)
 
 
 def _best_check(

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SessionStatus = Literal["open", "resolved", "escalated"]
+from posops.diagnosis.vocabulary import SessionStatus, StepKind
 
 
 class DiagnosisCreate(BaseModel):
@@ -33,7 +32,7 @@ class StepAnswer(BaseModel):
 class NextStep(BaseModel):
     """The check or repair action that lowers the expected cost of getting the terminal working."""
 
-    kind: Literal["check", "action"]
+    kind: StepKind
     id: str
     title: str
     guidance: str

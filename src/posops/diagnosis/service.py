@@ -29,6 +29,7 @@ from posops.diagnosis.schemas import (
     StepAnswer,
     StepRecord,
 )
+from posops.diagnosis.vocabulary import SessionStatus, StepKind
 from posops.iso8583 import service as traffic
 from posops.telemetry import service as telemetry
 from posops.terminals import service as terminals
@@ -113,25 +114,25 @@ def answer(db: Database, principal: Principal, session_id: str, body: StepAnswer
     with db.transaction() as session:
         engine = _engine(session)
         row = _load(session, principal, session_id, lock=True)
-        if row.status != "open":
+        if row.status != SessionStatus.OPEN:
             raise Conflict(f"this diagnosis is {row.status}; start a new one for a new fault")
         previous = SessionState.from_dict(row.state)
         state = engine.apply(previous, body.step, body.outcome)
         assessment = engine.assess(state, lang)
         seq = (session.scalar(select(func.max(DiagnosisStep.seq)).where(DiagnosisStep.session_id == row.id)) or 0) + 1
-        kind = "action" if engine.is_action(body.step) else "check"
+        kind = StepKind.ACTION if engine.is_action(body.step) else StepKind.CHECK
         session.add(DiagnosisStep(session_id=row.id, seq=seq, kind=kind, step=body.step, outcome=body.outcome,
                                   answered_by=principal.username))
         row.state, row.status, row.symptom = state.to_dict(), assessment.status, assessment.symptom or row.symptom
-        if assessment.status != "open":
+        if assessment.status != SessionStatus.OPEN:
             row.closed_at = utcnow()
             row.resolved_action = body.step
             # The cause a fix confirms is judged on the ranking before the fix was tried.
             row.resolved_cause = engine.likely_fixed_cause(body.step, engine.assess(previous, lang).ranking)
             audit.record(session, principal, "diagnosis", row.id, assessment.status,
-                         before={"status": "open"}, after={"status": assessment.status, "action": body.step,
+                         before={"status": SessionStatus.OPEN}, after={"status": assessment.status, "action": body.step,
                                                            "cause": row.resolved_cause})
-            if assessment.status == "escalated" and row.terminal_id is not None:
+            if assessment.status == SessionStatus.ESCALATED and row.terminal_id is not None:
                 audit.record(session, principal, "terminal", row.terminal_id, "diagnosis_escalated",
                              after={"diagnosis": row.id}, reason="handed over to a technician")
         with conflict_on_duplicate("another answer to this diagnosis arrived at the same time; reload it"):
@@ -193,7 +194,7 @@ def learn(db: Database, principal: Principal, *, min_cases: int = 20) -> LearnRe
     with db.transaction() as session:
         engine = _engine(session)
         rows = list(session.scalars(select(DiagnosisSession).where(
-            DiagnosisSession.status == "resolved", DiagnosisSession.resolved_cause.is_not(None))))
+            DiagnosisSession.status == SessionStatus.RESOLVED, DiagnosisSession.resolved_cause.is_not(None))))
         cases = [case for r in rows
                  if (case := engine.resolved_case(SessionState.from_dict(r.state))) is not None]
         if len(cases) < min_cases:

@@ -9,11 +9,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from posops.core.deps import DbDep
 from posops.core.errors import PosopsError
-from posops.core.web import PageUser, TerminalSection, check_csrf, page_lang, render
+from posops.core.web import PageUser, TerminalSection, check_csrf, page_lang, render, template_vocabulary
 from posops.diagnosis import service
 from posops.diagnosis.schemas import DiagnosisCreate, StepAnswer
+from posops.diagnosis.vocabulary import SessionStatus, StepKind, StepOutcome
 
 router = APIRouter(include_in_schema=False)
+template_vocabulary(SessionStatus, StepKind, StepOutcome)
 
 
 @router.get("/diagnoses/new", response_class=HTMLResponse)

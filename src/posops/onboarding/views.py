@@ -12,13 +12,14 @@ from posops.core.deps import DbDep, SettingsDep
 from posops.core.documents import UploadDep
 from posops.core.errors import Invalid, PosopsError
 from posops.core.forms import Refusal, refusal, validated, yuan_to_fen
-from posops.core.web import PageUser, check_csrf, page_lang, render, run_form
+from posops.core.web import PageUser, check_csrf, page_lang, render, run_form, template_vocabulary
 from posops.onboarding import service as applications
 from posops.onboarding.schemas import ApplicationIn, ContractIn, GoLiveIn, InstallIn, TrainIn
 from posops.onboarding.workflow import ApplicationStatus, MaterialAction, OnboardingAction
 from posops.terminals.schemas import RejectIn
 
 router = APIRouter(include_in_schema=False)
+template_vocabulary(ApplicationStatus)
 Field = Annotated[str, Form()]
 PER_PAGE = 25
 MODELS = ("PAX A920", "Newland N910", "Landi A8", "Sunmi P2", "Verifone X990")

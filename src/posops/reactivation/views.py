@@ -12,9 +12,9 @@ from posops.core.auth import Principal
 from posops.core.deps import DbDep, SettingsDep
 from posops.core.documents import UploadDep
 from posops.core.forms import Refusal, dates, lines, validated, validated_as, yuan_to_fen
-from posops.core.web import PageUser, TerminalSection, check_csrf, render, run_form
+from posops.core.web import PageUser, TerminalSection, check_csrf, render, run_form, template_vocabulary
 from posops.reactivation import service as requests
-from posops.reactivation.conditions import REQUESTERS, RequestStatus
+from posops.reactivation.conditions import REQUESTERS, EvidenceKind, RequestStatus
 from posops.reactivation.schemas import Evidence, ReactivationRequestIn
 from posops.terminals import service
 from posops.terminals.lifecycle import TerminalStatus
@@ -22,6 +22,7 @@ from posops.terminals.schemas import FeePlanIn, RejectIn
 from posops.terminals.service import EDITORS
 
 router = APIRouter(include_in_schema=False)
+template_vocabulary(RequestStatus, EvidenceKind, TerminalStatus)
 Field = Annotated[str, Form()]
 PER_PAGE = 25
 _EVIDENCE = TypeAdapter(Evidence)

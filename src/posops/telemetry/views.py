@@ -9,12 +9,13 @@ from fastapi.responses import HTMLResponse
 
 from posops.core.db import utcnow
 from posops.core.deps import DbDep
-from posops.core.web import PageUser, TerminalSection, render
+from posops.core.web import PageUser, TerminalSection, render, template_vocabulary
 from posops.telemetry import charts, service
 from posops.telemetry.analytics import DEFAULT_INCIDENT_POLICY, IncidentPolicy, IncidentStatus
 from posops.telemetry.schemas import IncidentDetail
 
 router = APIRouter(include_in_schema=False)
+template_vocabulary(IncidentStatus)
 
 
 @router.get("/incidents", response_class=HTMLResponse)

@@ -14,12 +14,13 @@ from pydantic import ValidationError
 from posops.core.auth import Principal
 from posops.core.deps import DbDep
 from posops.core.forms import Refusal, dates, lines, validated
-from posops.core.web import PageUser, TerminalSection, render, run_form, terminal_sections
+from posops.core.web import PageUser, TerminalSection, render, run_form, template_vocabulary, terminal_sections
 from posops.terminals import service
 from posops.terminals.lifecycle import TerminalStatus
 from posops.terminals.schemas import ReasonChangeIn, SuspendIn, TerminalFilters
 
 router = APIRouter(include_in_schema=False)
+template_vocabulary(TerminalStatus)
 PER_PAGE = 25
 Field = Annotated[str, Form()]
 

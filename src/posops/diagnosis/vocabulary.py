@@ -1,0 +1,46 @@
+"""The fixed words of a diagnosis: a session's status, a step's kind and the outcomes every step shares.
+
+A check's own outcomes are the knowledge base's words (``paper: empty | loaded``); only the
+answers that mean the same for every step are fixed here.
+
+    >>> SessionStatus("open") is SessionStatus.OPEN
+    True
+    >>> [str(o) for o in REPAIR_OUTCOMES]
+    ['fixed', 'not_fixed', 'unknown']
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["ESCALATE", "REPAIR_OUTCOMES", "SessionStatus", "StepKind", "StepOutcome"]
+
+
+class SessionStatus(StrEnum):
+    """Where a diagnosis session stands: still asking, closed by a repair, or handed to the service desk."""
+
+    OPEN = "open"
+    RESOLVED = "resolved"
+    ESCALATED = "escalated"
+
+
+class StepKind(StrEnum):
+    """What a step asks of the person: a check to make or a repair to try."""
+
+    CHECK = "check"
+    ACTION = "action"
+
+
+class StepOutcome(StrEnum):
+    """Answers shared by every step: a repair fixed it or not, or nobody could do the step."""
+
+    FIXED = "fixed"
+    NOT_FIXED = "not_fixed"
+    UNKNOWN = "unknown"
+
+
+REPAIR_OUTCOMES = (StepOutcome.FIXED, StepOutcome.NOT_FIXED, StepOutcome.UNKNOWN)
+"""The answers a repair takes, in the order they are offered."""
+
+ESCALATE = "escalate"
+"""The knowledge base's repair that hands the case to the service desk; when it 'fixes', the session escalates."""
