@@ -9,6 +9,7 @@ import posops.app  # noqa: F401  (importing the app imports every feature's view
 from posops.core.web import templates
 
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "posops"
+NAMED = re.compile(r"\b([A-Z][A-Za-z]+(?:Status|Kind|Outcome|Entity))\.")
 SPELLED = re.compile(r"\b(?:status|kind)\s*(?:==|!=)\s*['\"]")
 
 
@@ -22,6 +23,6 @@ def test_no_template_compares_a_status_or_kind_to_a_literal() -> None:
 
 def test_every_vocabulary_a_template_names_is_registered() -> None:
     named = {match for path in PACKAGE.glob("*/templates/**/*.html")
-             for match in re.findall(r"\b([A-Z][A-Za-z]+(?:Status|Kind|Outcome))\.", path.read_text(encoding="utf-8"))}
+             for match in NAMED.findall(path.read_text(encoding="utf-8"))}
     assert named, "templates name no vocabulary at all"
     assert named <= set(templates.env.globals)

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from posops.core import audit
+from posops.core.audit import AuditEntity
 from posops.core.auth import Principal, Role, hash_password
 from posops.core.cli import console, migrated_database, use_case_errors
 from posops.core.db import Database
@@ -72,7 +73,7 @@ def load_demo(db: Database, *, terminals: int = 300, seed: int = 8583, progress:
                                      daily_penalty_bp=5, grace_days=15, penalty_cap_fen=20000,
                                      contract_ref=f"POS-2024-{m.id:04d}") for m in merchants])
             _add_terminals(session, merchants, terminals, rng, progress)
-            audit.record(session, SYSTEM, "fleet", "demo", "demo_load",
+            audit.record(session, SYSTEM, AuditEntity.FLEET, "demo", "demo_load",
                          after={"merchants": len(merchants), "terminals": terminals})
         _ensure_users(session, merchants[0].id)
         count = session.scalar(select(func.count(Terminal.id)).where(

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from posops.core import audit
+from posops.core.audit import AuditEntity
 from posops.core.db import Database, utcnow
 from posops.core.models import AuditEvent
 from posops.iso8583 import service
@@ -126,7 +127,7 @@ def test_a_sign_in_after_reactivation_clears_the_must_sign_in_mark(client: TestC
         terminal = session.scalar(select(Terminal).where(Terminal.tid == TID_A0))
         assert terminal is not None
         terminal.must_sign_in = True
-        audit.record(session, fleet.users["agent"], "terminal", terminal.id, "reactivate",
+        audit.record(session, fleet.users["agent"], AuditEntity.TERMINAL, terminal.id, "reactivate",
                      before={"must_sign_in": False}, after={"must_sign_in": True})
     signin = sign_in(TID_A0, "000300")
     before_mark = [(0, ">", signin), (1, "<", answer(signin, "00"))]

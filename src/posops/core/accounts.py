@@ -9,6 +9,7 @@ from sqlalchemy import column, func, or_, select, table
 from sqlalchemy.orm import Session
 
 from posops.core import audit
+from posops.core.audit import AuditEntity
 from posops.core.auth import (
     BOOTSTRAP_ADMIN,
     USER_ROLES,
@@ -79,7 +80,7 @@ def create_user(db: Database, actor: Principal, username: str, password: str, ro
                     merchant_id=merchant_id, display_name=display_name or username)
         session.add(user)
         session.flush()
-        audit.record(session, actor, "user", user.id, "create",
+        audit.record(session, actor, AuditEntity.USER, user.id, "create",
                      after={"username": username, "role": role, "merchant_id": merchant_id})
         return _info(user)
 
@@ -102,7 +103,7 @@ def set_password(db: Database, actor: Principal, username: str, password: str) -
         if user is None:
             raise NotFound(f"user {username!r} not found")
         user.password_hash = hash_password(password)
-        audit.record(session, actor, "user", user.id, "set_password")
+        audit.record(session, actor, AuditEntity.USER, user.id, "set_password")
 
 
 def list_users(db: Database, actor: Principal) -> list[UserInfo]:
@@ -123,7 +124,7 @@ def create_token(db: Database, actor: Principal, username: str, name: str = "") 
         row = ApiToken(user_id=user.id, name=name, token_hash=hash_token(token), prefix=token[:8])
         session.add(row)
         session.flush()
-        audit.record(session, actor, "api_token", row.id, "create", after={"user": username, "name": name})
+        audit.record(session, actor, AuditEntity.API_TOKEN, row.id, "create", after={"user": username, "name": name})
         return IssuedToken(row.id, username, token)
 
 

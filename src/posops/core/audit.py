@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -11,7 +12,23 @@ from posops.core.auth import Principal
 from posops.core.models import AuditEvent
 
 
-def record(session: Session, actor: Principal, entity_type: str, entity_id: object, action: str, *,
+class AuditEntity(StrEnum):
+    """What an audit event is about; stored documents name their owner with the same words."""
+
+    TERMINAL = "terminal"
+    MERCHANT = "merchant"
+    USER = "user"
+    API_TOKEN = "api_token"
+    REACTIVATION_REQUEST = "reactivation_request"
+    ONBOARDING_APPLICATION = "onboarding_application"
+    DIAGNOSIS = "diagnosis"
+    INCIDENT = "incident"
+    FLEET = "fleet"
+    KNOWLEDGE = "knowledge"
+
+
+
+def record(session: Session, actor: Principal, entity_type: AuditEntity, entity_id: object, action: str, *,
            before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
            reason: str | None = None) -> AuditEvent:
     """Add one audit event (who, what, before -> after, why) to the session's transaction."""
@@ -22,7 +39,7 @@ def record(session: Session, actor: Principal, entity_type: str, entity_id: obje
     return event
 
 
-def history(session: Session, entity_type: str, entity_id: object) -> list[AuditEvent]:
+def history(session: Session, entity_type: AuditEntity, entity_id: object) -> list[AuditEvent]:
     """Return the audit events of one entity, oldest first."""
     query = (select(AuditEvent).where(AuditEvent.entity_type == entity_type,
                                       AuditEvent.entity_id == str(entity_id))

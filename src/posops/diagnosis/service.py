@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from posops.core import audit
+from posops.core.audit import AuditEntity
 from posops.core.auth import Principal, Role, require_role
 from posops.core.db import Database, conflict_on_duplicate, utcnow
 from posops.core.errors import Conflict
@@ -100,7 +101,7 @@ def start(db: Database, principal: Principal, body: DiagnosisCreate, lang: str =
             initial_evidence=dict(body.evidence), fleet_evidence=known, state=state.to_dict())
         session.add(row)
         session.flush()
-        audit.record(session, principal, "diagnosis", row.id, "start",
+        audit.record(session, principal, AuditEntity.DIAGNOSIS, row.id, "start",
                      after={"terminal_id": row.terminal_id, "symptom": row.symptom}, reason=body.text[:200] or None)
         return DiagnosisOut.model_validate(_out(row, assessment, engine, lang))
 
@@ -129,11 +130,11 @@ def answer(db: Database, principal: Principal, session_id: str, body: StepAnswer
             row.resolved_action = body.step
             # The cause a fix confirms is judged on the ranking before the fix was tried.
             row.resolved_cause = engine.likely_fixed_cause(body.step, engine.assess(previous, lang).ranking)
-            audit.record(session, principal, "diagnosis", row.id, assessment.status,
+            audit.record(session, principal, AuditEntity.DIAGNOSIS, row.id, assessment.status,
                          before={"status": SessionStatus.OPEN}, after={"status": assessment.status, "action": body.step,
                                                            "cause": row.resolved_cause})
             if assessment.status == SessionStatus.ESCALATED and row.terminal_id is not None:
-                audit.record(session, principal, "terminal", row.terminal_id, "diagnosis_escalated",
+                audit.record(session, principal, AuditEntity.TERMINAL, row.terminal_id, "diagnosis_escalated",
                              after={"diagnosis": row.id}, reason="handed over to a technician")
         with conflict_on_duplicate("another answer to this diagnosis arrived at the same time; reload it"):
             session.flush()
@@ -207,5 +208,5 @@ def learn(db: Database, principal: Principal, *, min_cases: int = 20) -> LearnRe
                                report={"before": before, "after": after})
         session.add(row)
         session.flush()
-        audit.record(session, principal, "knowledge", row.id, "learn", after={"cases": len(cases), **after})
+        audit.record(session, principal, AuditEntity.KNOWLEDGE, row.id, "learn", after={"cases": len(cases), **after})
         return LearnReport(row.id, len(cases), before, after)

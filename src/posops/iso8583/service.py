@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from posops.core import audit
+from posops.core.audit import AuditEntity
 from posops.core.auth import Principal, Role, require_role
 from posops.core.db import Database, utcnow
 from posops.core.errors import Invalid, NotFound
@@ -175,7 +176,7 @@ def _attach(session: Session, principal: Principal, analysis: TrafficAnalysis, t
     terminals.record_activity(session, terminal, transaction_at=last_payment,
                               signed_in=_signed_in_since_marked(session, terminal, last_sign_in))
     session.flush()
-    audit.record(session, principal, "terminal", terminal.id, "traffic_import", before=before,
+    audit.record(session, principal, AuditEntity.TERMINAL, terminal.id, "traffic_import", before=before,
                  after={"last_transaction_at": _iso(terminal.last_transaction_at),
                         "must_sign_in": terminal.must_sign_in, "traffic_analysis_id": analysis.id,
                         "last_outcome": record.last_outcome_code, "evidence": record.evidence},
@@ -187,7 +188,7 @@ def _signed_in_since_marked(session: Session, terminal: Terminal, last_sign_in: 
     """True when the traffic shows a successful sign-in after the terminal was told to sign in again."""
     if not terminal.must_sign_in or last_sign_in is None:
         return False
-    marked = [e.at for e in audit.history(session, "terminal", terminal.id)
+    marked = [e.at for e in audit.history(session, AuditEntity.TERMINAL, terminal.id)
               if isinstance(e.after, dict) and e.after.get("must_sign_in") is True
               and not (isinstance(e.before, dict) and e.before.get("must_sign_in") is True)]
     return bool(marked) and last_sign_in > max(marked)

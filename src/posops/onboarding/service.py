@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from posops.core import audit
 from posops.core import documents as storage
+from posops.core.audit import AuditEntity
 from posops.core.auth import Principal, Role, require_role, scoped
 from posops.core.db import Database, compare_and_set, utcnow
 from posops.core.documents import DocumentOut, check_upload
@@ -64,7 +65,7 @@ from posops.terminals.service import (
 )
 
 READERS = (Role.MERCHANT, Role.AGENT, Role.RISK, Role.ADMIN)
-OWNER = "onboarding_application"
+OWNER = AuditEntity.ONBOARDING_APPLICATION
 DRAFT = "draft"
 
 NEXT_STEP: dict[ApplicationStatus | None, OnboardingAction] = {

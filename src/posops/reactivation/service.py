@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from posops.core import audit
 from posops.core import documents as storage
+from posops.core.audit import AuditEntity
 from posops.core.auth import Principal, Role, require_role, scoped
 from posops.core.db import Database, compare_and_set, conflict_on_duplicate, utcnow
 from posops.core.documents import DocumentOut, check_upload
@@ -57,7 +58,7 @@ from posops.terminals.service import (
 )
 
 READERS = (Role.MERCHANT, Role.AGENT, Role.RISK, Role.ADMIN)
-OWNER = "reactivation_request"
+OWNER = AuditEntity.REACTIVATION_REQUEST
 MAX_DOCUMENT_NAME = 64
 
 
@@ -355,7 +356,7 @@ def approve_request(db: Database, principal: Principal, request_id: int) -> Reac
         move_terminal(session, terminal, decision.transition, must_sign_in=decision.must_sign_in)
         audit.record(session, principal, OWNER, request.id, "approve", before={"status": rules.RequestStatus.SUBMITTED},
                      after={"status": request.status})
-        audit.record(session, principal, "terminal", terminal.id, "reactivate", before=before,
+        audit.record(session, principal, AuditEntity.TERMINAL, terminal.id, "reactivate", before=before,
                      after=terminal_state(terminal), reason=f"reactivation request #{request.id}")
         notify_merchant(session, terminal, "reactivated", notices.reactivation_approved_notice(terminal.tid))
         return _out(session, principal, request)

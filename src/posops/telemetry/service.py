@@ -43,6 +43,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from posops.core import audit
+from posops.core.audit import AuditEntity
 from posops.core.auth import STAFF_ROLES, Principal, Role, hash_token, require_role, scoped
 from posops.core.config import get_settings
 from posops.core.db import Database, insert_for, utcnow
@@ -386,7 +387,7 @@ def issue_terminal_token(db: Database, principal: Principal, terminal_id: int) -
                             created_by=principal.username, created_at=now)
         session.add(row)
         session.flush()
-        audit.record(session, principal, "terminal", terminal.id, "telemetry_token_issue",
+        audit.record(session, principal, AuditEntity.TERMINAL, terminal.id, "telemetry_token_issue",
                      after={"token_id": row.id, "prefix": row.prefix, "revoked_earlier": _rowcount(revoked)})
         return TerminalTokenOut(terminal_id=terminal.id, serial_number=terminal.serial_number, token=token,
                                 prefix=row.prefix)
@@ -399,7 +400,7 @@ def revoke_terminal_tokens(db: Database, principal: Principal, terminal_id: int)
         terminal = terminals.load_terminal(session, principal, terminal_id)
         revoked = _rowcount(session.execute(update(TerminalToken).where(
             TerminalToken.terminal_id == terminal.id, TerminalToken.revoked_at.is_(None)).values(revoked_at=utcnow())))
-        audit.record(session, principal, "terminal", terminal.id, "telemetry_token_revoke",
+        audit.record(session, principal, AuditEntity.TERMINAL, terminal.id, "telemetry_token_revoke",
                      after={"revoked": revoked})
         return revoked
 
@@ -729,7 +730,8 @@ def scan_incidents(db: Database, now: datetime | None = None,
             row = rows[incident.key]
             _update(row, incident, now)
             row.status, row.closed_at = IncidentStatus.CLOSED, incident.closed_at
-            audit.record(session, SCANNER, "incident", row.id, "close", before={"status": IncidentStatus.OPEN},
+            audit.record(session, SCANNER, AuditEntity.INCIDENT, row.id, "close",
+                         before={"status": IncidentStatus.OPEN},
                          after={"status": IncidentStatus.CLOSED, "terminals": row.terminals, "failing": row.failing},
                          reason=f"failing share back to {incident.share:.1%} (baseline {row.baseline:.1%})")
             closed.append(row)
@@ -750,7 +752,7 @@ def _open(session: Session, incident: analytics.Incident, now: datetime) -> Inci
                    updated_at=now)
     session.add(row)
     session.flush()
-    audit.record(session, SCANNER, "incident", row.id, "open",
+    audit.record(session, SCANNER, AuditEntity.INCIDENT, row.id, "open",
                  after={"dimension": row.dimension, "group": [row.group_first, row.group_second],
                         "terminals": row.terminals, "failing": row.failing},
                  reason=f"{incident.share:.1%} failing against a baseline of {incident.baseline:.1%}")

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from posops.core.audit import AuditEntity
 from posops.core.versions import parse_version
 from posops.terminals.lifecycle import SuspensionReason, TerminalStatus
 
@@ -343,7 +344,7 @@ class TimelineEventOut(BaseModel):
     at: datetime
     actor: str
     actor_role: str
-    entity_type: str
+    entity_type: AuditEntity
     entity_id: str
     action: str
     before: dict[str, Any] | None

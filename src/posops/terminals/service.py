@@ -17,6 +17,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from posops.core import audit
+from posops.core.audit import AuditEntity
 from posops.core.auth import Principal, Role, ensure_visible, require_role, scoped
 from posops.core.config import get_settings
 from posops.core.db import Database, compare_and_set, conflict_on_duplicate, utcnow
@@ -127,7 +128,7 @@ def insert_merchant(session: Session, principal: Principal, data: MerchantIn) ->
     session.add(merchant)
     with conflict_on_duplicate(f"merchant {DUPLICATE}"):
         session.flush()
-    audit.record(session, principal, "merchant", merchant.id, "create", after=_snapshot(merchant))
+    audit.record(session, principal, AuditEntity.MERCHANT, merchant.id, "create", after=_snapshot(merchant))
     return merchant
 
 
@@ -147,7 +148,8 @@ def update_merchant(db: Database, principal: Principal, merchant_id: int, patch:
             setattr(merchant, key, value)
         with conflict_on_duplicate(f"merchant {DUPLICATE}"):
             session.flush()
-        audit.record(session, principal, "merchant", merchant.id, "update", before=before, after=_snapshot(merchant))
+        audit.record(session, principal, AuditEntity.MERCHANT, merchant.id, "update",
+                     before=before, after=_snapshot(merchant))
         return MerchantOut.model_validate(merchant)
 
 
@@ -273,7 +275,7 @@ def insert_terminal(session: Session, principal: Principal, data: BaseModel, *,
     session.add(terminal)
     with conflict_on_duplicate(f"terminal {DUPLICATE}"):
         session.flush()
-    audit.record(session, principal, "terminal", terminal.id, "create", after=_snapshot(terminal))
+    audit.record(session, principal, AuditEntity.TERMINAL, terminal.id, "create", after=_snapshot(terminal))
     return terminal
 
 
@@ -311,7 +313,8 @@ def update_terminal(db: Database, principal: Principal, terminal_id: int, patch:
             setattr(terminal, key, value)
         with conflict_on_duplicate(f"terminal {DUPLICATE}"):
             session.flush()
-        audit.record(session, principal, "terminal", terminal.id, "update", before=before, after=_snapshot(terminal))
+        audit.record(session, principal, AuditEntity.TERMINAL, terminal.id, "update",
+                     before=before, after=_snapshot(terminal))
         session.refresh(terminal)
         return _terminal_out(terminal)
 
@@ -460,7 +463,7 @@ def _suspend(session: Session, principal: Principal, terminal: Terminal, transit
     details = {k: v for k, v in (("unpaid_due_dates", suspension.unpaid_due_dates),
                                  ("documents_requested", suspension.documents_requested or None),
                                  ("required_version", required_version)) if v}
-    audit.record(session, principal, "terminal", terminal.id, transition.action.value, before=before,
+    audit.record(session, principal, AuditEntity.TERMINAL, terminal.id, transition.action.value, before=before,
                  after={**terminal_state(terminal), "suspension_id": suspension.id, **details}, reason=note)
     statement = _arrears_statement(session, terminal.merchant_id, unpaid_due_dates, utcnow().date())
     notify_merchant(session, terminal, "suspended", notices.suspension_notice(
@@ -545,7 +548,7 @@ def activate_locked(session: Session, principal: Principal, terminal: Terminal, 
     transition = decide(terminal.status, terminal.status_reason, principal.role.value, Action.ACTIVATE)
     before = terminal_state(terminal)
     move_terminal(session, terminal, transition, activated_at=utcnow())
-    audit.record(session, principal, "terminal", terminal.id, "activate", before=before,
+    audit.record(session, principal, AuditEntity.TERMINAL, terminal.id, "activate", before=before,
                  after=terminal_state(terminal), reason=note or None)
 
 
@@ -557,7 +560,7 @@ def decommission_terminal(db: Database, principal: Principal, terminal_id: int, 
         before = terminal_state(terminal)
         end_suspension(session, principal, terminal.id, Action.DECOMMISSION)
         move_terminal(session, terminal, transition, must_sign_in=False)
-        audit.record(session, principal, "terminal", terminal.id, "decommission", before=before,
+        audit.record(session, principal, AuditEntity.TERMINAL, terminal.id, "decommission", before=before,
                      after=terminal_state(terminal), reason=note or None)
         return _lifecycle_out(session, principal, terminal)
 
@@ -579,11 +582,12 @@ def timeline_events(session: Session, terminal: Terminal) -> list[AuditEvent]:
     """The audit events that make up a terminal's timeline, oldest first."""
     request_ids = [str(i) for i in session.scalars(
         select(ReactivationRequest.id).where(ReactivationRequest.terminal_id == terminal.id))]
-    entities = [(AuditEvent.entity_type == "terminal") & (AuditEvent.entity_id == str(terminal.id))]
+    entities = [(AuditEvent.entity_type == AuditEntity.TERMINAL) & (AuditEvent.entity_id == str(terminal.id))]
     if request_ids:
-        entities.append((AuditEvent.entity_type == "reactivation_request") & AuditEvent.entity_id.in_(request_ids))
+        entities.append((AuditEvent.entity_type == AuditEntity.REACTIVATION_REQUEST)
+                        & AuditEvent.entity_id.in_(request_ids))
     if terminal.application_id is not None:
-        entities.append((AuditEvent.entity_type == "onboarding_application")
+        entities.append((AuditEvent.entity_type == AuditEntity.ONBOARDING_APPLICATION)
                         & (AuditEvent.entity_id == str(terminal.application_id)))
     return list(session.scalars(select(AuditEvent).where(or_(*entities)).order_by(AuditEvent.at, AuditEvent.id)))
 
@@ -632,7 +636,8 @@ def store_fee_plan(session: Session, principal: Principal, merchant_id: int, val
         for key, value in values.items():
             setattr(plan, key, value)
     session.flush()
-    audit.record(session, principal, "merchant", merchant_id, "fee_plan.set", before=before, after=dict(values))
+    audit.record(session, principal, AuditEntity.MERCHANT, merchant_id, "fee_plan.set",
+                 before=before, after=dict(values))
     return plan
 
 
@@ -731,7 +736,7 @@ def record_activity(session: Session, terminal: Terminal, *, transaction_at: dat
         before = terminal_state(terminal)
         terminal.must_sign_in = False
         session.flush()
-        audit.record(session, TERMINAL_REPORT, "terminal", terminal.id, "sign_in", before=before,
+        audit.record(session, TERMINAL_REPORT, AuditEntity.TERMINAL, terminal.id, "sign_in", before=before,
                      after=terminal_state(terminal))
 
 

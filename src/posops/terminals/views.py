@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
+from posops.core.audit import AuditEntity
 from posops.core.auth import Principal
 from posops.core.deps import DbDep
 from posops.core.forms import Refusal, dates, lines, validated
@@ -20,7 +21,7 @@ from posops.terminals.lifecycle import TerminalStatus
 from posops.terminals.schemas import ReasonChangeIn, SuspendIn, TerminalFilters
 
 router = APIRouter(include_in_schema=False)
-template_vocabulary(TerminalStatus)
+template_vocabulary(TerminalStatus, AuditEntity)
 PER_PAGE = 25
 Field = Annotated[str, Form()]
 
