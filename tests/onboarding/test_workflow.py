@@ -98,7 +98,7 @@ def test_nothing_missing_when_all_verified() -> None:
 
 def test_the_whole_flow_to_go_live() -> None:
     facts = ready(ApplicantType.BUSINESS)
-    status = step(None, "submit", "merchant", facts)
+    status = step(ApplicationStatus.DRAFT, "submit", "merchant", facts)
     assert status is ApplicationStatus.SUBMITTED
     status = step(status, "start_review", "agent", facts)
     assert status is ApplicationStatus.UNDER_REVIEW
@@ -120,7 +120,7 @@ def test_the_whole_flow_to_go_live() -> None:
 def test_submission_needs_a_model_and_every_material_uploaded() -> None:
     bare = ApplicationFacts(ApplicantType.INDIVIDUAL)
     with pytest.raises(ConditionsNotMet) as caught:
-        step(None, "submit", "merchant", bare)
+        step(ApplicationStatus.DRAFT, "submit", "merchant", bare)
     assert [c.code for c in caught.value.unmet] == ["terminal_model_missing"] + ["material_missing"] * 3
     assert "身份证" in caught.value.zh and "ID card" in caught.value.en
 
@@ -189,7 +189,7 @@ def test_out_of_order_steps_are_illegal(status: str, action: str) -> None:
 
 def test_roles_per_step() -> None:
     with pytest.raises(NotAllowed) as caught:
-        step(None, "submit", "risk", ready())
+        step(ApplicationStatus.DRAFT, "submit", "risk", ready())
     assert caught.value.allowed == ()
     with pytest.raises(NotAllowed) as caught:
         step("submitted", "start_review", "merchant", ready())
@@ -201,15 +201,15 @@ def test_roles_per_step() -> None:
 
 
 def test_an_agent_files_for_a_walk_in_applicant() -> None:
-    assert step(None, "submit", "agent", ready()) is ApplicationStatus.SUBMITTED
+    assert step(ApplicationStatus.DRAFT, "submit", "agent", ready()) is ApplicationStatus.SUBMITTED
     assert step("rejected", "resubmit", "agent", ready()) is ApplicationStatus.SUBMITTED
-    assert material_step(None, "missing", "provide", "agent") is MaterialState.PROVIDED
-    assert allowed_onboarding_actions(None, "agent") == [OnboardingAction.SUBMIT]
-    assert allowed_onboarding_actions(None, "technician") == []
+    assert material_step(ApplicationStatus.DRAFT, "missing", "provide", "agent") is MaterialState.PROVIDED
+    assert allowed_onboarding_actions(ApplicationStatus.DRAFT, "agent") == [OnboardingAction.SUBMIT]
+    assert allowed_onboarding_actions(ApplicationStatus.DRAFT, "technician") == []
 
 
 def test_allowed_onboarding_actions_per_role() -> None:
-    assert allowed_onboarding_actions(None, "merchant") == [OnboardingAction.SUBMIT]
+    assert allowed_onboarding_actions(ApplicationStatus.DRAFT, "merchant") == [OnboardingAction.SUBMIT]
     assert allowed_onboarding_actions("under_review", "agent") == [
         OnboardingAction.APPROVE,
         OnboardingAction.REJECT,
@@ -230,7 +230,7 @@ def test_illegal_step_message_lists_what_the_role_may_do() -> None:
 
 
 def test_material_lifecycle() -> None:
-    assert material_step(None, "missing", "provide", "merchant") is MaterialState.PROVIDED
+    assert material_step(ApplicationStatus.DRAFT, "missing", "provide", "merchant") is MaterialState.PROVIDED
     assert material_step("under_review", "provided", "verify", "agent") is MaterialState.VERIFIED
     assert (
         material_step("under_review", "provided", "reject", "agent", note="照片模糊")

@@ -9,6 +9,7 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstra
 from sqlalchemy.orm import Mapped, mapped_column
 
 from posops.core.db import Base, JSONType, UTCDateTime, utcnow
+from posops.onboarding.workflow import ApplicationStatus
 
 
 class OnboardingApplication(Base):
@@ -17,7 +18,7 @@ class OnboardingApplication(Base):
     __tablename__ = "onboarding_applications"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=ApplicationStatus.DRAFT, index=True)
     applicant_type: Mapped[str] = mapped_column(String(16))
     merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"), default=None, index=True)
     """The applying merchant (a merchant user's own), or the one created or bound at go-live."""

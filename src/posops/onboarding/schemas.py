@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from posops.core.documents import DocumentOut
+from posops.onboarding.workflow import ApplicantType, ApplicationStatus
 from posops.terminals.schemas import (
     MID,
     TID,
@@ -25,21 +26,12 @@ MAX_DEVICES = 50
 
 
 
-ApplicantTypeName = Literal["business", "individual"]
-
-
-
-ApplicationStatusName = Literal["draft", "submitted", "under_review", "approved", "rejected", "contracted",
-                                "installing", "training", "live"]
-
-
-
 class ApplicationIn(BaseModel):
     """A new onboarding application; a merchant user's own merchant fills in name and legal id when left out."""
 
     model_config = ConfigDict(extra="forbid")
 
-    applicant_type: ApplicantTypeName
+    applicant_type: ApplicantType
     name: Name | None = None
     legal_id: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, max_length=32)] | None = Field(
         None, description="统一社会信用代码 or 15-digit 注册号 (business), 身份证号 (individual)")
@@ -150,8 +142,8 @@ class ApplicationOut(BaseModel):
     """An onboarding application with its checklist, what is missing for the next step and what the caller may do."""
 
     id: int
-    status: str
-    applicant_type: str
+    status: ApplicationStatus
+    applicant_type: ApplicantType
     merchant_id: int | None
     name: str
     legal_id: str

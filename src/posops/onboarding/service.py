@@ -66,10 +66,9 @@ from posops.terminals.service import (
 
 READERS = (Role.MERCHANT, Role.AGENT, Role.RISK, Role.ADMIN)
 OWNER = AuditEntity.ONBOARDING_APPLICATION
-DRAFT = "draft"
 
-NEXT_STEP: dict[ApplicationStatus | None, OnboardingAction] = {
-    None: OnboardingAction.SUBMIT,
+NEXT_STEP: dict[ApplicationStatus, OnboardingAction] = {
+    ApplicationStatus.DRAFT: OnboardingAction.SUBMIT,
     ApplicationStatus.SUBMITTED: OnboardingAction.START_REVIEW,
     ApplicationStatus.UNDER_REVIEW: OnboardingAction.APPROVE,
     ApplicationStatus.REJECTED: OnboardingAction.RESUBMIT,
@@ -81,8 +80,8 @@ NEXT_STEP: dict[ApplicationStatus | None, OnboardingAction] = {
 """The step that moves an application forward from each status (live has none)."""
 
 
-def _status(application: OnboardingApplication) -> ApplicationStatus | None:
-    return None if application.status == DRAFT else ApplicationStatus(application.status)
+def _status(application: OnboardingApplication) -> ApplicationStatus:
+    return ApplicationStatus(application.status)
 
 
 def _load(session: Session, principal: Principal, application_id: int, *,
@@ -181,12 +180,12 @@ def create_application(db: Database, principal: Principal, data: ApplicationIn) 
             if problem:
                 raise Invalid("legal_id", problem)
             name, legal_id, merchant_id = data.name, data.legal_id, None
-        application = OnboardingApplication(status=DRAFT, name=name, legal_id=legal_id, merchant_id=merchant_id,
-                                            applicant_user_id=principal.user_id, **values)
+        application = OnboardingApplication(status=ApplicationStatus.DRAFT, name=name, legal_id=legal_id,
+                                            merchant_id=merchant_id, applicant_user_id=principal.user_id, **values)
         session.add(application)
         session.flush()
         audit.record(session, principal, OWNER, application.id, "create",
-                     after={"status": DRAFT, "applicant_type": data.applicant_type, "name": name,
+                     after={"status": ApplicationStatus.DRAFT, "applicant_type": data.applicant_type, "name": name,
                             "terminal_model": data.terminal_model, "terminal_count": data.terminal_count})
         return _out(session, principal, application)
 
@@ -197,7 +196,7 @@ def update_application(db: Database, principal: Principal, application_id: int,
     require_role(principal, Role.MERCHANT, Role.AGENT)
     with db.transaction() as session:
         application = _load(session, principal, application_id, lock=True)
-        if application.status not in (DRAFT, ApplicationStatus.REJECTED):
+        if application.status not in (ApplicationStatus.DRAFT, ApplicationStatus.REJECTED):
             raise Conflict("an application can be corrected only before it is submitted or after a rejection")
         changes = patch.model_dump(exclude_unset=True)
         for key, value in changes.items():
@@ -222,8 +221,8 @@ def list_applications(db: Database, principal: Principal, *, status: str | None 
     """List applications, newest first (a merchant sees its own); filter by status for a review queue."""
     require_role(principal, *READERS)
     check_page(page, per_page)
-    if status is not None and status != DRAFT and status not in {s.value for s in ApplicationStatus}:
-        raise Invalid("status", "must be draft or an application status")
+    if status is not None and status not in set(ApplicationStatus):
+        raise Invalid("status", "must be an application status")
     query = select(OnboardingApplication).order_by(OnboardingApplication.id.desc())
     query = scoped(query, principal, OnboardingApplication.merchant_id)
     if status:

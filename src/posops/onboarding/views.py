@@ -23,17 +23,16 @@ template_vocabulary(ApplicationStatus)
 Field = Annotated[str, Form()]
 PER_PAGE = 25
 MODELS = ("PAX A920", "Newland N910", "Landi A8", "Sunmi P2", "Verifone X990")
-STATUSES = ["draft", *(s.value for s in ApplicationStatus)]
 
 
 @router.get("/onboarding", response_class=HTMLResponse)
 def application_list(request: Request, db: DbDep, user: PageUser, status: str = "",
                      page: Annotated[int, Query(ge=1)] = 1) -> HTMLResponse:
     """A merchant's applications, or the provider's queue filtered by status."""
-    chosen = status if status in STATUSES else None
+    chosen = status if status in set(ApplicationStatus) else None
     result = applications.list_applications(db, user, status=chosen, page=page, per_page=PER_PAGE)
     return render(request, "onboarding/applications.html", {
-        "result": result, "status": chosen or "", "statuses": STATUSES,
+        "result": result, "status": chosen or "",
         "can_apply": user.role in (Role.MERCHANT, Role.AGENT), "pages": result.pages})
 
 
@@ -72,7 +71,7 @@ def application_detail(request: Request, application_id: int, db: DbDep, user: P
 def _page(request: Request, db: DbDep, user: Principal, application_id: int,
           refused: Refusal | None = None) -> HTMLResponse:
     item = applications.get_application(db, user, application_id)
-    flow = ["draft", *(s.value for s in ApplicationStatus if s is not ApplicationStatus.REJECTED)]
+    flow = [s for s in ApplicationStatus if s is not ApplicationStatus.REJECTED]
     return render(request, "onboarding/application.html", {"item": item, "flow": flow, "refusal": refused},
                   refused.status if refused else 200)
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
-from posops.core.labels import Condition, Label, catalog_condition, catalog_label, catalog_labels, catalog_sentence
+from posops.core.labels import Condition, Label, catalog_condition, catalog_labels, catalog_sentence
 from posops.core.transitions import (
     ACTOR_LABELS,
     ConditionsNotMet,
@@ -94,8 +94,9 @@ class MaterialState(StrEnum):
 
 
 class ApplicationStatus(StrEnum):
-    """Where an onboarding application is."""
+    """Where an onboarding application is; ``draft`` until the applicant submits it."""
 
+    DRAFT = "draft"
     SUBMITTED = "submitted"
     UNDER_REVIEW = "under_review"
     APPROVED = "approved"
@@ -128,10 +129,7 @@ class MaterialAction(StrEnum):
     REJECT = "reject"
 
 
-STATUS_LABELS: Mapping[ApplicationStatus | None, Label] = {
-    None: catalog_label("terminals.application.draft"),
-    **catalog_labels("terminals.application.", ApplicationStatus),
-}
+STATUS_LABELS: Mapping[ApplicationStatus, Label] = catalog_labels("terminals.application.", ApplicationStatus)
 
 ACTION_LABELS: Mapping[OnboardingAction | MaterialAction, Label] = {
     **catalog_labels("terminals.onboarding_action.", OnboardingAction),
@@ -141,8 +139,8 @@ ACTION_LABELS: Mapping[OnboardingAction | MaterialAction, Label] = {
 APPLICANTS: frozenset[str] = frozenset({Actor.MERCHANT, Actor.AGENT})
 """Who files an application and its materials: the merchant, or an agent on a walk-in applicant's behalf."""
 
-_STEPS: Mapping[OnboardingAction, tuple[ApplicationStatus | None, ApplicationStatus, frozenset[str]]] = {
-    OnboardingAction.SUBMIT: (None, ApplicationStatus.SUBMITTED, APPLICANTS),
+_STEPS: Mapping[OnboardingAction, tuple[ApplicationStatus, ApplicationStatus, frozenset[str]]] = {
+    OnboardingAction.SUBMIT: (ApplicationStatus.DRAFT, ApplicationStatus.SUBMITTED, APPLICANTS),
     OnboardingAction.START_REVIEW: (
         ApplicationStatus.SUBMITTED,
         ApplicationStatus.UNDER_REVIEW,
@@ -180,12 +178,17 @@ _STEPS: Mapping[OnboardingAction, tuple[ApplicationStatus | None, ApplicationSta
     ),
     OnboardingAction.GO_LIVE: (ApplicationStatus.TRAINING, ApplicationStatus.LIVE, frozenset({Actor.AGENT})),
 }
-"""Each step: the status it starts from (``None``: no application yet), where it leads, who takes it."""
+"""Each step: the status it starts from, where it leads, who takes it."""
 
-_MATERIAL_STEPS: Mapping[MaterialAction, tuple[frozenset[ApplicationStatus | None], frozenset[str]]] = {
+_MATERIAL_STEPS: Mapping[MaterialAction, tuple[frozenset[ApplicationStatus], frozenset[str]]] = {
     MaterialAction.PROVIDE: (
         frozenset(
-            {None, ApplicationStatus.SUBMITTED, ApplicationStatus.UNDER_REVIEW, ApplicationStatus.REJECTED}
+            {
+                ApplicationStatus.DRAFT,
+                ApplicationStatus.SUBMITTED,
+                ApplicationStatus.UNDER_REVIEW,
+                ApplicationStatus.REJECTED,
+            }
         ),
         APPLICANTS,
     ),
@@ -276,16 +279,16 @@ def requirements(action: OnboardingAction | str, facts: ApplicationFacts) -> lis
     return unmet
 
 
-def allowed_onboarding_actions(status: ApplicationStatus | str | None, role: str) -> list[OnboardingAction]:
-    """List the steps ``role`` may take on an application in ``status`` (``None``: none filed yet)."""
-    st = None if status is None else ApplicationStatus(status)
+def allowed_onboarding_actions(status: ApplicationStatus | str, role: str) -> list[OnboardingAction]:
+    """List the steps ``role`` may take on an application in ``status``."""
+    st = ApplicationStatus(status)
     who = str(role)
     return [act for act, (start, _, roles) in _STEPS.items() if start is st and who in roles]
 
 
-def allowed_material_actions(status: ApplicationStatus | str | None, role: str) -> list[MaterialAction]:
+def allowed_material_actions(status: ApplicationStatus | str, role: str) -> list[MaterialAction]:
     """List the changes ``role`` may make to materials of an application in ``status``."""
-    st = None if status is None else ApplicationStatus(status)
+    st = ApplicationStatus(status)
     who = str(role)
     return [act for act, (statuses, roles) in _MATERIAL_STEPS.items() if st in statuses and who in roles]
 
@@ -293,7 +296,7 @@ def allowed_material_actions(status: ApplicationStatus | str | None, role: str) 
 def _refuse(
     cls: type[TransitionError],
     action: OnboardingAction | MaterialAction,
-    status: ApplicationStatus | None,
+    status: ApplicationStatus,
     role: str,
     problem: Label,
     allowed: Sequence[OnboardingAction | MaterialAction],
@@ -311,7 +314,7 @@ def _refuse(
     )
 
 
-def _wrong_state(action: OnboardingAction | MaterialAction, status: ApplicationStatus | None) -> Label:
+def _wrong_state(action: OnboardingAction | MaterialAction, status: ApplicationStatus) -> Label:
     here, verb = STATUS_LABELS[status], ACTION_LABELS[action]
     return catalog_sentence(_REFUSAL + "wrong_state", status=here, action=verb)
 
@@ -322,7 +325,7 @@ def _wrong_role(action: OnboardingAction | MaterialAction, role: str) -> Label:
 
 
 def step(
-    status: ApplicationStatus | str | None,
+    status: ApplicationStatus | str,
     action: OnboardingAction | str,
     role: str,
     facts: ApplicationFacts,
@@ -336,7 +339,7 @@ def step(
     materials). A rejection needs a non-blank ``rejection_reason`` (ValueError otherwise).
     After ``go_live`` the service activates the terminal through ``lifecycle.decide``.
     """
-    st = None if status is None else ApplicationStatus(status)
+    st = ApplicationStatus(status)
     act, who = OnboardingAction(action), str(role)
     start, target, roles = _STEPS[act]
     if st is not start:
@@ -357,7 +360,7 @@ def step(
 
 
 def material_step(
-    status: ApplicationStatus | str | None,
+    status: ApplicationStatus | str,
     current: MaterialState | str,
     action: MaterialAction | str,
     role: str,
@@ -370,7 +373,7 @@ def material_step(
     rejection; the agent verifies or sends back (with a ``note``) during review. Only an uploaded
     material can be verified or sent back.
     """
-    st = None if status is None else ApplicationStatus(status)
+    st = ApplicationStatus(status)
     state, act, who = MaterialState(current), MaterialAction(action), str(role)
     statuses, roles = _MATERIAL_STEPS[act]
     if st not in statuses:
