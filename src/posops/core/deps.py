@@ -1,16 +1,17 @@
-"""FastAPI dependency aliases: settings, database and the calling principal."""
+"""FastAPI dependency aliases: settings, database, the calling principal and the paging query parameters."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 
 from posops.core import accounts
 from posops.core.auth import Principal, bearer_token
 from posops.core.config import Settings
 from posops.core.db import Database
 from posops.core.errors import Unauthorized
+from posops.core.paging import MAX_PER_PAGE
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -27,6 +28,9 @@ def get_database(request: Request) -> Database:
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 DbDep = Annotated[Database, Depends(get_database)]
+PageNumber = Annotated[int, Query(ge=1)]
+PerPage = Annotated[int, Query(ge=1, le=MAX_PER_PAGE)]
+"""A list's page size, or a limit on how many recent items an answer carries."""
 
 
 def optional_principal(request: Request, db: DbDep, settings: SettingsDep) -> Principal | None:

@@ -22,6 +22,8 @@ from posops.core.forms import Refusal, refusal
 from posops.core.i18n import normalize_lang, translate
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
+CONSOLE_PER_PAGE = 25
+"""Rows per page of the console's lists (the API's default is larger: it serves scripts, not eyes)."""
 
 
 class LoginRequired(Exception):

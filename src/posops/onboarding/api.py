@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
-from posops.core.deps import CurrentPrincipal, DbDep, SettingsDep
+from posops.core.deps import CurrentPrincipal, DbDep, PageNumber, PerPage, SettingsDep
 from posops.core.documents import UploadDep, download
-from posops.core.paging import MAX_PER_PAGE, Page
+from posops.core.paging import Page
 from posops.onboarding import service as applications
 from posops.onboarding.schemas import (
     ApplicationIn,
@@ -34,8 +32,8 @@ def create_application(body: ApplicationIn, db: DbDep, principal: CurrentPrincip
 
 @router.get("")
 def list_applications(db: DbDep, principal: CurrentPrincipal, status: str | None = None,
-                      page: Annotated[int, Query(ge=1)] = 1,
-                      per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50) -> Page[ApplicationOut]:
+                      page: PageNumber = 1,
+                      per_page: PerPage = 50) -> Page[ApplicationOut]:
     """List applications, newest first; filter by status for a review queue."""
     return applications.list_applications(db, principal, status=status, page=page, per_page=per_page)
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from posops.core.auth import Principal, Role, require_role
-from posops.core.deps import DbDep, SettingsDep
+from posops.core.deps import DbDep, PageNumber, SettingsDep
 from posops.core.documents import UploadDep
 from posops.core.errors import Invalid, PosopsError
 from posops.core.forms import Refusal, refusal, validated, yuan_to_fen
-from posops.core.web import PageUser, check_csrf, page_lang, render, run_form, template_vocabulary
+from posops.core.web import CONSOLE_PER_PAGE, PageUser, check_csrf, page_lang, render, run_form, template_vocabulary
 from posops.onboarding import service as applications
 from posops.onboarding.schemas import ApplicationIn, ContractIn, GoLiveIn, InstallIn, TrainIn
 from posops.onboarding.workflow import ApplicationStatus, MaterialAction, OnboardingAction
@@ -21,16 +21,15 @@ from posops.terminals.schemas import RejectIn
 router = APIRouter(include_in_schema=False)
 template_vocabulary(ApplicationStatus)
 Field = Annotated[str, Form()]
-PER_PAGE = 25
 MODELS = ("PAX A920", "Newland N910", "Landi A8", "Sunmi P2", "Verifone X990")
 
 
 @router.get("/onboarding", response_class=HTMLResponse)
 def application_list(request: Request, db: DbDep, user: PageUser, status: str = "",
-                     page: Annotated[int, Query(ge=1)] = 1) -> HTMLResponse:
+                     page: PageNumber = 1) -> HTMLResponse:
     """A merchant's applications, or the provider's queue filtered by status."""
     chosen = status if status in set(ApplicationStatus) else None
-    result = applications.list_applications(db, user, status=chosen, page=page, per_page=PER_PAGE)
+    result = applications.list_applications(db, user, status=chosen, page=page, per_page=CONSOLE_PER_PAGE)
     return render(request, "onboarding/applications.html", {
         "result": result, "status": chosen or "",
         "can_apply": user.role in (Role.MERCHANT, Role.AGENT), "pages": result.pages})

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query
+from fastapi import APIRouter, Form
 from fastapi.responses import FileResponse
 
-from posops.core.deps import CurrentPrincipal, DbDep, SettingsDep
+from posops.core.deps import CurrentPrincipal, DbDep, PageNumber, PerPage, SettingsDep
 from posops.core.documents import DocumentOut, UploadDep, download
-from posops.core.paging import MAX_PER_PAGE, Page
+from posops.core.paging import Page
 from posops.reactivation import service as requests
 from posops.reactivation.schemas import Evidence, ReactivationRequestIn, ReactivationRequestOut
 from posops.terminals.schemas import RejectIn
@@ -26,8 +26,8 @@ def submit_request(terminal_id: int, body: ReactivationRequestIn, db: DbDep,
 
 @router.get("/reactivation-requests")
 def list_requests(db: DbDep, principal: CurrentPrincipal, status: str | None = None, terminal_id: int | None = None,
-                  for_me: bool = False, page: Annotated[int, Query(ge=1)] = 1,
-                  per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50) -> Page[ReactivationRequestOut]:
+                  for_me: bool = False, page: PageNumber = 1,
+                  per_page: PerPage = 50) -> Page[ReactivationRequestOut]:
     """List requests, newest first; `for_me=true` is the caller's review queue."""
     return requests.list_requests(db, principal, status=status, terminal_id=terminal_id, for_me=for_me, page=page,
                                   per_page=per_page)

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import TypeAdapter
 
 from posops.core.auth import Principal
-from posops.core.deps import DbDep, SettingsDep
+from posops.core.deps import DbDep, PageNumber, SettingsDep
 from posops.core.documents import UploadDep
 from posops.core.forms import Refusal, dates, lines, validated, validated_as, yuan_to_fen
-from posops.core.web import PageUser, TerminalSection, check_csrf, render, run_form, template_vocabulary
+from posops.core.web import (
+    CONSOLE_PER_PAGE,
+    PageUser,
+    TerminalSection,
+    check_csrf,
+    render,
+    run_form,
+    template_vocabulary,
+)
 from posops.reactivation import service as requests
 from posops.reactivation.conditions import REQUESTERS, EvidenceKind, RequestStatus
 from posops.reactivation.schemas import Evidence, ReactivationRequestIn
@@ -24,17 +32,16 @@ from posops.terminals.service import EDITORS
 router = APIRouter(include_in_schema=False)
 template_vocabulary(RequestStatus, EvidenceKind, TerminalStatus)
 Field = Annotated[str, Form()]
-PER_PAGE = 25
 _EVIDENCE = TypeAdapter(Evidence)
 
 
 @router.get("/reactivation-requests", response_class=HTMLResponse)
 def request_list(request: Request, db: DbDep, user: PageUser, status: str = "", mine: str = "",
-                 page: Annotated[int, Query(ge=1)] = 1) -> HTMLResponse:
+                 page: PageNumber = 1) -> HTMLResponse:
     """The review queue for agents and risk (requests they may decide), or a merchant's own requests."""
     for_me = mine == "1" if mine else not user.is_merchant
     chosen = status if status in {s.value for s in RequestStatus} else None
-    result = requests.list_requests(db, user, status=chosen, for_me=for_me, page=page, per_page=PER_PAGE)
+    result = requests.list_requests(db, user, status=chosen, for_me=for_me, page=page, per_page=CONSOLE_PER_PAGE)
     return render(request, "reactivation/requests.html", {
         "result": result, "status": chosen or "", "for_me": for_me, "statuses": [s.value for s in RequestStatus],
         "pages": result.pages})

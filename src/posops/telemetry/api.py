@@ -9,9 +9,8 @@ from starlette.concurrency import run_in_threadpool
 
 from posops.core import accounts
 from posops.core.auth import bearer_token
-from posops.core.deps import CurrentPrincipal, DbDep, SettingsDep
+from posops.core.deps import CurrentPrincipal, DbDep, PerPage, SettingsDep
 from posops.core.errors import Unauthorized
-from posops.core.paging import MAX_PER_PAGE
 from posops.telemetry import service
 from posops.telemetry.schemas import (
     DeadLetters,
@@ -89,7 +88,7 @@ def revoke_terminal_token(terminal_id: int, db: DbDep, principal: CurrentPrincip
 
 @router.get("/telemetry/incidents")
 def list_incidents(db: DbDep, principal: CurrentPrincipal, status: str | None = None,
-                   limit: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50) -> list[IncidentRef]:
+                   limit: PerPage = 50) -> list[IncidentRef]:
     """Outage incidents, open first; a merchant sees those that affected its terminals."""
     return service.list_incidents(db, principal, status=status, limit=limit)
 

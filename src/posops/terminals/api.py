@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.datastructures import UploadFile
 
-from posops.core.deps import CurrentPrincipal, DbDep
+from posops.core.deps import CurrentPrincipal, DbDep, PageNumber, PerPage
 from posops.core.errors import Invalid
-from posops.core.paging import MAX_PER_PAGE, Page
+from posops.core.paging import Page
 from posops.terminals import service
 from posops.terminals.schemas import (
     FeePlanIn,
@@ -32,8 +32,6 @@ from posops.terminals.schemas import (
 
 router = APIRouter(prefix="/api/v1", tags=["merchants and terminals"])
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
-PageNumber = Annotated[int, Query(ge=1)]
-PerPage = Annotated[int, Query(ge=1, le=MAX_PER_PAGE)]
 
 
 async def _csv_body(request: Request) -> bytes:
@@ -165,7 +163,7 @@ def terminal_screen_notice(terminal_id: int, db: DbDep, principal: CurrentPrinci
 
 @router.get("/notices", tags=["lifecycle"])
 def list_notices(db: DbDep, principal: CurrentPrincipal, terminal_id: int | None = None,
-                 limit: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50) -> list[NoticeOut]:
+                 limit: PerPage = 50) -> list[NoticeOut]:
     """The newest notices sent to merchants (a merchant sees its own)."""
     return service.list_notices(db, principal, terminal_id=terminal_id, limit=limit)
 

@@ -7,35 +7,42 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from posops.core.audit import AuditEntity
 from posops.core.auth import Principal
-from posops.core.deps import DbDep
+from posops.core.deps import DbDep, PageNumber
 from posops.core.forms import Refusal, dates, lines, validated
-from posops.core.web import PageUser, TerminalSection, render, run_form, template_vocabulary, terminal_sections
+from posops.core.web import (
+    CONSOLE_PER_PAGE,
+    PageUser,
+    TerminalSection,
+    render,
+    run_form,
+    template_vocabulary,
+    terminal_sections,
+)
 from posops.terminals import service
 from posops.terminals.lifecycle import TerminalStatus
 from posops.terminals.schemas import ReasonChangeIn, SuspendIn, TerminalFilters
 
 router = APIRouter(include_in_schema=False)
 template_vocabulary(TerminalStatus, AuditEntity)
-PER_PAGE = 25
 Field = Annotated[str, Form()]
 
 
 @router.get("/terminals", response_class=HTMLResponse)
 def terminal_list(request: Request, db: DbDep, user: PageUser, q: str = "", status: str = "", model: str = "",
-                  region: str = "", page: Annotated[int, Query(ge=1)] = 1) -> HTMLResponse:
+                  region: str = "", page: PageNumber = 1) -> HTMLResponse:
     """List terminals with filters and paging."""
     try:
         filters = TerminalFilters(q=q or None, status=status or None, model=model or None,
                                   region=region or None)
     except ValidationError:
         filters = TerminalFilters(q=q or None, model=model or None, region=region or None)
-    result = service.list_terminals(db, user, filters, page=page, per_page=PER_PAGE)
+    result = service.list_terminals(db, user, filters, page=page, per_page=CONSOLE_PER_PAGE)
     query = {"q": q, "status": status, "model": model, "region": region}
     return render(request, "terminals/list.html", {
         "result": result, "pages": result.pages, "query": query, "statuses": tuple(TerminalStatus),
