@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -64,24 +65,11 @@ def test_statement_sums_bills_each_from_its_own_due_date() -> None:
 
 
 def test_cap_applies_to_the_statement_penalty() -> None:
-    capped = FeePlan(
-        monthly_fee_fen=3_000,
-        daily_penalty_bp=5,
-        grace_days=5,
-        monthly_data_fee_fen=1_000,
-        penalty_cap_fen=100,
-    )
-    st = compute_arrears(capped, [date(2024, 5, 1), date(2024, 6, 1)], TODAY)
+    dues = [date(2024, 5, 1), date(2024, 6, 1)]
+    st = compute_arrears(replace(PLAN, penalty_cap_fen=100), dues, TODAY)
     assert st.penalty_fen == 100 and st.penalty_capped
     assert st.total_fen == 8_100
-    exactly = FeePlan(
-        monthly_fee_fen=3_000,
-        daily_penalty_bp=5,
-        grace_days=5,
-        monthly_data_fee_fen=1_000,
-        penalty_cap_fen=158,
-    )
-    assert not compute_arrears(exactly, [date(2024, 5, 1), date(2024, 6, 1)], TODAY).penalty_capped
+    assert not compute_arrears(replace(PLAN, penalty_cap_fen=158), dues, TODAY).penalty_capped
 
 
 def test_zero_owed() -> None:

@@ -52,13 +52,10 @@ FILES = {
 }
 
 
-@dataclass(frozen=True)
-class Symptom:
-    """A fault as the merchant reports it."""
+class _Named:
+    """A knowledge item with a name in each language."""
 
-    id: str
     names: Mapping[str, str]
-    examples: tuple[str, ...]
 
     def name(self, lang: str) -> str:
         """Return the name in `lang` (zh-CN or en)."""
@@ -66,7 +63,16 @@ class Symptom:
 
 
 @dataclass(frozen=True)
-class Cause:
+class Symptom(_Named):
+    """A fault as the merchant reports it."""
+
+    id: str
+    names: Mapping[str, str]
+    examples: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Cause(_Named):
     """What is actually wrong; exactly one per case."""
 
     id: str
@@ -74,13 +80,9 @@ class Cause:
     symptoms: tuple[str, ...]
     names: Mapping[str, str]
 
-    def name(self, lang: str) -> str:
-        """Return the name in `lang` (zh-CN or en)."""
-        return self.names[normalize_lang(lang)]
-
 
 @dataclass(frozen=True)
-class Check:
+class Check(_Named):
     """An observation that changes nothing; its first outcome is the normal one."""
 
     id: str
@@ -92,17 +94,13 @@ class Check:
     how: Mapping[str, str]
     outcome_labels: Mapping[str, Mapping[str, str]]
 
-    def name(self, lang: str) -> str:
-        """Return the title in `lang` (zh-CN or en)."""
-        return self.names[normalize_lang(lang)]
-
     def label(self, outcome: str, lang: str) -> str:
         """Return the label of `outcome` in `lang`."""
         return self.outcome_labels[outcome][normalize_lang(lang)]
 
 
 @dataclass(frozen=True)
-class Action:
+class Action(_Named):
     """A repair; it resolves the case exactly when the true cause is in `fixes`."""
 
     id: str
@@ -112,10 +110,6 @@ class Action:
     fixes_all: bool
     names: Mapping[str, str]
     how: Mapping[str, str]
-
-    def name(self, lang: str) -> str:
-        """Return the title in `lang` (zh-CN or en)."""
-        return self.names[normalize_lang(lang)]
 
 
 @dataclass(frozen=True)

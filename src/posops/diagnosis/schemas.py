@@ -6,13 +6,12 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from posops.core.schemas import InputModel
 from posops.diagnosis.vocabulary import SessionStatus, StepKind
 
 
-class DiagnosisCreate(BaseModel):
+class DiagnosisCreate(InputModel):
     """A fault in the person's own words, with what is already known."""
-
-    model_config = ConfigDict(extra="forbid")
 
     text: str = Field("", max_length=2000, description="the complaint, in Chinese or English")
     symptom: str | None = Field(None, max_length=32, description="a taxonomy symptom id, when already known")
@@ -20,10 +19,8 @@ class DiagnosisCreate(BaseModel):
     evidence: dict[str, str] = Field(default_factory=dict, description="check id -> outcome already known")
 
 
-class StepAnswer(BaseModel):
+class StepAnswer(InputModel):
     """The answer to the step posops proposed (or to any other step the person did)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     step: str = Field(min_length=1, max_length=64)
     outcome: str = Field(min_length=1, max_length=32)

@@ -20,15 +20,20 @@ class SessionStatus(StrEnum):
     """Where a diagnosis session stands: still asking, closed by a repair, or handed to the service desk."""
 
     OPEN = "open"
+    """The engine still has a step to propose."""
     RESOLVED = "resolved"
+    """A repair was answered ``fixed``."""
     ESCALATED = "escalated"
+    """The case went to the service desk (the ``escalate`` repair)."""
 
 
 class StepKind(StrEnum):
     """What a step asks of the person: a check to make or a repair to try."""
 
     CHECK = "check"
+    """An observation: it changes nothing on the terminal."""
     ACTION = "action"
+    """A repair: answered ``fixed``, ``not_fixed`` or ``unknown``."""
 
 
 class StepOutcome(StrEnum):
@@ -37,6 +42,7 @@ class StepOutcome(StrEnum):
     FIXED = "fixed"
     NOT_FIXED = "not_fixed"
     UNKNOWN = "unknown"
+    """Nobody could do the step; it is never proposed again."""
 
 
 REPAIR_OUTCOMES = (StepOutcome.FIXED, StepOutcome.NOT_FIXED, StepOutcome.UNKNOWN)

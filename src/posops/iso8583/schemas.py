@@ -5,16 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from posops.core.schemas import InputModel
 
 MAX_FRAME_HEX = 2 * (2 + 0xFFFF) + 4096
 """The longest frame (2-byte length prefix + 65,535 bytes) as hex, with room for spaces and line breaks."""
 
 
-class DecodeIn(BaseModel):
+class DecodeIn(InputModel):
     """One whole frame as hex, length prefix included; optionally the terminal master key to check sign-in keys."""
-
-    model_config = ConfigDict(extra="forbid")
 
     hex: str = Field(min_length=1, max_length=MAX_FRAME_HEX,
                      description="the frame as hex, 2-byte length prefix included; spaces allowed")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from posops.core.documents import DocumentOut
+from posops.core.schemas import InputModel
 from posops.onboarding.workflow import ApplicantType, ApplicationStatus
 from posops.terminals.schemas import (
     MID,
@@ -25,11 +26,8 @@ from posops.terminals.schemas import (
 MAX_DEVICES = 50
 
 
-
-class ApplicationIn(BaseModel):
+class ApplicationIn(InputModel):
     """A new onboarding application; a merchant user's own merchant fills in name and legal id when left out."""
-
-    model_config = ConfigDict(extra="forbid")
 
     applicant_type: ApplicantType
     name: Name | None = None
@@ -44,11 +42,8 @@ class ApplicationIn(BaseModel):
     note: Note = ""
 
 
-
-class ApplicationPatch(BaseModel):
+class ApplicationPatch(InputModel):
     """Corrections to an application before it is (re)submitted; fields left out stay as they are."""
-
-    model_config = ConfigDict(extra="forbid")
 
     contact_name: Text | None = None
     contact_phone: Phone | None = None
@@ -59,21 +54,15 @@ class ApplicationPatch(BaseModel):
     note: Note | None = None
 
 
-
-class ContractIn(BaseModel):
+class ContractIn(InputModel):
     """The signed contract (签订合同): its reference and the fee plan it fixes."""
-
-    model_config = ConfigDict(extra="forbid")
 
     contract_ref: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
     fee_plan: FeePlanIn
 
 
-
-class DeviceIn(BaseModel):
+class DeviceIn(InputModel):
     """A terminal installed for an application; it is registered and activated at go-live."""
-
-    model_config = ConfigDict(extra="forbid")
 
     serial_number: SerialNumber
     model: Name
@@ -86,7 +75,6 @@ class DeviceIn(BaseModel):
     carrier: Text = ""
 
 
-
 def _distinct_devices(devices: list[DeviceIn]) -> list[DeviceIn]:
     for field in ("serial_number", "tid"):
         values = [getattr(d, field) for d in devices]
@@ -95,34 +83,24 @@ def _distinct_devices(devices: list[DeviceIn]) -> list[DeviceIn]:
     return devices
 
 
-
-class InstallIn(BaseModel):
+class InstallIn(InputModel):
     """The installed terminals (安装调试)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     devices: Annotated[list[DeviceIn], Field(min_length=1, max_length=MAX_DEVICES), AfterValidator(_distinct_devices)]
 
 
-
-class TrainIn(BaseModel):
+class TrainIn(InputModel):
     """Record the training; the installation must have passed its sign-in and test transaction."""
-
-    model_config = ConfigDict(extra="forbid")
 
     installation_verified: bool
     note: Note = ""
 
 
-
-class GoLiveIn(BaseModel):
+class GoLiveIn(InputModel):
     """Put the application's terminals into service once the merchant is trained."""
-
-    model_config = ConfigDict(extra="forbid")
 
     training_done: bool
     note: Note = ""
-
 
 
 class MaterialOut(BaseModel):
@@ -135,7 +113,6 @@ class MaterialOut(BaseModel):
     reviewed_by: str | None
     reviewed_at: datetime | None
     document: DocumentOut | None
-
 
 
 class ApplicationOut(BaseModel):

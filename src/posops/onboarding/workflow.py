@@ -139,44 +139,17 @@ ACTION_LABELS: Mapping[OnboardingAction | MaterialAction, Label] = {
 APPLICANTS: frozenset[str] = frozenset({Actor.MERCHANT, Actor.AGENT})
 """Who files an application and its materials: the merchant, or an agent on a walk-in applicant's behalf."""
 
+_AGENT = frozenset({Actor.AGENT})
 _STEPS: Mapping[OnboardingAction, tuple[ApplicationStatus, ApplicationStatus, frozenset[str]]] = {
     OnboardingAction.SUBMIT: (ApplicationStatus.DRAFT, ApplicationStatus.SUBMITTED, APPLICANTS),
-    OnboardingAction.START_REVIEW: (
-        ApplicationStatus.SUBMITTED,
-        ApplicationStatus.UNDER_REVIEW,
-        frozenset({Actor.AGENT}),
-    ),
-    OnboardingAction.APPROVE: (
-        ApplicationStatus.UNDER_REVIEW,
-        ApplicationStatus.APPROVED,
-        frozenset({Actor.AGENT}),
-    ),
-    OnboardingAction.REJECT: (
-        ApplicationStatus.UNDER_REVIEW,
-        ApplicationStatus.REJECTED,
-        frozenset({Actor.AGENT}),
-    ),
-    OnboardingAction.RESUBMIT: (
-        ApplicationStatus.REJECTED,
-        ApplicationStatus.SUBMITTED,
-        APPLICANTS,
-    ),
-    OnboardingAction.SIGN_CONTRACT: (
-        ApplicationStatus.APPROVED,
-        ApplicationStatus.CONTRACTED,
-        frozenset({Actor.AGENT}),
-    ),
-    OnboardingAction.INSTALL: (
-        ApplicationStatus.CONTRACTED,
-        ApplicationStatus.INSTALLING,
-        frozenset({Actor.AGENT}),
-    ),
-    OnboardingAction.TRAIN: (
-        ApplicationStatus.INSTALLING,
-        ApplicationStatus.TRAINING,
-        frozenset({Actor.AGENT}),
-    ),
-    OnboardingAction.GO_LIVE: (ApplicationStatus.TRAINING, ApplicationStatus.LIVE, frozenset({Actor.AGENT})),
+    OnboardingAction.START_REVIEW: (ApplicationStatus.SUBMITTED, ApplicationStatus.UNDER_REVIEW, _AGENT),
+    OnboardingAction.APPROVE: (ApplicationStatus.UNDER_REVIEW, ApplicationStatus.APPROVED, _AGENT),
+    OnboardingAction.REJECT: (ApplicationStatus.UNDER_REVIEW, ApplicationStatus.REJECTED, _AGENT),
+    OnboardingAction.RESUBMIT: (ApplicationStatus.REJECTED, ApplicationStatus.SUBMITTED, APPLICANTS),
+    OnboardingAction.SIGN_CONTRACT: (ApplicationStatus.APPROVED, ApplicationStatus.CONTRACTED, _AGENT),
+    OnboardingAction.INSTALL: (ApplicationStatus.CONTRACTED, ApplicationStatus.INSTALLING, _AGENT),
+    OnboardingAction.TRAIN: (ApplicationStatus.INSTALLING, ApplicationStatus.TRAINING, _AGENT),
+    OnboardingAction.GO_LIVE: (ApplicationStatus.TRAINING, ApplicationStatus.LIVE, _AGENT),
 }
 """Each step: the status it starts from, where it leads, who takes it."""
 
@@ -192,8 +165,8 @@ _MATERIAL_STEPS: Mapping[MaterialAction, tuple[frozenset[ApplicationStatus], fro
         ),
         APPLICANTS,
     ),
-    MaterialAction.VERIFY: (frozenset({ApplicationStatus.UNDER_REVIEW}), frozenset({Actor.AGENT})),
-    MaterialAction.REJECT: (frozenset({ApplicationStatus.UNDER_REVIEW}), frozenset({Actor.AGENT})),
+    MaterialAction.VERIFY: (frozenset({ApplicationStatus.UNDER_REVIEW}), _AGENT),
+    MaterialAction.REJECT: (frozenset({ApplicationStatus.UNDER_REVIEW}), _AGENT),
 }
 """Each material change: the application statuses it is possible in, and who makes it."""
 

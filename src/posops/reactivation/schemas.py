@@ -5,25 +5,21 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from posops.core.documents import DocumentOut
+from posops.core.schemas import InputModel
 from posops.terminals.schemas import ConditionOut, DocumentNames, DueDates, Note, RequiredNote, Version, Voucher
 
 
-class ReactivationRequestIn(BaseModel):
+class ReactivationRequestIn(InputModel):
     """Ask for a suspended terminal to be reactivated (复机申请)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     note: Note = ""
 
 
-
-class PaymentEvidence(BaseModel):
+class PaymentEvidence(InputModel):
     """arrears: a payment of the amount owed, with the voucher (缴费凭证) reference."""
-
-    model_config = ConfigDict(extra="forbid")
 
     kind: Literal["payment"]
     amount_fen: int = Field(gt=0, le=1_000_000_000)
@@ -31,65 +27,46 @@ class PaymentEvidence(BaseModel):
     paid_on: date
 
 
-
-class UnpaidBillsEvidence(BaseModel):
+class UnpaidBillsEvidence(InputModel):
     """arrears: the due dates of the unpaid monthly bills (an agent, from the billing records)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     kind: Literal["unpaid_bills"]
     due_dates: DueDates
 
 
-
-class IdentityEvidence(BaseModel):
+class IdentityEvidence(InputModel):
     """dormant: the merchant re-confirms identity with its licence or id number."""
-
-    model_config = ConfigDict(extra="forbid")
 
     kind: Literal["identity"]
     legal_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=6, max_length=32)]
 
 
-
-class RepairConfirmedEvidence(BaseModel):
+class RepairConfirmedEvidence(InputModel):
     """device_fault: an agent confirms the device was repaired or replaced (until repair tickets exist)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     kind: Literal["repair_confirmed"]
     note: RequiredNote
 
 
-
-class RequiredVersionEvidence(BaseModel):
+class RequiredVersionEvidence(InputModel):
     """system_update: the software version the terminal must report."""
-
-    model_config = ConfigDict(extra="forbid")
 
     kind: Literal["required_version"]
     version: Version
 
 
-
-class DocumentsRequestedEvidence(BaseModel):
+class DocumentsRequestedEvidence(InputModel):
     """risk_limit, security, policy: the documents the merchant must provide."""
-
-    model_config = ConfigDict(extra="forbid")
 
     kind: Literal["documents_requested"]
     documents: DocumentNames
 
 
-
-class ResolvedConfirmedEvidence(BaseModel):
+class ResolvedConfirmedEvidence(InputModel):
     """other: an agent confirms the cause of the suspension is gone."""
-
-    model_config = ConfigDict(extra="forbid")
 
     kind: Literal["resolved_confirmed"]
     note: RequiredNote
-
 
 
 Evidence = Annotated[
@@ -97,7 +74,6 @@ Evidence = Annotated[
     | DocumentsRequestedEvidence | ResolvedConfirmedEvidence,
     Field(discriminator="kind"),
 ]
-
 
 
 class PaymentOut(BaseModel):
@@ -110,7 +86,6 @@ class PaymentOut(BaseModel):
     recorded_at: datetime
 
 
-
 class ArrearsLineOut(BaseModel):
     """One unpaid monthly bill with its penalty."""
 
@@ -118,7 +93,6 @@ class ArrearsLineOut(BaseModel):
     days_overdue: int
     principal_fen: int
     penalty_fen: int
-
 
 
 class ArrearsOut(BaseModel):
@@ -132,7 +106,6 @@ class ArrearsOut(BaseModel):
     total_fen: int
     paid_fen: int
     remaining_fen: int
-
 
 
 class ReactivationRequestOut(BaseModel):

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from posops.core.audit import AuditEntity
+from posops.core.schemas import InputModel
 from posops.core.versions import parse_version
 from posops.terminals.lifecycle import SuspensionReason, TerminalStatus
 
@@ -42,10 +43,8 @@ def _phone(value: str) -> str:
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32), AfterValidator(_phone)]
 
 
-class MerchantIn(BaseModel):
+class MerchantIn(InputModel):
     """A merchant to create."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: Name
     legal_id: LegalId = Field(description="business licence number (统一社会信用代码) or the individual's id number")
@@ -54,10 +53,8 @@ class MerchantIn(BaseModel):
     region: Text = ""
 
 
-class MerchantPatch(BaseModel):
+class MerchantPatch(InputModel):
     """Changes to a merchant; fields left out stay as they are."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: Name | None = None
     legal_id: LegalId | None = None
@@ -66,7 +63,7 @@ class MerchantPatch(BaseModel):
     region: Text | None = None
 
 
-class MerchantOut(BaseModel):
+class MerchantOut(InputModel):
     """A merchant as the API shows it."""
 
     model_config = ConfigDict(from_attributes=True)
@@ -94,8 +91,6 @@ class _TerminalFields(BaseModel):
 
 class TerminalIn(_TerminalFields):
     """A terminal to create."""
-
-    model_config = ConfigDict(extra="forbid")
 
     serial_number: SerialNumber
     model: Name
@@ -140,7 +135,7 @@ class TerminalPatch(_TerminalFields):
     warranty_end: date | None = None
 
 
-class TerminalOut(BaseModel):
+class TerminalOut(InputModel):
     """A terminal as the API shows it."""
 
     model_config = ConfigDict(from_attributes=True)
@@ -218,8 +213,6 @@ DocumentNames = Annotated[list[DocumentName], Field(max_length=MAX_DOCUMENTS), A
 class FeePlanIn(BaseModel):
     """A merchant's contracted fees; money in fen (分), the penalty in basis points per day (5 = 万分之五)."""
 
-    model_config = ConfigDict(extra="forbid")
-
     monthly_fee_fen: int = Field(ge=0, le=10_000_000)
     monthly_data_fee_fen: int = Field(0, ge=0, le=10_000_000)
     daily_penalty_bp: int = Field(ge=0, le=1_000)
@@ -237,10 +230,8 @@ class FeePlanOut(FeePlanIn):
     updated_at: datetime
 
 
-class SuspendIn(BaseModel):
+class SuspendIn(InputModel):
     """Suspend an active terminal: why, a note, and what the reason needs to be lifted."""
-
-    model_config = ConfigDict(extra="forbid")
 
     reason: SuspensionReason
     note: RequiredNote
@@ -260,24 +251,20 @@ class SuspendIn(BaseModel):
         return self
 
 
-class ReasonChangeIn(BaseModel):
+class ReasonChangeIn(InputModel):
     """Re-label a suspension (for example, escalate it to security)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     reason: SuspensionReason
     note: RequiredNote
 
 
-class LifecycleNoteIn(BaseModel):
+class LifecycleNoteIn(InputModel):
     """A note for activating or decommissioning a terminal."""
-
-    model_config = ConfigDict(extra="forbid")
 
     note: Note = ""
 
 
-class SuspensionOut(BaseModel):
+class SuspensionOut(InputModel):
     """One suspension of a terminal."""
 
     model_config = ConfigDict(from_attributes=True)
@@ -363,8 +350,6 @@ class ConditionOut(BaseModel):
 
 class RejectIn(BaseModel):
     """Reject with a reason the applicant can act on."""
-
-    model_config = ConfigDict(extra="forbid")
 
     reason: RequiredNote
 
