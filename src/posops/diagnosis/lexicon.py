@@ -33,6 +33,8 @@ class Scoring:
     quoted_code_ratio: float
     stated_message_ratio: float
     max_cause_factor: float
+    symptom_doubt: float
+    """Share of the symptom reading kept at the base rates, so that no symptom (and cause) is out of reach."""
 
 
 @dataclass(frozen=True)

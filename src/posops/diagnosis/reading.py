@@ -32,7 +32,9 @@ _LINKING_WORDS = frozenset({"is", "are", "was", "seem", "look", "still", "all", 
 _NEGATION_WINDOW = 6
 _CODE = r"([0-9]{2}|[a-z][0-9])"
 _CODE_FILLER = r"(?:\s|[:=\"'“”]|了|个|为|是|号|的){0,4}"
-_CODE_TRAILER = re.compile(r"(?:元|块|次|笔|个|%|分|秒|年|月|日|号|台|张)")
+_CODE_TRAILER = re.compile(
+    r"(?:元|块|次|笔|个|%|分|秒|年|月|日|号|台|张|\s?(?:times?|yuan|rmb|mins?|minutes?|hours?|days?|cards?|customers?)\b)"
+)  # a number counting something ("失败10次", "failed 10 times") is not a response code
 
 
 @dataclass(frozen=True)
@@ -111,10 +113,11 @@ def read_complaint(knowledge: Knowledge, text: str) -> TextReading:
     top = max(scores.values(), default=0.0)
     weights = {s: rates[s] * math.exp(scores.get(s, 0.0) - top) for s in rates}
     total = sum(weights.values())
+    doubt = lexicon.scoring.symptom_doubt if scores else 0.0  # words that say nothing leave the rates as they are
     concepts = tuple(dict.fromkeys(m.concept for m in matches))
     phrases = tuple(dict.fromkeys(prepared.plain[m.start : m.end] for m in matches))
     return TextReading(
-        symptoms={s: w / total for s, w in weights.items()},
+        symptoms={s: (1 - doubt) * w / total + doubt * rates[s] for s, w in weights.items()},
         cause_factors=causes,
         evidence=evidence,
         concepts=concepts,
