@@ -28,6 +28,7 @@ from posops.core.cli import fail, migrated_database
 from posops.core.config import Settings, get_settings
 from posops.core.db import Database, utcnow
 from posops.core.scheduler import Job, Scheduler
+from posops.diagnosis import jobs as diagnosis_jobs
 from posops.telemetry import jobs as telemetry_jobs
 from posops.telemetry.ingest import Counters, heartbeat_consumer
 from posops.telemetry.mqtt import SHARE_GROUP, TOPIC_ROOT, HeartbeatConsumer
@@ -41,7 +42,8 @@ GC_THRESHOLD = 20_000
 def default_jobs(scan_every: timedelta = timedelta(minutes=1)) -> list[Job]:
     """Every feature's periodic jobs, in the order each tick runs them."""
     return [*telemetry_jobs.periodic_jobs(scan_every),
-            *terminals_jobs.periodic_jobs()]
+            *terminals_jobs.periodic_jobs(),
+            *diagnosis_jobs.periodic_jobs()]
 
 
 def default_worker_id(settings: Settings) -> str:

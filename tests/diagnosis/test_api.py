@@ -93,7 +93,7 @@ def test_escalation_is_recorded_against_the_terminal(client: TestClient, fleet: 
     with db.transaction() as session:
         event = session.scalars(select(AuditEvent).where(AuditEvent.entity_type == "terminal",
                                                         AuditEvent.action == "diagnosis_escalated")).one()
-    assert event.entity_id == str(terminal) and event.after == {"diagnosis": doc["id"]}
+    assert event.entity_id == str(terminal) and event.after == {"diagnosis": doc["id"], "reason": "repair"}
     history = client.get(f"/api/v1/terminals/{terminal}/diagnoses", headers=fleet.headers("merchant")).json()
     assert [h["id"] for h in history] == [doc["id"]] and history[0]["status"] == "escalated"
 

@@ -26,11 +26,13 @@ class Session:
 
 @dataclass
 class Sessions:
-    """The sessions the routes read and answer: on merchant A's and B's terminals, and a staff one without one."""
+    """The sessions the routes read, answer and hand over: on merchant A's and B's terminals, a staff one without."""
 
     own: Session
     other: Session
     staff: str
+    own_to_hand_over: str
+    other_to_hand_over: str
 
 
 def _session_on(client: TestClient, fleet: Fleet, terminal: str) -> Session:
@@ -44,7 +46,9 @@ def diagnosed(client: TestClient, fleet: Fleet) -> Fleet:
     """The fleet with diagnosis sessions started before the table runs (on `fleet.sessions`)."""
     staff = client.post("/api/v1/diagnoses", json={"text": "不出小票"}, headers=fleet.headers("agent")).json()["id"]
     fleet.sessions = Sessions(own=_session_on(client, fleet, OWN_TERMINAL),  # type: ignore[attr-defined]
-                              other=_session_on(client, fleet, OTHER_TERMINAL), staff=staff)
+                              other=_session_on(client, fleet, OTHER_TERMINAL), staff=staff,
+                              own_to_hand_over=_session_on(client, fleet, OWN_TERMINAL).id,
+                              other_to_hand_over=_session_on(client, fleet, OTHER_TERMINAL).id)
     return fleet
 
 
@@ -66,6 +70,8 @@ def _cross(status: int) -> dict[str, int]:
     return {**_everyone(status), "merchant": 404}
 
 
+DESK_ONLY = {"merchant": 403, "agent": 200, "risk": 403, "technician": 200, "admin": 200}
+
 ROUTES: list[matrix.Route] = [
     ("start, no terminal", "POST", lambda f: "/api/v1/diagnoses", lambda f: {"json": {"text": "不出小票"}},
      _everyone(201)),
@@ -85,11 +91,17 @@ ROUTES: list[matrix.Route] = [
      _cross(200)),
     ("read, staff session without terminal", "GET", lambda f: f"/api/v1/diagnoses/{_s(f).staff}", lambda f: {},
      _cross(200)),
+    ("desk queue", "GET", lambda f: "/api/v1/diagnoses/queue", lambda f: {}, DESK_ONLY),
+    ("hand over, other", "POST", lambda f: f"/api/v1/diagnoses/{_s(f).other_to_hand_over}/handover",
+     lambda f: {"json": {}}, _cross(200)),
+    ("hand over, own", "POST", lambda f: f"/api/v1/diagnoses/{_s(f).own_to_hand_over}/handover",
+     lambda f: {"json": {"note": "please call"}}, _everyone(200)),
 ]
 
 PAGES: list[matrix.Page] = [
     ("session, own", "GET", lambda f: f"/diagnoses/{_s(f).own.id}", _everyone(200)),
     ("session, other", "GET", lambda f: f"/diagnoses/{_s(f).other.id}", _cross(200)),
+    ("desk queue", "GET", lambda f: "/diagnoses/queue", DESK_ONLY),
 ]
 
 FORMS: list[matrix.Form] = [
@@ -100,6 +112,10 @@ FORMS: list[matrix.Form] = [
      _everyone(303)),
     ("answer, other", "POST", lambda f: f"/diagnoses/{_s(f).other.id}/steps",
      lambda f: {"data": _answer(_s(f).other)}, _cross(303)),
+    ("hand over, other", "POST", lambda f: f"/diagnoses/{_s(f).other_to_hand_over}/handover", lambda f: {"data": {}},
+     _cross(303)),
+    ("hand over, own", "POST", lambda f: f"/diagnoses/{_s(f).own_to_hand_over}/handover", lambda f: {"data": {}},
+     _everyone(303)),
 ]
 
 

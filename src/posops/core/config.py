@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     telemetry_retention_days: int = Field(30, ge=1, description="days of heartbeat history the worker keeps")
     telemetry_offline_after_s: int = Field(300, ge=1, description="seconds without a heartbeat before a terminal "
                                                                   "shows as offline")
+    diagnosis_idle_hours: int = Field(24, ge=1, description="hours without an answer after which the worker closes "
+                                                            "an open diagnosis as abandoned")
     worker_id: str | None = Field(None, description="MQTT client id of this worker, unique and stable per worker "
                                                     "(default posops-worker-<host>)")
 

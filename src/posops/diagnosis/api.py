@@ -7,7 +7,15 @@ from fastapi import APIRouter, Request
 from posops.core.deps import CurrentPrincipal, DbDep
 from posops.core.i18n import normalize_lang
 from posops.diagnosis import service
-from posops.diagnosis.schemas import DiagnosisCreate, DiagnosisDetail, DiagnosisOut, DiagnosisSummary, StepAnswer
+from posops.diagnosis.schemas import (
+    DeskQueue,
+    DiagnosisCreate,
+    DiagnosisDetail,
+    DiagnosisOut,
+    DiagnosisSummary,
+    HandoverIn,
+    StepAnswer,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["diagnosis"])
 
@@ -29,6 +37,19 @@ def answer_step(session_id: str, body: StepAnswer, request: Request, db: DbDep, 
                 lang: str | None = None) -> DiagnosisOut:
     """Answer a step (a check's outcome, `unknown`, or `fixed`/`not_fixed` for an action)."""
     return service.answer(db, principal, session_id, body, _lang(request, lang))
+
+
+@router.post("/diagnoses/{session_id}/handover")
+def hand_over(session_id: str, body: HandoverIn, request: Request, db: DbDep, principal: CurrentPrincipal,
+              lang: str | None = None) -> DiagnosisOut:
+    """Stop and hand the diagnosis to the service desk with everything found so far."""
+    return service.hand_over(db, principal, session_id, body, _lang(request, lang))
+
+
+@router.get("/diagnoses/queue")
+def desk_queue(db: DbDep, principal: CurrentPrincipal) -> DeskQueue:
+    """The desk's queue: sessions waiting for a desk step, recent hand-overs, and counts by status."""
+    return service.desk_queue(db, principal)
 
 
 @router.get("/diagnoses/{session_id}")

@@ -29,7 +29,7 @@ from posops.diagnosis.knowledge import Knowledge, load_knowledge
 from posops.diagnosis.learning import ResolvedCase
 from posops.diagnosis.planning import Decision, decide
 from posops.diagnosis.reading import TextReading, read_complaint
-from posops.diagnosis.vocabulary import ESCALATE, REPAIR_OUTCOMES, SessionStatus, StepKind, StepOutcome
+from posops.diagnosis.vocabulary import ESCALATE, REPAIR_OUTCOMES, SessionStatus, StepBy, StepKind, StepOutcome
 
 __all__ = ["Assessment", "DiagnosisEngine", "SessionState", "Step", "StepError"]
 
@@ -134,7 +134,7 @@ class Step:
     outcomes: tuple[str, ...]
     outcome_labels: Mapping[str, str]
     cost: float
-    by: str
+    by: StepBy
     fix_probability: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -233,6 +233,18 @@ class DiagnosisEngine:
             return replace(state, answers=(*state.answers, Answer(StepKind.ACTION, step_id, outcome)), status=status)
         raise StepError("step", f"unknown step {step_id!r}")
 
+    def hand_over(self, state: SessionState) -> SessionState:
+        """Stop asking and hand the case to the service desk, with everything learned so far."""
+        if state.status != SessionStatus.OPEN:
+            raise StepError("status", f"the diagnosis is already {state.status}")
+        return replace(state, status=SessionStatus.ESCALATED)
+
+    def abandon(self, state: SessionState) -> SessionState:
+        """Close a session nobody answers any more; what it learned stays for the record."""
+        if state.status != SessionStatus.OPEN:
+            raise StepError("status", f"the diagnosis is already {state.status}")
+        return replace(state, status=SessionStatus.ABANDONED)
+
     # --- reasoning ---------------------------------------------------------------------
 
     def observations(self, state: SessionState) -> Observations:
@@ -277,8 +289,11 @@ class DiagnosisEngine:
         quoted = self.knowledge.lexicon.scoring.quoted_evidence_ratio
         return {c for c, ratios in state.reading.evidence.items() if max(ratios.values(), default=0) >= quoted}
 
-    def assess(self, state: SessionState, lang: str = "zh-CN") -> Assessment:
-        """Assess a session: status, symptom, ranked causes, next step and an explanation in `lang`."""
+    def assess(self, state: SessionState, lang: str = "zh-CN", audience: StepBy = StepBy.SUPPORT) -> Assessment:
+        """Assess a session: status, symptom, ranked causes, next step and an explanation in `lang`.
+
+        A merchant `audience` is told the why in plain words; the desk also sees the figures.
+        """
         lang = normalize_lang(lang)
         belief = self.belief(state)
         ranking = sorted(zip(self.model.causes, belief.causes, strict=True), key=lambda x: -x[1])
@@ -301,6 +316,7 @@ class DiagnosisEngine:
             failed=state.failed_actions,
             skipped=state.skipped,
             fixed_by=state.fixed_by,
+            plain=audience == StepBy.MERCHANT,
             next_step=NextStep(decision.kind, decision.id, decision.expected_cost, decision.repair_now_cost,
                                decision.fix_probability) if decision else None,
         )
@@ -365,6 +381,11 @@ class DiagnosisEngine:
     def is_action(self, step_id: str) -> bool:
         """Tell whether `step_id` is a repair action (otherwise a check, or unknown)."""
         return step_id in self.knowledge.actions
+
+    def performer(self, step_id: str) -> StepBy | None:
+        """Return who can take a check or action (merchant, support, technician), or None for an unknown id."""
+        step = self.knowledge.checks.get(step_id) or self.knowledge.actions.get(step_id)
+        return step.by if step is not None else None
 
     def step_cost(self, step_id: str) -> float | None:
         """Return the cost of a check or action, or None for an unknown id."""

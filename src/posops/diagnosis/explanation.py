@@ -42,17 +42,24 @@ def explain(
     skipped: Sequence[str],
     fixed_by: str | None,
     next_step: NextStep | None,
+    plain: bool = False,
 ) -> str:
-    """Compose the explanation shown with an assessment."""
+    """Compose the explanation shown with an assessment; `plain` gives the merchant's one sentence, no figures."""
     lang = normalize_lang(lang)
     sep = _say("sep", lang)
     parts: list[str] = []
+    if status == SessionStatus.ABANDONED:
+        return _say("abandoned", lang)
+    if status == SessionStatus.ESCALATED and fixed_by is None:
+        return _say("handed_over", lang)
     if status != SessionStatus.OPEN and fixed_by is not None:
         repair = knowledge.actions[fixed_by].name(lang)
         if status == SessionStatus.ESCALATED:
             return _say("escalated", lang, name=repair)
         cause = knowledge.causes[ranking[0][0]].name(lang) if ranking else ""
         return _say("resolved", lang, name=repair, cause=cause)
+    if plain:
+        return _plain(knowledge, lang, ranking, next_step)
     if symptom is not None:
         name = knowledge.symptoms[symptom].name(lang)
         parts.append(_say("symptom_given" if symptom_given else "symptom", lang, name=name, p=symptom_probability))
@@ -87,3 +94,21 @@ def explain(
         parts.append(_say("next_action", lang, name=action.name(lang), p=next_step.fix_probability, cost=action.cost,
                           ecr=next_step.repair_now_cost))
     return ("" if lang == "zh-CN" else " ").join(parts)
+
+
+def _plain(knowledge: Knowledge, lang: str, ranking: Sequence[tuple[str, float]], next_step: NextStep | None) -> str:
+    """The merchant's why, in one sentence: what to do next and the cause it is about."""
+    causes = [knowledge.causes[c].name(lang) for c, _ in ranking[:2]]
+    if next_step is None:
+        return _say("stuck", lang)
+    if next_step.kind == StepKind.CHECK:
+        name = knowledge.checks[next_step.id].name(lang)
+        if len(causes) < 2:
+            return _say("plain_check_one", lang, name=name, a=causes[0] if causes else "")
+        return _say("plain_check", lang, name=name, a=causes[0], b=causes[1])
+    action = knowledge.actions[next_step.id]
+    if action.fixes_all:
+        return _say("plain_escalate", lang)
+    fixed = [knowledge.causes[c].name(lang) for c, _ in ranking if c in action.fixes]
+    return _say("plain_action", lang, name=action.name(lang), cause=fixed[0] if fixed else causes[0])
+

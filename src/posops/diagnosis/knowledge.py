@@ -20,7 +20,7 @@ import yaml
 from posops.core.i18n import LANGUAGES, normalize_lang
 from posops.diagnosis.errors import KnowledgeError
 from posops.diagnosis.lexicon import Lexicon, parse_lexicon
-from posops.diagnosis.vocabulary import StepOutcome
+from posops.diagnosis.vocabulary import StepBy, StepOutcome
 from posops.diagnosis.yamlcheck import as_list, finite, mapping, positive_number
 
 __all__ = [
@@ -86,7 +86,7 @@ class Check(_Named):
     """An observation that changes nothing; its first outcome is the normal one."""
 
     id: str
-    by: str
+    by: StepBy
     cost: float
     telemetry: bool
     outcomes: tuple[str, ...]
@@ -104,7 +104,7 @@ class Action(_Named):
     """A repair; it resolves the case exactly when the true cause is in `fixes`."""
 
     id: str
-    by: str
+    by: StepBy
     cost: float
     fixes: frozenset[str]
     fixes_all: bool
@@ -318,7 +318,7 @@ def _guidance(
                 raise KnowledgeError(file, f"{where}.outcomes.{outcome}", "not an outcome of the check")
         checks[cid] = Check(
             id=cid,
-            by=str(entry.get("by", "")),
+            by=_performer(entry, "taxonomy.yaml", f"check {cid}"),
             cost=float(entry["cost"]),
             telemetry=bool(entry.get("telemetry", False)),
             outcomes=outcomes,
@@ -336,7 +336,7 @@ def _guidance(
         fixes = [str(c) for c in entry["fixes"]]
         actions[aid] = Action(
             id=aid,
-            by=str(entry.get("by", "")),
+            by=_performer(entry, "taxonomy.yaml", f"action {aid}"),
             cost=float(entry["cost"]),
             fixes=frozenset(c for c in fixes if c != WILDCARD),
             fixes_all=WILDCARD in fixes,
@@ -344,6 +344,13 @@ def _guidance(
             how=_texts(guide.get("how"), file, f"{where}.how"),
         )
     return checks, actions
+
+
+def _performer(entry: Mapping[str, Any], file: str, where: str) -> StepBy:
+    by = str(entry.get("by", ""))
+    if by not in set(StepBy):
+        raise KnowledgeError(file, f"{where}.by", f"must be one of {', '.join(StepBy)}, got {by!r}")
+    return StepBy(by)
 
 
 def _texts(raw: Any, file: str, where: str) -> dict[str, str]:

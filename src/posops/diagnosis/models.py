@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from posops.core.db import Base, JSONType, UTCDateTime, utcnow
@@ -33,6 +33,12 @@ class DiagnosisSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    merchant_led: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Started by the merchant's own staff: steps only the desk can take wait in the desk's queue."""
+    waiting_for_desk: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    """The next step is the desk's (a merchant-led session), so the session sits in the desk's queue."""
+    handover_reason: Mapped[str | None] = mapped_column(String(16), default=None)
+    """Why an escalated session went to the desk (:class:`HandoverReason`)."""
 
     steps: Mapped[list[DiagnosisStep]] = relationship(order_by="DiagnosisStep.seq", back_populates="session")
 

@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from posops.core.schemas import InputModel
-from posops.diagnosis.vocabulary import SessionStatus, StepKind
+from posops.diagnosis.vocabulary import HandoverReason, SessionStatus, StepBy, StepKind
+from posops.terminals.lifecycle import SuspensionReason
 
 
 class DiagnosisCreate(InputModel):
     """A fault in the person's own words, with what is already known."""
 
-    text: str = Field("", max_length=2000, description="the complaint, in Chinese or English")
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)] = Field(
+        description="the complaint, in Chinese or English")
     symptom: str | None = Field(None, max_length=32, description="a taxonomy symptom id, when already known")
     terminal_id: str | None = Field(None, max_length=32, description="serial number, TID or id of the terminal")
     evidence: dict[str, str] = Field(default_factory=dict, description="check id -> outcome already known")
+
+
+class HandoverIn(InputModel):
+    """Stop the diagnosis and hand it to the service desk, with a note for the desk if wanted."""
+
+    note: str = Field("", max_length=500)
 
 
 class StepAnswer(InputModel):
@@ -37,6 +46,7 @@ class NextStep(BaseModel):
     outcome_labels: dict[str, str] = Field(default_factory=dict, description="words for each outcome")
     cost: float | None = None
     fix_probability: float | None = Field(None, description="for an action: the chance it fixes the fault")
+    by: StepBy = Field(StepBy.MERCHANT, description="who can take the step: merchant, support (the desk), technician")
 
 
 class RankedCause(BaseModel):
@@ -45,6 +55,15 @@ class RankedCause(BaseModel):
     cause: str
     probability: float
     name: str = ""
+
+
+class SuspensionOut(BaseModel):
+    """The terminal is suspended by the provider: why, and what reactivation needs."""
+
+    reason: SuspensionReason
+    reason_name: str
+    needs: str
+    reactivation_url: str = Field(description="the terminal's page, where reactivation is requested or followed")
 
 
 class DiagnosisOut(BaseModel):
@@ -57,6 +76,12 @@ class DiagnosisOut(BaseModel):
     next_step: NextStep | None
     explanation: str
     terminal_id: int | None = None
+    suspension: SuspensionOut | None = Field(None, description="set when posops holds the terminal suspended")
+    meanwhile: list[str] = Field(default_factory=list,
+                                 description="how the shop keeps taking payments while the terminal is down")
+    waiting_for_desk: bool = Field(False, description="a merchant-led session whose next step is the desk's")
+    handover_proposed: bool = Field(False, description="enough steps were tried: contacting support is suggested")
+    handover_reason: HandoverReason | None = None
 
 
 class StepRecord(BaseModel):
@@ -88,13 +113,24 @@ class DiagnosisDetail(DiagnosisOut):
 
 
 class DiagnosisSummary(BaseModel):
-    """A line of a terminal's diagnosis history."""
+    """A line of a terminal's diagnosis history or of the desk's queue."""
 
     id: str
     status: SessionStatus
     symptom: str
     text: str
+    terminal_id: int | None = None
     created_by: str
     created_at: datetime
     resolved_action: str | None
+    waiting_for_desk: bool = False
+    handover_reason: HandoverReason | None = None
     steps: int
+
+
+class DeskQueue(BaseModel):
+    """The desk's queue of diagnoses: sessions waiting for a desk step, recent hand-overs, and counts by status."""
+
+    waiting: list[DiagnosisSummary]
+    handed_over: list[DiagnosisSummary]
+    counts: dict[SessionStatus, int]

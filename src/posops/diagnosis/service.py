@@ -4,39 +4,54 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from threading import Lock
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from posops.core import audit
 from posops.core.audit import AuditEntity
 from posops.core.auth import Principal, Role, require_role
+from posops.core.config import get_settings
 from posops.core.db import Database, conflict_on_duplicate, utcnow
-from posops.core.errors import Conflict
+from posops.core.errors import Conflict, Forbidden
+from posops.core.labels import Label, catalog_sentence
 from posops.core.scoping import load_visible
+from posops.diagnosis.continuity import likely_down, meanwhile
 from posops.diagnosis.engine import Assessment, DiagnosisEngine, SessionState
 from posops.diagnosis.knowledge import Knowledge, apply_overlay, load_knowledge
 from posops.diagnosis.learning import learned_overlay, refit
 from posops.diagnosis.models import DiagnosisSession, DiagnosisStep, KnowledgeOverlay
 from posops.diagnosis.schemas import (
+    DeskQueue,
     DiagnosisCreate,
     DiagnosisDetail,
     DiagnosisOut,
     DiagnosisSummary,
+    HandoverIn,
     NextStep,
     RankedCause,
     StepAnswer,
     StepRecord,
+    SuspensionOut,
 )
-from posops.diagnosis.vocabulary import SessionStatus, StepKind
+from posops.diagnosis.vocabulary import HandoverReason, SessionStatus, StepBy, StepKind
 from posops.iso8583 import service as traffic
 from posops.telemetry import service as telemetry
 from posops.terminals import service as terminals
+from posops.terminals.lifecycle import REASON_LABELS, SuspensionReason, TerminalStatus
 from posops.terminals.models import Terminal
 
 TOP_CAUSES = 8
+MERCHANT_STEP_BUDGET = 12
+"""Answered steps of a merchant-led session after which contacting support is proposed."""
+SIBLINGS_SHOWN = 3
+HANDOVERS_SHOWN_FOR = timedelta(days=14)
+DESK = (Role.AGENT, Role.TECHNICIAN, Role.ADMIN)
+"""Who works the desk's queue of diagnoses."""
+IDLE_SCAN = Principal(user_id=None, username="diagnosis-idle-scan", role=Role.SYSTEM)
 _engines: dict[tuple[str, int] | None, DiagnosisEngine] = {}
 _engines_lock = Lock()
 
@@ -72,16 +87,60 @@ def fleet_evidence(session: Session, terminal: Terminal) -> dict[str, str]:
     return evidence
 
 
-def _out(row: DiagnosisSession, assessment: Assessment, engine: DiagnosisEngine, lang: str) -> dict[str, Any]:
+def _audience(principal: Principal) -> StepBy:
+    """Who reads the answer: the merchant gets plain words and its own steps, the desk everything."""
+    return StepBy.MERCHANT if principal.is_merchant else StepBy.SUPPORT
+
+
+def _suspension(terminal: Terminal | None, lang: str) -> SuspensionOut | None:
+    """The terminal's suspension as posops holds it: the reason and what reactivation needs."""
+    if terminal is None or terminal.status != TerminalStatus.SUSPENDED or not terminal.status_reason:
+        return None
+    reason = SuspensionReason(terminal.status_reason)
+    return SuspensionOut(reason=reason, reason_name=REASON_LABELS[reason].text(lang),
+                         needs=catalog_sentence(f"diagnosis.suspension.needs.{reason}").text(lang),
+                         reactivation_url=f"/terminals/{terminal.id}")
+
+
+def _working_siblings(session: Session, terminal: Terminal | None) -> list[str]:
+    """Serial numbers of the merchant's other active terminals (read-only), the shop's plan B."""
+    if terminal is None:
+        return []
+    return list(session.scalars(
+        select(Terminal.serial_number).where(Terminal.merchant_id == terminal.merchant_id, Terminal.id != terminal.id,
+                                             Terminal.status == TerminalStatus.ACTIVE)
+        .order_by(Terminal.serial_number).limit(SIBLINGS_SHOWN)))
+
+
+def _track(row: DiagnosisSession, state: SessionState, assessment: Assessment) -> None:
+    """Keep the queue flags in step with the session: a merchant-led step only the desk can take waits for it."""
     step = assessment.next_step
+    row.waiting_for_desk = (row.merchant_led and assessment.status == SessionStatus.OPEN and step is not None
+                            and step.by != StepBy.MERCHANT)
+    row.state, row.status, row.symptom = state.to_dict(), assessment.status, assessment.symptom or row.symptom
+
+
+def _out(session: Session, row: DiagnosisSession, assessment: Assessment, engine: DiagnosisEngine,
+         lang: str) -> dict[str, Any]:
+    step = assessment.next_step
+    terminal = session.get(Terminal, row.terminal_id) if row.terminal_id is not None else None
+    suspension = _suspension(terminal, lang)
+    live = assessment.status in (SessionStatus.OPEN, SessionStatus.ESCALATED)
+    down = live and (suspension is not None or likely_down(engine.knowledge, assessment.ranking))
+    answered = len(row.state.get("answers", ()))
     return {
         "id": row.id, "status": assessment.status, "symptom": assessment.symptom,
         "ranking": [RankedCause(cause=cause, probability=round(p, 4), name=engine.cause_name(cause, lang))
                     for cause, p in assessment.ranking[:TOP_CAUSES]],
         "next_step": None if step is None else NextStep(
             kind=step.kind, id=step.id, title=step.title, guidance=step.guidance, outcomes=list(step.outcomes),
-            outcome_labels=dict(step.outcome_labels), cost=step.cost, fix_probability=step.fix_probability),
-        "explanation": assessment.explanation, "terminal_id": row.terminal_id}
+            outcome_labels=dict(step.outcome_labels), cost=step.cost, fix_probability=step.fix_probability,
+            by=step.by),
+        "explanation": assessment.explanation, "terminal_id": row.terminal_id, "suspension": suspension,
+        "meanwhile": meanwhile(lang, _working_siblings(session, terminal)) if down else [],
+        "waiting_for_desk": row.waiting_for_desk, "handover_reason": row.handover_reason,
+        "handover_proposed": (row.merchant_led and assessment.status == SessionStatus.OPEN
+                              and answered >= MERCHANT_STEP_BUDGET)}
 
 
 def start(db: Database, principal: Principal, body: DiagnosisCreate, lang: str = "zh-CN") -> DiagnosisOut:
@@ -91,19 +150,21 @@ def start(db: Database, principal: Principal, body: DiagnosisCreate, lang: str =
         terminal = terminals.find_terminal(session, principal, body.terminal_id) if body.terminal_id else None
         known = fleet_evidence(session, terminal) if terminal is not None else {}
         state = engine.start(body.text, symptom=body.symptom, evidence={**known, **body.evidence})
-        assessment = engine.assess(state, lang)
+        assessment = engine.assess(state, lang, _audience(principal))
         own_merchant = principal.merchant_id if principal.is_merchant else None
         merchant_id = terminal.merchant_id if terminal is not None else own_merchant
         row = DiagnosisSession(
             id=uuid.uuid4().hex, terminal_id=terminal.id if terminal is not None else None,
             merchant_id=merchant_id, created_by_user_id=principal.user_id,
             created_by=principal.username, text=body.text, symptom=assessment.symptom, status=assessment.status,
-            initial_evidence=dict(body.evidence), fleet_evidence=known, state=state.to_dict())
+            initial_evidence=dict(body.evidence), fleet_evidence=known, state=state.to_dict(),
+            merchant_led=principal.is_merchant)
+        _track(row, state, assessment)
         session.add(row)
         session.flush()
         audit.record(session, principal, AuditEntity.DIAGNOSIS, row.id, "start",
                      after={"terminal_id": row.terminal_id, "symptom": row.symptom}, reason=body.text[:200] or None)
-        return DiagnosisOut.model_validate(_out(row, assessment, engine, lang))
+        return DiagnosisOut.model_validate(_out(session, row, assessment, engine, lang))
 
 
 def _load(session: Session, principal: Principal, session_id: str, *, lock: bool = False) -> DiagnosisSession:
@@ -117,14 +178,18 @@ def answer(db: Database, principal: Principal, session_id: str, body: StepAnswer
         row = _load(session, principal, session_id, lock=True)
         if row.status != SessionStatus.OPEN:
             raise Conflict(f"this diagnosis is {row.status}; start a new one for a new fault")
+        by = engine.performer(body.step)
+        if principal.is_merchant and by is not None and by != StepBy.MERCHANT:
+            title = Label(engine.step_title(body.step), engine.step_title(body.step, "en"))
+            raise Forbidden(catalog_sentence("diagnosis.refusal.desk_step", step=title).text(lang))
         previous = SessionState.from_dict(row.state)
         state = engine.apply(previous, body.step, body.outcome)
-        assessment = engine.assess(state, lang)
+        assessment = engine.assess(state, lang, _audience(principal))
         seq = (session.scalar(select(func.max(DiagnosisStep.seq)).where(DiagnosisStep.session_id == row.id)) or 0) + 1
         kind = StepKind.ACTION if engine.is_action(body.step) else StepKind.CHECK
         session.add(DiagnosisStep(session_id=row.id, seq=seq, kind=kind, step=body.step, outcome=body.outcome,
                                   answered_by=principal.username))
-        row.state, row.status, row.symptom = state.to_dict(), assessment.status, assessment.symptom or row.symptom
+        _track(row, state, assessment)
         if assessment.status != SessionStatus.OPEN:
             row.closed_at = utcnow()
             row.resolved_action = body.step
@@ -133,12 +198,74 @@ def answer(db: Database, principal: Principal, session_id: str, body: StepAnswer
             audit.record(session, principal, AuditEntity.DIAGNOSIS, row.id, assessment.status,
                          before={"status": SessionStatus.OPEN}, after={"status": assessment.status, "action": body.step,
                                                            "cause": row.resolved_cause})
-            if assessment.status == SessionStatus.ESCALATED and row.terminal_id is not None:
-                audit.record(session, principal, AuditEntity.TERMINAL, row.terminal_id, "diagnosis_escalated",
-                             after={"diagnosis": row.id}, reason="handed over to a technician")
+            if assessment.status == SessionStatus.ESCALATED:
+                row.handover_reason = HandoverReason.REPAIR
+                _audit_handover(session, principal, row)
         with conflict_on_duplicate("another answer to this diagnosis arrived at the same time; reload it"):
             session.flush()
-        return DiagnosisOut.model_validate(_out(row, assessment, engine, lang))
+        return DiagnosisOut.model_validate(_out(session, row, assessment, engine, lang))
+
+
+def _audit_handover(session: Session, principal: Principal, row: DiagnosisSession) -> None:
+    if row.terminal_id is not None:
+        audit.record(session, principal, AuditEntity.TERMINAL, row.terminal_id, "diagnosis_escalated",
+                     after={"diagnosis": row.id, "reason": row.handover_reason}, reason="handed over to the desk")
+
+
+def hand_over(db: Database, principal: Principal, session_id: str, body: HandoverIn,
+              lang: str = "zh-CN") -> DiagnosisOut:
+    """Stop the diagnosis and hand it to the service desk with everything found so far (the person asked)."""
+    with db.transaction() as session:
+        engine = _engine(session)
+        row = _load(session, principal, session_id, lock=True)
+        if row.status != SessionStatus.OPEN:
+            raise Conflict(f"this diagnosis is {row.status}; start a new one for a new fault")
+        state = engine.hand_over(SessionState.from_dict(row.state))
+        assessment = engine.assess(state, lang, _audience(principal))
+        _track(row, state, assessment)
+        row.closed_at, row.handover_reason = utcnow(), HandoverReason.REQUESTED
+        audit.record(session, principal, AuditEntity.DIAGNOSIS, row.id, SessionStatus.ESCALATED,
+                     before={"status": SessionStatus.OPEN},
+                     after={"status": SessionStatus.ESCALATED, "handover_reason": row.handover_reason},
+                     reason=body.note or None)
+        _audit_handover(session, principal, row)
+        return DiagnosisOut.model_validate(_out(session, row, assessment, engine, lang))
+
+
+def close_idle(db: Database, now: datetime, *, hours: int | None = None) -> int:
+    """Close as abandoned the open sessions nobody answered for POSOPS_DIAGNOSIS_IDLE_HOURS; return how many."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware (UTC)")
+    cutoff = now - timedelta(hours=get_settings().diagnosis_idle_hours if hours is None else hours)
+    with db.transaction() as session:
+        engine = _engine(session)
+        rows = list(session.scalars(
+            select(DiagnosisSession).where(DiagnosisSession.status == SessionStatus.OPEN,
+                                           DiagnosisSession.updated_at < cutoff)
+            .with_for_update(skip_locked=True)))
+        for row in rows:
+            state = engine.abandon(SessionState.from_dict(row.state))
+            row.state, row.status, row.closed_at, row.waiting_for_desk = state.to_dict(), state.status, now, False
+            audit.record(session, IDLE_SCAN, AuditEntity.DIAGNOSIS, row.id, SessionStatus.ABANDONED,
+                         before={"status": SessionStatus.OPEN}, after={"status": SessionStatus.ABANDONED})
+        return len(rows)
+
+
+def desk_queue(db: Database, principal: Principal, *, now: datetime | None = None) -> DeskQueue:
+    """What the desk owes merchants: sessions waiting for a desk step, then the recent hand-overs."""
+    require_role(principal, *DESK)
+    since = (now or utcnow()) - HANDOVERS_SHOWN_FOR
+    with db.transaction() as session:
+        waiting = _summaries(session, select(DiagnosisSession).where(
+            DiagnosisSession.status == SessionStatus.OPEN, DiagnosisSession.waiting_for_desk.is_(True))
+            .order_by(DiagnosisSession.updated_at))
+        handed_over = _summaries(session, select(DiagnosisSession).where(
+            DiagnosisSession.status == SessionStatus.ESCALATED, DiagnosisSession.closed_at >= since)
+            .order_by(DiagnosisSession.closed_at.desc()))
+        counts = {SessionStatus(status): n for status, n in session.execute(
+            select(DiagnosisSession.status, func.count()).group_by(DiagnosisSession.status))}
+        return DeskQueue(waiting=waiting, handed_over=handed_over,
+                         counts={status: counts.get(status, 0) for status in SessionStatus})
 
 
 def get(db: Database, principal: Principal, session_id: str, lang: str = "zh-CN") -> DiagnosisDetail:
@@ -146,9 +273,9 @@ def get(db: Database, principal: Principal, session_id: str, lang: str = "zh-CN"
     with db.transaction() as session:
         engine = _engine(session)
         row = _load(session, principal, session_id)
-        assessment = engine.assess(SessionState.from_dict(row.state), lang)
+        assessment = engine.assess(SessionState.from_dict(row.state), lang, _audience(principal))
         return DiagnosisDetail.model_validate({
-            **_out(row, assessment, engine, lang), "text": row.text, "created_by": row.created_by,
+            **_out(session, row, assessment, engine, lang), "text": row.text, "created_by": row.created_by,
             "created_at": row.created_at, "closed_at": row.closed_at, "evidence": row.initial_evidence,
             "fleet_evidence": row.fleet_evidence, "resolved_action": row.resolved_action,
             "steps": [StepRecord(seq=s.seq, kind=s.kind, step=s.step, outcome=s.outcome, answered_by=s.answered_by,
@@ -167,16 +294,20 @@ def terminal_history(session: Session, principal: Principal, terminal_id: int,
                      limit: int = 20) -> list[DiagnosisSummary]:
     """The latest diagnoses of a terminal inside a caller's transaction (for the terminal page)."""
     terminals.load_terminal(session, principal, terminal_id)
+    return _summaries(session, select(DiagnosisSession).where(DiagnosisSession.terminal_id == terminal_id)
+                      .order_by(DiagnosisSession.created_at.desc()).limit(limit))
+
+
+def _summaries(session: Session, query: Select[Any]) -> list[DiagnosisSummary]:
+    """One summary line per session of `query`, with its number of answered steps."""
     steps = (select(DiagnosisStep.session_id, func.count(DiagnosisStep.id).label("n"))
              .group_by(DiagnosisStep.session_id).subquery())
-    rows = session.execute(
-        select(DiagnosisSession, func.coalesce(steps.c.n, 0))
-        .outerjoin(steps, steps.c.session_id == DiagnosisSession.id)
-        .where(DiagnosisSession.terminal_id == terminal_id)
-        .order_by(DiagnosisSession.created_at.desc()).limit(limit)).all()
-    return [DiagnosisSummary(id=r.id, status=r.status, symptom=r.symptom, text=r.text,
+    rows = session.execute(query.add_columns(func.coalesce(steps.c.n, 0))
+                           .outerjoin(steps, steps.c.session_id == DiagnosisSession.id)).all()
+    return [DiagnosisSummary(id=r.id, status=r.status, symptom=r.symptom, text=r.text, terminal_id=r.terminal_id,
                              created_by=r.created_by, created_at=r.created_at, resolved_action=r.resolved_action,
-                             steps=n) for r, n in rows]
+                             waiting_for_desk=r.waiting_for_desk, handover_reason=r.handover_reason, steps=n)
+            for r, n in rows]
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,11 @@ from posops.core.deps import DbDep
 from posops.core.errors import PosopsError
 from posops.core.web import PageUser, TerminalSection, check_csrf, page_lang, render, template_vocabulary
 from posops.diagnosis import service
-from posops.diagnosis.schemas import DiagnosisCreate, StepAnswer
-from posops.diagnosis.vocabulary import SessionStatus, StepKind, StepOutcome
+from posops.diagnosis.schemas import DiagnosisCreate, HandoverIn, StepAnswer
+from posops.diagnosis.vocabulary import HandoverReason, SessionStatus, StepBy, StepKind, StepOutcome
 
 router = APIRouter(include_in_schema=False)
-template_vocabulary(SessionStatus, StepKind, StepOutcome)
+template_vocabulary(SessionStatus, StepKind, StepOutcome, StepBy, HandoverReason)
 
 
 @router.get("/diagnoses/new", response_class=HTMLResponse)
@@ -38,6 +38,12 @@ def start_diagnosis(request: Request, db: DbDep, user: PageUser, text: Annotated
     return RedirectResponse(f"/diagnoses/{started.id}", status_code=303)  # type: ignore[return-value]
 
 
+@router.get("/diagnoses/queue", response_class=HTMLResponse)
+def desk_queue(request: Request, db: DbDep, user: PageUser) -> HTMLResponse:
+    """The desk's queue: merchant sessions waiting for a desk step, then the recent hand-overs."""
+    return render(request, "diagnosis/queue.html", {"queue": service.desk_queue(db, user)})
+
+
 @router.get("/diagnoses/{session_id}", response_class=HTMLResponse)
 def diagnosis_page(request: Request, session_id: str, db: DbDep, user: PageUser) -> HTMLResponse:
     """Show the current step with its guidance, the answer buttons and the ranked causes."""
@@ -51,6 +57,15 @@ def answer_step(request: Request, session_id: str, db: DbDep, user: PageUser, st
     """Record the answer and go on to the next step."""
     check_csrf(request, csrf_token)
     service.answer(db, user, session_id, StepAnswer(step=step, outcome=outcome), page_lang(request))
+    return RedirectResponse(f"/diagnoses/{session_id}", status_code=303)
+
+
+@router.post("/diagnoses/{session_id}/handover", response_class=HTMLResponse)
+def hand_over(request: Request, session_id: str, db: DbDep, user: PageUser, note: Annotated[str, Form()] = "",
+              csrf_token: Annotated[str, Form()] = "") -> RedirectResponse:
+    """Stop and hand the diagnosis to the service desk."""
+    check_csrf(request, csrf_token)
+    service.hand_over(db, user, session_id, HandoverIn(note=note[:500]), page_lang(request))
     return RedirectResponse(f"/diagnoses/{session_id}", status_code=303)
 
 

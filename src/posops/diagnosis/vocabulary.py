@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["ESCALATE", "REPAIR_OUTCOMES", "SessionStatus", "StepKind", "StepOutcome"]
+__all__ = ["ESCALATE", "REPAIR_OUTCOMES", "HandoverReason", "SessionStatus", "StepBy", "StepKind", "StepOutcome"]
 
 
 class SessionStatus(StrEnum):
@@ -24,7 +24,9 @@ class SessionStatus(StrEnum):
     RESOLVED = "resolved"
     """A repair was answered ``fixed``."""
     ESCALATED = "escalated"
-    """The case went to the service desk (the ``escalate`` repair)."""
+    """The case went to the service desk: the ``escalate`` repair, or the person asked for it."""
+    ABANDONED = "abandoned"
+    """Nobody answered for POSOPS_DIAGNOSIS_IDLE_HOURS; closed by the worker."""
 
 
 class StepKind(StrEnum):
@@ -34,6 +36,24 @@ class StepKind(StrEnum):
     """An observation: it changes nothing on the terminal."""
     ACTION = "action"
     """A repair: answered ``fixed``, ``not_fixed`` or ``unknown``."""
+
+
+class StepBy(StrEnum):
+    """Who can take a step: the merchant at the counter, the provider's service desk, or a technician."""
+
+    MERCHANT = "merchant"
+    SUPPORT = "support"
+    """The service desk: TMS, merchant records, key management, the acquirer's host."""
+    TECHNICIAN = "technician"
+
+
+class HandoverReason(StrEnum):
+    """Why a session went to the service desk."""
+
+    REQUESTED = "requested"
+    """The person chose to stop and contact support."""
+    REPAIR = "repair"
+    """The engine proposed the hand-over: nothing cheaper is likely to help."""
 
 
 class StepOutcome(StrEnum):
