@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from posops.core.i18n import normalize_lang
 from posops.core.labels import catalog_sentence
 from posops.diagnosis.knowledge import Knowledge
-from posops.diagnosis.vocabulary import SessionStatus, StepKind
+from posops.diagnosis.vocabulary import SessionStatus, StepBy, StepKind
 
 
 def _say(key: str, lang: str, **values: object) -> str:
@@ -101,6 +101,9 @@ def _plain(knowledge: Knowledge, lang: str, ranking: Sequence[tuple[str, float]]
     causes = [knowledge.causes[c].name(lang) for c, _ in ranking[:2]]
     if next_step is None:
         return _say("stuck", lang)
+    step = knowledge.checks.get(next_step.id) or knowledge.actions[next_step.id]
+    if step.by != StepBy.MERCHANT and not (next_step.kind == StepKind.ACTION and knowledge.actions[step.id].fixes_all):
+        return _say("plain_desk", lang, name=step.name(lang), cause=causes[0] if causes else "")
     if next_step.kind == StepKind.CHECK:
         name = knowledge.checks[next_step.id].name(lang)
         if len(causes) < 2:

@@ -120,6 +120,7 @@ class DiagnosisSummary(BaseModel):
     symptom: str
     text: str
     terminal_id: int | None = None
+    terminal_serial: str | None = None
     created_by: str
     created_at: datetime
     resolved_action: str | None

@@ -302,12 +302,14 @@ def _summaries(session: Session, query: Select[Any]) -> list[DiagnosisSummary]:
     """One summary line per session of `query`, with its number of answered steps."""
     steps = (select(DiagnosisStep.session_id, func.count(DiagnosisStep.id).label("n"))
              .group_by(DiagnosisStep.session_id).subquery())
-    rows = session.execute(query.add_columns(func.coalesce(steps.c.n, 0))
-                           .outerjoin(steps, steps.c.session_id == DiagnosisSession.id)).all()
+    rows = session.execute(query.add_columns(func.coalesce(steps.c.n, 0), Terminal.serial_number)
+                           .outerjoin(steps, steps.c.session_id == DiagnosisSession.id)
+                           .outerjoin(Terminal, Terminal.id == DiagnosisSession.terminal_id)).all()
     return [DiagnosisSummary(id=r.id, status=r.status, symptom=r.symptom, text=r.text, terminal_id=r.terminal_id,
-                             created_by=r.created_by, created_at=r.created_at, resolved_action=r.resolved_action,
-                             waiting_for_desk=r.waiting_for_desk, handover_reason=r.handover_reason, steps=n)
-            for r, n in rows]
+                             terminal_serial=serial, created_by=r.created_by, created_at=r.created_at,
+                             resolved_action=r.resolved_action, waiting_for_desk=r.waiting_for_desk,
+                             handover_reason=r.handover_reason, steps=n)
+            for r, n, serial in rows]
 
 
 @dataclass(frozen=True)
