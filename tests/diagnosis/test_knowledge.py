@@ -95,7 +95,7 @@ def test_copy_of_the_files_loads(kb_copy: Path) -> None:
             "checks.printer_paper.causes.hw.printer_paper.ok",
         ),
         ("priors.yaml", "    hw.printer_head: 0.30\n", "    hw.printer_head: 0.50\n", "causes.printer"),
-        ("priors.yaml", "    hw.keypad: 1.0\n", "    hw.keypads: 1.0\n", "causes.keypad.hw.keypads"),
+        ("priors.yaml", "    hw.keypad: 0.85\n", "    hw.keypads: 0.85\n", "causes.keypad.hw.keypads"),
         ("guidance.yaml", "      en: Tell the cardholder politely", "      fr: Dites", "actions.ask_other_payment.how"),
         ("guidance.yaml", '      "on": {zh-CN: 指示灯亮, en: Light on}\n', "", "checks.power_led.outcomes.on"),
         ("lexicon.yaml", "symptoms: {printer: 3.5}", "symptoms: {printers: 3.5}", "concept no_print"),

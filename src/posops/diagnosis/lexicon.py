@@ -34,6 +34,8 @@ class Scoring:
     stated_message_ratio: float
     max_cause_factor: float
     symptom_doubt: float
+    phrasing_weight: float
+    """Exponent of the learned reading's symptom probabilities when they temper the rules' (see phrasing.py)."""
     """Share of the symptom reading kept at the base rates, so that no symptom (and cause) is out of reach."""
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from posops.diagnosis.knowledge import Knowledge
 from posops.diagnosis.lexicon import CODE_CHECK, Lexicon
 from posops.diagnosis.matching import SEGMENT_BREAK, Match, Token, find_matches, tokenize
+from posops.diagnosis.phrasing import phrasing_model
 from posops.diagnosis.textnorm import is_ascii_word_char, normalize
 
 _STRONG = frozenset("。.!?;！？；\n")
@@ -31,6 +32,9 @@ _NEGATION_PREFIX = ("不", "没", "无")
 _LINKING_WORDS = frozenset({"is", "are", "was", "seem", "look", "still", "all", "now", "itself"})
 _NEGATION_WINDOW = 6
 _CODE = r"([0-9]{2}|[a-z][0-9])"
+LEARNED_ALONE = 0.5
+"""The learned reading counts on its own, when no lexicon word was recognised, only this sure of a symptom."""
+LEARNED_FLOOR = 1e-4
 _CODE_FILLER = r"(?:\s|[:=\"'“”]|了|个|为|是|号|的){0,4}"
 _CODE_TRAILER = re.compile(
     r"(?:元|块|次|笔|个|%|分|秒|年|月|日|号|台|张|\s?(?:times?|yuan|rmb|mins?|minutes?|hours?|days?|cards?|customers?)\b)"
@@ -102,7 +106,9 @@ def read_complaint(knowledge: Knowledge, text: str) -> TextReading:
     lexicon = knowledge.lexicon
     prepared = _prepare(lexicon, text or "")
     _mark_quoted(lexicon, prepared)
-    matches = [m for m in find_matches(lexicon, prepared.text, prepared.tokens) if not _denied(lexicon, prepared, m)]
+    found = find_matches(lexicon, prepared.text, prepared.tokens)
+    denied = [m for m in found if _denied(lexicon, prepared, m)]
+    matches = [m for m in found if m not in denied]
     scores, causes, evidence = _score(lexicon, prepared, matches)
     codes = _written_codes(lexicon, prepared.text)
     for code in codes:
@@ -112,8 +118,14 @@ def read_complaint(knowledge: Knowledge, text: str) -> TextReading:
     rates = knowledge.tables.symptom_rates
     top = max(scores.values(), default=0.0)
     weights = {s: rates[s] * math.exp(scores.get(s, 0.0) - top) for s in rates}
+    said = _without(prepared, denied)  # the learned reader knows no negation: denied words are not shown to it
+    learned = phrasing_model(knowledge).symptom_probabilities(said) if said.strip() else {}
+    heard = bool(scores) or max(learned.values(), default=0.0) >= LEARNED_ALONE
+    if learned and heard:
+        power = lexicon.scoring.phrasing_weight
+        weights = {s: w * max(learned.get(s, 0.0), LEARNED_FLOOR) ** power for s, w in weights.items()}
     total = sum(weights.values())
-    doubt = lexicon.scoring.symptom_doubt if scores else 0.0  # words that say nothing leave the rates as they are
+    doubt = lexicon.scoring.symptom_doubt if heard else 0.0  # words that say nothing leave the rates as they are
     concepts = tuple(dict.fromkeys(m.concept for m in matches))
     phrases = tuple(dict.fromkeys(prepared.plain[m.start : m.end] for m in matches))
     return TextReading(
@@ -124,6 +136,12 @@ def read_complaint(knowledge: Knowledge, text: str) -> TextReading:
         phrases=phrases,
         codes=tuple(codes),
     )
+
+
+def _without(prepared: _Prepared, spans: list[Match]) -> str:
+    """The complaint as written, minus the given matches and with segment breaks as spaces."""
+    hidden = {i for m in spans for i in range(m.start, m.end)}
+    return "".join(" " if i in hidden or c == SEGMENT_BREAK else c for i, c in enumerate(prepared.plain))
 
 
 def _prepare(lexicon: Lexicon, raw: str) -> _Prepared:
