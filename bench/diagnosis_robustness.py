@@ -117,7 +117,8 @@ def main() -> None:
                                             for r in rows) / len(rows), 3),
         "needless_escalations": sum(r["needless_escalation"] for r in rows),
         "mean_excess": round(statistics.fmean(r["excess"] for r in rows), 2),
-        "failed_causes": sorted({r["id"].split("~")[0] for r in failed}),
+        "causes_never_passing": sorted({r["id"].split("~")[0] for r in failed}
+                                       - {r["id"].split("~")[0] for r in rows if r["passed"]}),
     }
     if args.details:
         args.details.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
