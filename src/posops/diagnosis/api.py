@@ -6,16 +6,7 @@ from fastapi import APIRouter, Request
 
 from posops.core.deps import CurrentPrincipal, DbDep
 from posops.core.i18n import normalize_lang
-from posops.diagnosis import service
-from posops.diagnosis.schemas import (
-    DeskQueue,
-    DiagnosisCreate,
-    DiagnosisDetail,
-    DiagnosisOut,
-    DiagnosisSummary,
-    HandoverIn,
-    StepAnswer,
-)
+from posops.diagnosis import schemas, service
 
 router = APIRouter(prefix="/api/v1", tags=["diagnosis"])
 
@@ -26,40 +17,40 @@ def _lang(request: Request, lang: str | None) -> str:
 
 
 @router.post("/diagnoses", status_code=201)
-def start_diagnosis(body: DiagnosisCreate, request: Request, db: DbDep, principal: CurrentPrincipal,
-                    lang: str | None = None) -> DiagnosisOut:
+def start_diagnosis(body: schemas.DiagnosisCreate, request: Request, db: DbDep, principal: CurrentPrincipal,
+                    lang: str | None = None) -> schemas.DiagnosisOut:
     """Start a diagnosis: the ranked causes and the next most useful step."""
     return service.start(db, principal, body, _lang(request, lang))
 
 
 @router.post("/diagnoses/{session_id}/steps")
-def answer_step(session_id: str, body: StepAnswer, request: Request, db: DbDep, principal: CurrentPrincipal,
-                lang: str | None = None) -> DiagnosisOut:
+def answer_step(session_id: str, body: schemas.StepAnswer, request: Request, db: DbDep, principal: CurrentPrincipal,
+                lang: str | None = None) -> schemas.DiagnosisOut:
     """Answer a step (a check's outcome, `unknown`, or `fixed`/`not_fixed` for an action)."""
     return service.answer(db, principal, session_id, body, _lang(request, lang))
 
 
 @router.post("/diagnoses/{session_id}/handover")
-def hand_over(session_id: str, body: HandoverIn, request: Request, db: DbDep, principal: CurrentPrincipal,
-              lang: str | None = None) -> DiagnosisOut:
+def hand_over(session_id: str, body: schemas.HandoverIn, request: Request, db: DbDep, principal: CurrentPrincipal,
+              lang: str | None = None) -> schemas.DiagnosisOut:
     """Stop and hand the diagnosis to the service desk with everything found so far."""
     return service.hand_over(db, principal, session_id, body, _lang(request, lang))
 
 
 @router.get("/diagnoses/queue")
-def desk_queue(db: DbDep, principal: CurrentPrincipal) -> DeskQueue:
+def desk_queue(db: DbDep, principal: CurrentPrincipal) -> schemas.DeskQueue:
     """The desk's queue: sessions waiting for a desk step, recent hand-overs, and counts by status."""
     return service.desk_queue(db, principal)
 
 
 @router.get("/diagnoses/{session_id}")
 def read_diagnosis(session_id: str, request: Request, db: DbDep, principal: CurrentPrincipal,
-                   lang: str | None = None) -> DiagnosisDetail:
+                   lang: str | None = None) -> schemas.DiagnosisDetail:
     """Read a diagnosis with every step."""
     return service.get(db, principal, session_id, _lang(request, lang))
 
 
 @router.get("/terminals/{terminal_id}/diagnoses")
-def terminal_diagnoses(terminal_id: int, db: DbDep, principal: CurrentPrincipal) -> list[DiagnosisSummary]:
+def terminal_diagnoses(terminal_id: int, db: DbDep, principal: CurrentPrincipal) -> list[schemas.DiagnosisSummary]:
     """The latest diagnoses of a terminal, newest first."""
     return service.history(db, principal, terminal_id)

@@ -17,52 +17,46 @@ __all__ = ["ESCALATE", "REPAIR_OUTCOMES", "HandoverReason", "SessionStatus", "St
 
 
 class SessionStatus(StrEnum):
-    """Where a diagnosis session stands: still asking, closed by a repair, or handed to the service desk."""
+    """Where a session stands: ``open`` (a step to propose), ``resolved`` (a repair fixed it),
+    ``escalated`` (gone to the service desk: the ``escalate`` repair, or the person asked) or
+    ``abandoned`` (nobody answered for POSOPS_DIAGNOSIS_IDLE_HOURS; closed by the worker)."""
 
     OPEN = "open"
-    """The engine still has a step to propose."""
     RESOLVED = "resolved"
-    """A repair was answered ``fixed``."""
     ESCALATED = "escalated"
-    """The case went to the service desk: the ``escalate`` repair, or the person asked for it."""
     ABANDONED = "abandoned"
-    """Nobody answered for POSOPS_DIAGNOSIS_IDLE_HOURS; closed by the worker."""
 
 
 class StepKind(StrEnum):
-    """What a step asks of the person: a check to make or a repair to try."""
+    """What a step asks: a ``check`` (an observation that changes nothing) or an ``action`` (a repair)."""
 
     CHECK = "check"
-    """An observation: it changes nothing on the terminal."""
     ACTION = "action"
-    """A repair: answered ``fixed``, ``not_fixed`` or ``unknown``."""
 
 
 class StepBy(StrEnum):
-    """Who can take a step: the merchant at the counter, the provider's service desk, or a technician."""
+    """Who can take a step: the merchant at the counter, the service desk (``support``: TMS, merchant
+    records, keys, the acquirer's host) or a technician."""
 
     MERCHANT = "merchant"
     SUPPORT = "support"
-    """The service desk: TMS, merchant records, key management, the acquirer's host."""
     TECHNICIAN = "technician"
 
 
 class HandoverReason(StrEnum):
-    """Why a session went to the service desk."""
+    """Why a session went to the desk: the person ``requested`` it, or a ``repair`` is needed."""
 
     REQUESTED = "requested"
-    """The person chose to stop and contact support."""
     REPAIR = "repair"
-    """The engine proposed the hand-over: nothing cheaper is likely to help."""
 
 
 class StepOutcome(StrEnum):
-    """Answers shared by every step: a repair fixed it or not, or nobody could do the step."""
+    """Answers every step shares: a repair ``fixed`` it or not, or ``unknown`` (nobody could do the step;
+    it is never proposed again)."""
 
     FIXED = "fixed"
     NOT_FIXED = "not_fixed"
     UNKNOWN = "unknown"
-    """Nobody could do the step; it is never proposed again."""
 
 
 REPAIR_OUTCOMES = (StepOutcome.FIXED, StepOutcome.NOT_FIXED, StepOutcome.UNKNOWN)
