@@ -125,3 +125,20 @@ def test_a_long_merchant_session_proposes_the_hand_over(client: TestClient, flee
     after = _post(client, fleet, f"/api/v1/diagnoses/{doc['id']}/steps", "merchant",
                   {"step": step["id"], "outcome": outcome})
     assert after["handover_proposed"] is True and after["status"] == "open"
+
+
+def test_an_unsure_reading_offers_the_symptom_question(client: TestClient, fleet: Fleet, db: Database) -> None:
+    sure = _start(client, fleet, "merchant", text="刷卡没反应")
+    assert sure["symptom_question"] == []
+    doc = _start(client, fleet, "merchant", text="机器坏了")
+    offered = [c["symptom"] for c in doc["symptom_question"]]
+    assert len(offered) >= 2 and all(c["name"] for c in doc["symptom_question"])
+    picked = _post(client, fleet, f"/api/v1/diagnoses/{doc['id']}/symptom", "merchant", {"symptom": "printer"})
+    assert picked["symptom"] == "printer" and picked["symptom_question"] == []
+    assert picked["ranking"][0]["cause"].startswith("hw.printer")
+    unknown = client.post(f"/api/v1/diagnoses/{doc['id']}/symptom", json={"symptom": "smoke"},
+                          headers=fleet.headers("merchant"))
+    assert unknown.status_code == 422
+    with db.transaction() as session:
+        actions = [e.action for e in session.scalars(select(AuditEvent).where(AuditEvent.entity_id == doc["id"]))]
+    assert actions == ["start", "symptom"]

@@ -37,6 +37,13 @@ def hand_over(session_id: str, body: schemas.HandoverIn, request: Request, db: D
     return service.hand_over(db, principal, session_id, body, _lang(request, lang))
 
 
+@router.post("/diagnoses/{session_id}/symptom")
+def pick_symptom(session_id: str, body: schemas.SymptomPick, request: Request, db: DbDep,
+                 principal: CurrentPrincipal, lang: str | None = None) -> schemas.DiagnosisOut:
+    """Answer the symptom question: the person says which fault it is."""
+    return service.pick_symptom(db, principal, session_id, body, _lang(request, lang))
+
+
 @router.get("/diagnoses/queue")
 def desk_queue(db: DbDep, principal: CurrentPrincipal) -> schemas.DeskQueue:
     """The desk's queue: sessions waiting for a desk step, recent hand-overs, and counts by status."""

@@ -38,6 +38,10 @@ RANKING_FLOOR = 0.001
 STATE_VERSION = 1
 MAX_TEXT = 4000
 HANDOVER_AFTER = 35  # answered steps after which the engine proposes the service call
+SYMPTOM_QUESTION_COST = 1.0
+"""What asking the person to pick the symptom costs, in the taxonomy's minutes (one tap)."""
+SYMPTOM_CHOICES = 4
+SYMPTOM_CHOICE_FLOOR = 0.05
 
 
 
@@ -164,6 +168,8 @@ class Assessment:
     symptom_ranking: list[tuple[str, float]] = field(default_factory=list)
     expected_cost: float | None = None
     resolved_by: str | None = None
+    symptom_question: list[tuple[str, float]] = field(default_factory=list)
+    """Symptoms to offer the person when picking one is worth more than it costs (else empty)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable form."""
@@ -176,6 +182,7 @@ class Assessment:
             "symptom_ranking": [{"symptom": s, "probability": p} for s, p in self.symptom_ranking],
             "expected_cost": self.expected_cost,
             "resolved_by": self.resolved_by,
+            "symptom_question": [{"symptom": s, "probability": p} for s, p in self.symptom_question],
         }
 
 
@@ -238,6 +245,30 @@ class DiagnosisEngine:
         if state.status != SessionStatus.OPEN:
             raise StepError("status", f"the diagnosis is already {state.status}")
         return replace(state, status=SessionStatus.ESCALATED)
+
+    def confirm_symptom(self, state: SessionState, symptom: str) -> SessionState:
+        """Record the symptom the person picked; the reading of their words stops counting."""
+        if state.status != SessionStatus.OPEN:
+            raise StepError("status", f"the diagnosis is already {state.status}")
+        if symptom not in self.knowledge.symptoms:
+            raise StepError("symptom", f"unknown symptom {symptom!r}")
+        return replace(state, symptom=symptom)
+
+    def symptom_question(self, state: SessionState, belief: Belief,
+                         decision: Decision | None) -> list[tuple[str, float]]:
+        """The symptoms to offer when asking the person to pick one lowers the expected cost, as a check would."""
+        if state.symptom is not None or decision is None or state.status != SessionStatus.OPEN:
+            return []
+        ranked = sorted(zip(self.model.symptoms, belief.symptoms, strict=True), key=lambda x: -x[1])
+        choices = [(s, p) for s, p in ranked[:SYMPTOM_CHOICES] if p >= SYMPTOM_CHOICE_FLOOR]
+        if len(choices) < 2:
+            return []
+        expected = (1.0 - sum(p for _, p in choices)) * decision.expected_cost
+        for symptom, p in choices:
+            then = self.next_decision(replace(state, symptom=symptom))
+            expected += p * (then.expected_cost if then is not None else 0.0)
+        worth_it = SYMPTOM_QUESTION_COST + expected < decision.expected_cost
+        return [(s, round(p, 4)) for s, p in choices] if worth_it else []
 
     def abandon(self, state: SessionState) -> SessionState:
         """Close a session nobody answers any more; what it learned stays for the record."""
@@ -329,6 +360,7 @@ class DiagnosisEngine:
             symptom_ranking=[(s, round(p, 4)) for s, p in symptoms[:5] if p >= RANKING_FLOOR],
             expected_cost=round(decision.repair_now_cost, 2) if decision else None,
             resolved_by=state.fixed_by,
+            symptom_question=self.symptom_question(state, belief, decision),
         )
 
     def resolved_case(self, state: SessionState) -> ResolvedCase | None:

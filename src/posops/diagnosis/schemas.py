@@ -57,6 +57,20 @@ class RankedCause(BaseModel):
     name: str = ""
 
 
+class SymptomChoice(BaseModel):
+    """A symptom offered to the person to pick, with how likely the engine thinks it is."""
+
+    symptom: str
+    name: str
+    probability: float
+
+
+class SymptomPick(InputModel):
+    """The symptom the person picked from the ones offered (or any other taxonomy symptom)."""
+
+    symptom: str = Field(min_length=1, max_length=32)
+
+
 class SuspensionOut(BaseModel):
     """The terminal is suspended by the provider: why, and what reactivation needs."""
 
@@ -82,6 +96,8 @@ class DiagnosisOut(BaseModel):
     waiting_for_desk: bool = Field(False, description="a merchant-led session whose next step is the desk's")
     handover_proposed: bool = Field(False, description="enough steps were tried: contacting support is suggested")
     handover_reason: HandoverReason | None = None
+    symptom_question: list[SymptomChoice] = Field(
+        default_factory=list, description="when picking the symptom is worth a tap: the symptoms to offer")
 
 
 class StepRecord(BaseModel):

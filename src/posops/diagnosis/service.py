@@ -36,6 +36,8 @@ from posops.diagnosis.schemas import (
     StepAnswer,
     StepRecord,
     SuspensionOut,
+    SymptomChoice,
+    SymptomPick,
 )
 from posops.diagnosis.vocabulary import HandoverReason, SessionStatus, StepBy, StepKind
 from posops.iso8583 import service as traffic
@@ -140,7 +142,9 @@ def _out(session: Session, row: DiagnosisSession, assessment: Assessment, engine
         "meanwhile": meanwhile(lang, _working_siblings(session, terminal)) if down else [],
         "waiting_for_desk": row.waiting_for_desk, "handover_reason": row.handover_reason,
         "handover_proposed": (row.merchant_led and assessment.status == SessionStatus.OPEN
-                              and answered >= MERCHANT_STEP_BUDGET)}
+                              and answered >= MERCHANT_STEP_BUDGET),
+        "symptom_question": [SymptomChoice(symptom=s, name=engine.symptom_name(s, lang), probability=p)
+                             for s, p in assessment.symptom_question]}
 
 
 def start(db: Database, principal: Principal, body: DiagnosisCreate, lang: str = "zh-CN") -> DiagnosisOut:
@@ -210,6 +214,23 @@ def _audit_handover(session: Session, principal: Principal, row: DiagnosisSessio
     if row.terminal_id is not None:
         audit.record(session, principal, AuditEntity.TERMINAL, row.terminal_id, "diagnosis_escalated",
                      after={"diagnosis": row.id, "reason": row.handover_reason}, reason="handed over to the desk")
+
+
+def pick_symptom(db: Database, principal: Principal, session_id: str, body: SymptomPick,
+                 lang: str = "zh-CN") -> DiagnosisOut:
+    """Record the symptom the person picked; the ranking and the next step follow it."""
+    with db.transaction() as session:
+        engine = _engine(session)
+        row = _load(session, principal, session_id, lock=True)
+        if row.status != SessionStatus.OPEN:
+            raise Conflict(f"this diagnosis is {row.status}; start a new one for a new fault")
+        state = engine.confirm_symptom(SessionState.from_dict(row.state), body.symptom)
+        assessment = engine.assess(state, lang, _audience(principal))
+        before = row.symptom
+        _track(row, state, assessment)
+        audit.record(session, principal, AuditEntity.DIAGNOSIS, row.id, "symptom",
+                     before={"symptom": before}, after={"symptom": body.symptom})
+        return DiagnosisOut.model_validate(_out(session, row, assessment, engine, lang))
 
 
 def hand_over(db: Database, principal: Principal, session_id: str, body: HandoverIn,

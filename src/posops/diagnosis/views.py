@@ -11,7 +11,7 @@ from posops.core.deps import DbDep
 from posops.core.errors import PosopsError
 from posops.core.web import PageUser, TerminalSection, check_csrf, page_lang, render, template_vocabulary
 from posops.diagnosis import service
-from posops.diagnosis.schemas import DiagnosisCreate, HandoverIn, StepAnswer
+from posops.diagnosis.schemas import DiagnosisCreate, HandoverIn, StepAnswer, SymptomPick
 from posops.diagnosis.vocabulary import HandoverReason, SessionStatus, StepBy, StepKind, StepOutcome
 
 router = APIRouter(include_in_schema=False)
@@ -57,6 +57,15 @@ def answer_step(request: Request, session_id: str, db: DbDep, user: PageUser, st
     """Record the answer and go on to the next step."""
     check_csrf(request, csrf_token)
     service.answer(db, user, session_id, StepAnswer(step=step, outcome=outcome), page_lang(request))
+    return RedirectResponse(f"/diagnoses/{session_id}", status_code=303)
+
+
+@router.post("/diagnoses/{session_id}/symptom", response_class=HTMLResponse)
+def pick_symptom(request: Request, session_id: str, db: DbDep, user: PageUser, symptom: Annotated[str, Form()],
+                 csrf_token: Annotated[str, Form()] = "") -> RedirectResponse:
+    """Record the symptom the person picked and go on."""
+    check_csrf(request, csrf_token)
+    service.pick_symptom(db, user, session_id, SymptomPick(symptom=symptom[:32] or "-"), page_lang(request))
     return RedirectResponse(f"/diagnoses/{session_id}", status_code=303)
 
 
