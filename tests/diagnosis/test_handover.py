@@ -142,3 +142,10 @@ def test_an_unsure_reading_offers_the_symptom_question(client: TestClient, fleet
     with db.transaction() as session:
         actions = [e.action for e in session.scalars(select(AuditEvent).where(AuditEvent.entity_id == doc["id"]))]
     assert actions == ["start", "symptom"]
+
+
+def test_a_merchant_may_accept_the_proposed_hand_over(client: TestClient, fleet: Fleet) -> None:
+    doc = _start(client, fleet, "merchant", text="屏幕黑屏")
+    done = _post(client, fleet, f"/api/v1/diagnoses/{doc['id']}/steps", "merchant",
+                 {"step": "escalate", "outcome": "fixed"})
+    assert (done["status"], done["handover_reason"]) == ("escalated", "repair")

@@ -39,7 +39,7 @@ from posops.diagnosis.schemas import (
     SymptomChoice,
     SymptomPick,
 )
-from posops.diagnosis.vocabulary import HandoverReason, SessionStatus, StepBy, StepKind
+from posops.diagnosis.vocabulary import ESCALATE, HandoverReason, SessionStatus, StepBy, StepKind
 from posops.iso8583 import service as traffic
 from posops.telemetry import service as telemetry
 from posops.terminals import service as terminals
@@ -118,7 +118,7 @@ def _track(row: DiagnosisSession, state: SessionState, assessment: Assessment) -
     """Keep the queue flags in step with the session: a merchant-led step only the desk can take waits for it."""
     step = assessment.next_step
     row.waiting_for_desk = (row.merchant_led and assessment.status == SessionStatus.OPEN and step is not None
-                            and step.by != StepBy.MERCHANT)
+                            and step.by != StepBy.MERCHANT and step.id != ESCALATE)
     row.state, row.status, row.symptom = state.to_dict(), assessment.status, assessment.symptom or row.symptom
 
 
@@ -142,7 +142,7 @@ def _out(session: Session, row: DiagnosisSession, assessment: Assessment, engine
         "meanwhile": meanwhile(lang, _working_siblings(session, terminal)) if down else [],
         "waiting_for_desk": row.waiting_for_desk, "handover_reason": row.handover_reason,
         "handover_proposed": (row.merchant_led and assessment.status == SessionStatus.OPEN
-                              and answered >= MERCHANT_STEP_BUDGET),
+                              and (answered >= MERCHANT_STEP_BUDGET or (step is not None and step.id == ESCALATE))),
         "symptom_question": [SymptomChoice(symptom=s, name=engine.symptom_name(s, lang), probability=p)
                              for s, p in assessment.symptom_question]}
 
@@ -183,7 +183,7 @@ def answer(db: Database, principal: Principal, session_id: str, body: StepAnswer
         if row.status != SessionStatus.OPEN:
             raise Conflict(f"this diagnosis is {row.status}; start a new one for a new fault")
         by = engine.performer(body.step)
-        if principal.is_merchant and by is not None and by != StepBy.MERCHANT:
+        if principal.is_merchant and by is not None and by != StepBy.MERCHANT and body.step != ESCALATE:
             title = Label(engine.step_title(body.step), engine.step_title(body.step, "en"))
             raise Forbidden(catalog_sentence("diagnosis.refusal.desk_step", step=title).text(lang))
         previous = SessionState.from_dict(row.state)
