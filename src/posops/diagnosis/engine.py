@@ -50,6 +50,12 @@ def _outcome(key: str, lang: str) -> str:
     label = catalog_sentence(f"diagnosis.outcome.{key}")
     return label.zh if lang == "zh-CN" else label.en
 
+def _require_open(state: SessionState) -> None:
+    """Refuse to change a session that is no longer open."""
+    if state.status != SessionStatus.OPEN:
+        raise StepError("status", f"the diagnosis is already {state.status}")
+
+
 @dataclass(frozen=True)
 class Answer:
     """One answered step of a session."""
@@ -242,14 +248,12 @@ class DiagnosisEngine:
 
     def hand_over(self, state: SessionState) -> SessionState:
         """Stop asking and hand the case to the service desk, with everything learned so far."""
-        if state.status != SessionStatus.OPEN:
-            raise StepError("status", f"the diagnosis is already {state.status}")
+        _require_open(state)
         return replace(state, status=SessionStatus.ESCALATED)
 
     def confirm_symptom(self, state: SessionState, symptom: str) -> SessionState:
         """Record the symptom the person picked; the reading of their words stops counting."""
-        if state.status != SessionStatus.OPEN:
-            raise StepError("status", f"the diagnosis is already {state.status}")
+        _require_open(state)
         if symptom not in self.knowledge.symptoms:
             raise StepError("symptom", f"unknown symptom {symptom!r}")
         return replace(state, symptom=symptom)
@@ -272,8 +276,7 @@ class DiagnosisEngine:
 
     def abandon(self, state: SessionState) -> SessionState:
         """Close a session nobody answers any more; what it learned stays for the record."""
-        if state.status != SessionStatus.OPEN:
-            raise StepError("status", f"the diagnosis is already {state.status}")
+        _require_open(state)
         return replace(state, status=SessionStatus.ABANDONED)
 
     # --- reasoning ---------------------------------------------------------------------

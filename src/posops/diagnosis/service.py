@@ -175,13 +175,19 @@ def _load(session: Session, principal: Principal, session_id: str, *, lock: bool
     return load_visible(session, principal, DiagnosisSession, session_id, "diagnosis", lock=lock)
 
 
+def _load_open(session: Session, principal: Principal, session_id: str) -> DiagnosisSession:
+    """Load and lock a session that is still open; a closed one is a 409."""
+    row = _load(session, principal, session_id, lock=True)
+    if row.status != SessionStatus.OPEN:
+        raise Conflict(f"this diagnosis is {row.status}; start a new one for a new fault")
+    return row
+
+
 def answer(db: Database, principal: Principal, session_id: str, body: StepAnswer, lang: str = "zh-CN") -> DiagnosisOut:
     """Record the answer to a step and propose the next one; a fixed action closes the session."""
     with db.transaction() as session:
         engine = _engine(session)
-        row = _load(session, principal, session_id, lock=True)
-        if row.status != SessionStatus.OPEN:
-            raise Conflict(f"this diagnosis is {row.status}; start a new one for a new fault")
+        row = _load_open(session, principal, session_id)
         by = engine.performer(body.step)
         if principal.is_merchant and by is not None and by != StepBy.MERCHANT and body.step != ESCALATE:
             title = Label(engine.step_title(body.step), engine.step_title(body.step, "en"))
@@ -221,9 +227,7 @@ def pick_symptom(db: Database, principal: Principal, session_id: str, body: Symp
     """Record the symptom the person picked; the ranking and the next step follow it."""
     with db.transaction() as session:
         engine = _engine(session)
-        row = _load(session, principal, session_id, lock=True)
-        if row.status != SessionStatus.OPEN:
-            raise Conflict(f"this diagnosis is {row.status}; start a new one for a new fault")
+        row = _load_open(session, principal, session_id)
         state = engine.confirm_symptom(SessionState.from_dict(row.state), body.symptom)
         assessment = engine.assess(state, lang, _audience(principal))
         before = row.symptom
@@ -238,9 +242,7 @@ def hand_over(db: Database, principal: Principal, session_id: str, body: Handove
     """Stop the diagnosis and hand it to the service desk with everything found so far (the person asked)."""
     with db.transaction() as session:
         engine = _engine(session)
-        row = _load(session, principal, session_id, lock=True)
-        if row.status != SessionStatus.OPEN:
-            raise Conflict(f"this diagnosis is {row.status}; start a new one for a new fault")
+        row = _load_open(session, principal, session_id)
         state = engine.hand_over(SessionState.from_dict(row.state))
         assessment = engine.assess(state, lang, _audience(principal))
         _track(row, state, assessment)
