@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -19,6 +22,7 @@ from posops.core.errors import PosopsError
 from posops.core.migrate import ensure_migrated
 from posops.core.web import LoginRequired, register_terminal_sections, render
 from posops.diagnosis import api as diagnosis_api
+from posops.diagnosis import service as diagnosis_service
 from posops.diagnosis import views as diagnosis_views
 from posops.iso8583 import api as iso8583_api
 from posops.iso8583 import views as iso8583_views
@@ -41,7 +45,13 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     db = Database(settings.database_url)
     if check_schema:
         ensure_migrated(db.engine, settings.database_url)
-    app = FastAPI(title="posops", version=__version__,
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # the first diagnosis of a process would otherwise wait for the engine's knowledge and reader
+        threading.Thread(target=diagnosis_service.warm_up, args=(db,), name="posops-warm-up", daemon=True).start()
+        yield
+
+    app = FastAPI(title="posops", version=__version__, lifespan=lifespan,
                   description="Keep POS terminals taking payments: diagnosis, lifecycle, repairs, telemetry.")
     app.state.settings = settings
     app.state.db = db

@@ -53,6 +53,7 @@ SIBLINGS_SHOWN = 3
 HANDOVERS_SHOWN_FOR = timedelta(days=14)
 DESK = (Role.AGENT, Role.TECHNICIAN, Role.ADMIN)
 """Who works the desk's queue of diagnoses."""
+WARM_UP_TEXT = "POS机刷卡没反应"
 IDLE_SCAN = Principal(user_id=None, username="diagnosis-idle-scan", role=Role.SYSTEM)
 _engines: dict[tuple[str, int] | None, DiagnosisEngine] = {}
 _engines_lock = Lock()
@@ -74,6 +75,12 @@ def _engine(session: Session) -> DiagnosisEngine:
                     knowledge = apply_overlay(knowledge, row.overlay)
                 engine = _engines[key] = DiagnosisEngine(knowledge)
     return engine
+
+
+def warm_up(db: Database) -> None:
+    """Build the engine in force and train its learned reader, so that the first diagnosis does not wait."""
+    with db.transaction() as session:
+        _engine(session).start(WARM_UP_TEXT)
 
 
 def fleet_evidence(session: Session, terminal: Terminal) -> dict[str, str]:
