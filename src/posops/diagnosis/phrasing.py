@@ -1,7 +1,7 @@
 """A learned second reading of a complaint: character n-grams and logistic regression over posops's own words.
 
 The rules of :mod:`posops.diagnosis.reading` know the words the lexicon lists; merchants write
-others ("出不了单子", "深级之后用不了"). This model is trained, once per lexicon and process, on a
+others, and misspell them. This model is trained, once per lexicon and process, on a
 corpus the project generates from its own knowledge: every lexicon term in a few carrier phrases,
 labelled with the symptom its concept points to (drawn in proportion to the concept's weights),
 the rules' word pairs, and the taxonomy's example complaints. No benchmark or held-out wording is
@@ -100,11 +100,15 @@ def train(knowledge: Knowledge) -> PhrasingModel:
 
 _models: dict[int, PhrasingModel] = {}
 _lock = Lock()
+_CACHE_KEY = "phrasing_model"
 
 
 def phrasing_model(knowledge: Knowledge) -> PhrasingModel:
     """The model of `knowledge`'s lexicon and examples, trained once per process and shared by every engine."""
     lexicon = knowledge.lexicon
+    known = lexicon.cache.get(_CACHE_KEY)
+    if known is not None and known[0] is knowledge.symptoms:
+        return known[1]  # the same lexicon and examples as last time: skip hashing their contents
     key = hash((lexicon.terms, tuple((r.concepts, tuple(sorted(r.symptoms.items()))) for r in lexicon.rules),
                 tuple((c, tuple(sorted(v.symptoms.items()))) for c, v in lexicon.concepts.items()),
                 tuple((s.id, s.examples) for s in knowledge.symptoms.values())))
@@ -114,4 +118,5 @@ def phrasing_model(knowledge: Knowledge) -> PhrasingModel:
             model = _models.get(key)
             if model is None:
                 model = _models[key] = train(knowledge)
+    lexicon.cache[_CACHE_KEY] = (knowledge.symptoms, model)
     return model
