@@ -419,12 +419,12 @@ class DiagnosisEngine:
 
     def performer(self, step_id: str) -> StepBy | None:
         """Return who can take a check or action (merchant, support, technician), or None for an unknown id."""
-        step = self.knowledge.checks.get(step_id) or self.knowledge.actions.get(step_id)
+        step = self.knowledge.step(step_id)
         return step.by if step is not None else None
 
     def step_cost(self, step_id: str) -> float | None:
         """Return the cost of a check or action, or None for an unknown id."""
-        step = self.knowledge.checks.get(step_id) or self.knowledge.actions.get(step_id)
+        step = self.knowledge.step(step_id)
         return step.cost if step is not None else None
 
     def cause_name(self, cause: str, lang: str = "zh-CN") -> str:
@@ -451,7 +451,7 @@ class DiagnosisEngine:
 
     def step_title(self, step_id: str, lang: str = "zh-CN") -> str:
         """Return the title of a check or action in `lang` (the id itself if unknown)."""
-        step = self.knowledge.checks.get(step_id) or self.knowledge.actions.get(step_id)
+        step = self.knowledge.step(step_id)
         return step.name(lang) if step is not None else step_id
 
     def _step(self, decision: Decision, lang: str) -> Step:

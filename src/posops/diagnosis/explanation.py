@@ -101,7 +101,8 @@ def _plain(knowledge: Knowledge, lang: str, ranking: Sequence[tuple[str, float]]
     causes = [knowledge.causes[c].name(lang) for c, _ in ranking[:2]]
     if next_step is None:
         return _say("stuck", lang)
-    step = knowledge.checks.get(next_step.id) or knowledge.actions[next_step.id]
+    step = knowledge.step(next_step.id)
+    assert step is not None, next_step.id
     if step.by != StepBy.MERCHANT and not (next_step.kind == StepKind.ACTION and knowledge.actions[step.id].fixes_all):
         return _say("plain_desk", lang, name=step.name(lang), cause=causes[0] if causes else "")
     if next_step.kind == StepKind.CHECK:

@@ -140,6 +140,10 @@ class Knowledge:
         """Return the ids of all checks and actions."""
         return set(self.checks) | set(self.actions)
 
+    def step(self, step_id: str) -> Check | Action | None:
+        """Return the check or action `step_id`, or None for an unknown id."""
+        return self.checks.get(step_id) or self.actions.get(step_id)
+
 
 def load_knowledge(path: Path | None = None, overlay: Mapping[str, Any] | None = None) -> Knowledge:
     """Load and validate the knowledge in directory `path` (default: the package's kb/).
