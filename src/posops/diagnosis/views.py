@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from posops.core.deps import DbDep
 from posops.core.errors import PosopsError
+from posops.core.forms import validated
 from posops.core.web import PageUser, TerminalSection, check_csrf, page_lang, render, template_vocabulary
 from posops.diagnosis import service
 from posops.diagnosis.schemas import DiagnosisCreate, HandoverIn, StepAnswer, SymptomPick
@@ -65,7 +66,7 @@ def pick_symptom(request: Request, session_id: str, db: DbDep, user: PageUser, s
                  csrf_token: Annotated[str, Form()] = "") -> RedirectResponse:
     """Record the symptom the person picked and go on."""
     check_csrf(request, csrf_token)
-    service.pick_symptom(db, user, session_id, SymptomPick(symptom=symptom[:32] or "-"), page_lang(request))
+    service.pick_symptom(db, user, session_id, validated(SymptomPick, {"symptom": symptom}), page_lang(request))
     return RedirectResponse(f"/diagnoses/{session_id}", status_code=303)
 
 
