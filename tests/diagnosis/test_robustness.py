@@ -28,6 +28,23 @@ def test_a_known_account_state_outranks_the_words(engine: DiagnosisEngine, text:
     assert ranking[0][0] == cause  # …and the record decides
 
 
+@pytest.mark.parametrize("text", MISREAD)
+@pytest.mark.parametrize("state", ["arrears", "dormant", "policy_hold", "not_registered"])
+def test_a_recorded_hold_is_lifted_first(engine: DiagnosisEngine, text: str, state: str) -> None:
+    decision = engine.next_decision(engine.start(text, evidence={"account_status": state}))
+    assert decision is not None and decision.kind == "action"
+    assert ACCOUNT_STATES[state] in engine.knowledge.actions[decision.id].fixes
+
+
+def test_a_hold_two_causes_share_is_left_to_the_planner(engine: DiagnosisEngine) -> None:
+    # a risk hold is also how a fraud freeze or a tamper lock shows: the record does not say which to lift
+    assert engine.knowledge.standing_cause("account_status", "risk_limited") is None
+    assert engine.knowledge.standing_cause("account_status", "ok") is None
+    state = engine.start("刷卡没反应", evidence={"account_status": "risk_limited", "tamper_flag": "triggered"})
+    decision = engine.next_decision(state)
+    assert decision is not None and decision.id != "apply_unlock"
+
+
 @pytest.mark.parametrize("text", ["收不了款", "can't take payments"])
 def test_a_tripped_tamper_switch_outranks_a_vague_complaint(engine: DiagnosisEngine, text: str) -> None:
     ranking = engine.assess(engine.start(text, evidence={"tamper_flag": "triggered"})).ranking

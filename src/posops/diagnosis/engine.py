@@ -314,9 +314,30 @@ class DiagnosisEngine:
             # a session this long is going nowhere: hand over rather than keep the merchant waiting
             cost = self.knowledge.actions[ESCALATE].cost
             return Decision(StepKind.ACTION, ESCALATE, cost, cost, 1.0)
+        standing = self._standing_repair(observed, actions, belief)
+        if standing is not None:
+            return standing
         soft = state.reading.evidence
         likelihoods = {c: predictive_likelihood(self.model, c, soft.get(c)) for c in checks}
         return decide(self.model, belief.causes, actions, checks, likelihoods)
+
+    def _standing_repair(self, observed: Mapping[str, str], actions: list[str], belief: Belief) -> Decision | None:
+        """The cheapest untried repair of a recorded hold (terminal state first), or None.
+
+        A suspension or hold in the provider's record stops payments whatever else is wrong, so
+        lifting it is needed in every plan and costs nothing extra when done first.
+        """
+        for check, outcome in observed.items():
+            cause = self.knowledge.standing_cause(check, outcome)
+            if cause is None:
+                continue
+            repairs = [a for a in actions if cause in self.knowledge.actions[a].fixes]
+            if repairs:
+                first = min(repairs, key=lambda a: self.knowledge.actions[a].cost)
+                cost = self.knowledge.actions[first].cost
+                share = belief.causes[self.model.cause_index[cause]]
+                return Decision(StepKind.ACTION, first, cost, cost, share)
+        return None
 
     def _told(self, state: SessionState) -> set[str]:
         """Checks the person already answered in their own words (a quoted screen message or code)."""

@@ -40,6 +40,8 @@ DEFAULT_DIR = Path(__file__).resolve().parent.parent / "kb"
 TOLERANCE = 0.01
 REST = "_rest"
 WILDCARD = "*"
+STANDING_RATIO = 100.0
+"""Likelihood ratio (decisive on Jeffreys' scale) by which a standing outcome must single its cause out."""
 OVERLAY_FORMAT = "posops.diagnosis.overlay"
 
 FILES = {
@@ -89,6 +91,7 @@ class Check(_Named):
     by: StepBy
     cost: float
     telemetry: bool
+    standing: bool
     outcomes: tuple[str, ...]
     names: Mapping[str, str]
     how: Mapping[str, str]
@@ -143,6 +146,21 @@ class Knowledge:
     def step(self, step_id: str) -> Check | Action | None:
         """Return the check or action `step_id`, or None for an unknown id."""
         return self.checks.get(step_id) or self.actions.get(step_id)
+
+    def standing_cause(self, check: str, outcome: str) -> str | None:
+        """The one cause a standing check's abnormal `outcome` records, or None.
+
+        The outcome must single the cause out decisively (every other cause at least
+        STANDING_RATIO times less likely to show it): a state two causes share, such as a risk
+        hold that is also how a fraud freeze shows, does not say which hold to lift.
+        """
+        info = self.checks.get(check)
+        if info is None or not info.standing or outcome == info.outcomes[0] or outcome not in info.outcomes:
+            return None
+        by_cause = self.tables.outcome_given_cause[check]
+        cause = max(by_cause, key=lambda c: by_cause[c][outcome])
+        runner_up = max(p[outcome] for c, p in by_cause.items() if c != cause)
+        return cause if by_cause[cause][outcome] >= STANDING_RATIO * runner_up else None
 
 
 def load_knowledge(path: Path | None = None, overlay: Mapping[str, Any] | None = None) -> Knowledge:
@@ -249,7 +267,7 @@ def _taxonomy(
 _TAXONOMY_KEYS = {
     "symptoms": {"id", "zh", "en", "examples"},
     "causes": {"id", "category", "symptoms", "zh", "en"},
-    "checks": {"id", "by", "cost", "telemetry", "zh", "en", "outcomes"},
+    "checks": {"id", "by", "cost", "telemetry", "standing", "zh", "en", "outcomes"},
     "actions": {"id", "by", "cost", "fixes", "zh", "en"},
 }
 
@@ -325,6 +343,7 @@ def _guidance(
             by=_performer(entry, "taxonomy.yaml", f"check {cid}"),
             cost=float(entry["cost"]),
             telemetry=bool(entry.get("telemetry", False)),
+            standing=bool(entry.get("standing", False)),
             outcomes=outcomes,
             names=_names(entry, "taxonomy.yaml", f"check {cid}"),
             how=_texts(guide.get("how"), file, f"{where}.how"),
