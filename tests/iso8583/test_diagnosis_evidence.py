@@ -47,7 +47,13 @@ def test_a_diagnosis_without_a_terminal_or_of_another_terminal_is_not_told(clien
                                                                          fleet: Fleet) -> None:
     _import(client, fleet, log_text(fleet_steps()))
     assert _diagnose(client, fleet, None)["next_step"]["id"] == "response_code"
-    assert _diagnose(client, fleet, "SN-TEST-0002")["next_step"]["id"] == "response_code"
+    assert _diagnose(client, fleet, "SN-TEST-0004")["next_step"]["id"] == "response_code"
+    # merchant A's other terminal is suspended for arrears: its own record speaks first…
+    suspended = _diagnose(client, fleet, "SN-TEST-0002")
+    assert suspended["next_step"]["id"] == "pay_arrears"
+    detail = client.get(f"/api/v1/diagnoses/{suspended['id']}", headers=fleet.headers("agent")).json()
+    # …and the A0 its sibling terminal sent is not taken for its own
+    assert "response_code" not in detail["fleet_evidence"] and "key_check" not in detail["fleet_evidence"]
 
 
 def test_newer_traffic_replaces_the_evidence(client: TestClient, fleet: Fleet) -> None:
