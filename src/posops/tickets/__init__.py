@@ -1,0 +1,1 @@
+"""Repairs: tickets from diagnosis, technicians, loaners, maintenance records and SLAs."""
