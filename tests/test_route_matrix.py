@@ -24,6 +24,8 @@ from tests.iso8583.test_authorization import ROUTES as ISO8583_ROUTES
 from tests.telemetry.test_authorization import PAGES as TELEMETRY_PAGES
 from tests.telemetry.test_authorization import ROUTES as TELEMETRY_ROUTES
 from tests.telemetry.test_authorization import incident, with_incident  # noqa: F401  (fixtures)
+from tests.tickets.test_authorization import ROUTES as TICKET_ROUTES
+from tests.tickets.test_authorization import ticketed  # noqa: F401  (fixture)
 
 # framework pages, not posops routes: the OpenAPI document, its two viewers and the static files
 FRAMEWORK = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/static/{path}"}
@@ -53,11 +55,13 @@ def _covered(settings: Settings, fleet: Fleet, rows: Iterable[tuple[Any, ...]]) 
 
 
 def test_every_route_has_a_row_in_a_route_role_matrix(settings: Settings, seeded: Fleet,  # noqa: F811
-                                                     with_incident: Fleet, diagnosed: Fleet) -> None:  # noqa: F811
+                                                     with_incident: Fleet, diagnosed: Fleet,  # noqa: F811
+                                                     ticketed: Fleet) -> None:  # noqa: F811
     every = {f"{method} {template}" for method, template, _ in _templates(settings)}
     covered = (_covered(settings, seeded, [*CORE_ROUTES, *ISO8583_ROUTES, *CONSOLE_PAGES, *CONSOLE_FORMS,
                                            *ISO8583_FORMS])
                | _covered(settings, with_incident, [*TELEMETRY_ROUTES, *TELEMETRY_PAGES])
-               | _covered(settings, diagnosed, [*DIAGNOSIS_ROUTES, *DIAGNOSIS_PAGES, *DIAGNOSIS_FORMS]))
+               | _covered(settings, diagnosed, [*DIAGNOSIS_ROUTES, *DIAGNOSIS_PAGES, *DIAGNOSIS_FORMS])
+               | _covered(settings, ticketed, TICKET_ROUTES))
     missing = sorted(every - covered - PUBLIC)
     assert not missing, "routes without an authorization expectation:\n" + "\n".join(missing)

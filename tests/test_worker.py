@@ -16,10 +16,11 @@ from posops.worker import Worker, default_jobs
 
 def test_the_worker_runs_every_features_jobs() -> None:
     jobs = {job.name: job for job in default_jobs(timedelta(seconds=30))}
-    assert list(jobs) == ["incident_scan", "telemetry_prune", "dormancy", "diagnosis_idle"]
+    assert list(jobs) == ["incident_scan", "telemetry_prune", "dormancy", "diagnosis_idle", "tickets_sla_breaches"]
     assert (jobs["incident_scan"].every, jobs["incident_scan"].lease) == (timedelta(seconds=30), timedelta(minutes=5))
     assert (jobs["telemetry_prune"].every, jobs["dormancy"].every) == (timedelta(hours=1), timedelta(days=1))
     assert jobs["diagnosis_idle"].every == timedelta(hours=1)
+    assert jobs["tickets_sla_breaches"].every == timedelta(minutes=5)
 
 
 def test_without_a_broker_the_worker_only_ticks_the_scheduler(database_url: str) -> None:

@@ -12,6 +12,7 @@ from posops.iso8583.cli import iso8583_app, logs_app, sim_host, sim_terminal
 from posops.reactivation.cli import reactivate, status
 from posops.telemetry.cli import sim_fleet, telemetry_app
 from posops.terminals.cli import terminals_app
+from posops.tickets.cli import tickets_app
 from posops.worker import worker_command
 
 app = typer.Typer(help="posops: keep POS terminals taking payments.", no_args_is_help=True)
@@ -23,6 +24,7 @@ app.add_typer(tokens_app, name="tokens")
 terminals_app.command("reactivate")(reactivate)
 terminals_app.command("status")(status)
 app.add_typer(terminals_app, name="terminals")
+app.add_typer(tickets_app, name="tickets")
 app.add_typer(kb_app, name="kb")
 app.command("diagnose")(diagnose)
 app.add_typer(iso8583_app, name="iso8583")

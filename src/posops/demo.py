@@ -18,6 +18,7 @@ from posops.core.auth import Principal, Role, hash_password
 from posops.core.cli import console, migrated_database, use_case_errors
 from posops.core.db import Database
 from posops.core.models import User
+from posops.demo_repairs import load_repairs
 from posops.telemetry.catalogue import CARRIERS, MODEL_CATALOGUE
 from posops.terminals.lifecycle import SuspensionReason, TerminalStatus
 from posops.terminals.models import FeePlan, Merchant, Terminal
@@ -55,6 +56,7 @@ class DemoSummary:
     merchants: int
     terminals: int
     suspended: int
+    repairs: int
 
 
 def load_demo(db: Database, *, terminals: int = 300, seed: int = 8583, progress: Console | None = None) -> DemoSummary:
@@ -76,11 +78,12 @@ def load_demo(db: Database, *, terminals: int = 300, seed: int = 8583, progress:
             audit.record(session, SYSTEM, AuditEntity.FLEET, "demo", "demo_load",
                          after={"merchants": len(merchants), "terminals": terminals})
         _ensure_users(session, merchants[0].id)
+        repairs = load_repairs(session, merchants, rng, DEMO_PASSWORDS["tech"])
         count = session.scalar(select(func.count(Terminal.id)).where(
             Terminal.merchant_id.in_([m.id for m in merchants]))) or 0
         suspended = session.scalar(select(func.count(Terminal.id)).where(
             Terminal.merchant_id.in_([m.id for m in merchants]), Terminal.status == TerminalStatus.SUSPENDED)) or 0
-        return DemoSummary(len(merchants), count, suspended)
+        return DemoSummary(len(merchants), count, suspended, repairs.tickets)
 
 
 def _add_terminals(session: Session, merchants: list[Merchant], count: int, rng: random.Random,
@@ -133,7 +136,7 @@ def demo_load(terminals: int = typer.Option(300, min=1, help="how many terminals
     with use_case_errors():
         summary = load_demo(db, terminals=terminals, seed=seed, progress=console)
     console.print(f"[green]demo fleet:[/] {summary.merchants} merchants, {summary.terminals} terminals "
-                  f"({summary.suspended} suspended)")
+                  f"({summary.suspended} suspended), {summary.repairs} repair tickets")
     console.print("logins (http://127.0.0.1:8000/login):")
     for username, password in DEMO_PASSWORDS.items():
         console.print(f"  {username:<12} {password}")

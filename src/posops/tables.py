@@ -7,6 +7,7 @@ from posops.onboarding import models as onboarding_models
 from posops.reactivation import models as reactivation_models
 from posops.telemetry import models as telemetry_models
 from posops.terminals import models as terminal_models
+from posops.tickets import models as ticket_models
 
 __all__ = ["core_models", "diagnosis_models", "iso8583_models", "onboarding_models", "reactivation_models",
-           "telemetry_models", "terminal_models"]
+           "telemetry_models", "terminal_models", "ticket_models"]

@@ -33,6 +33,7 @@ from posops.telemetry import jobs as telemetry_jobs
 from posops.telemetry.ingest import Counters, heartbeat_consumer
 from posops.telemetry.mqtt import SHARE_GROUP, TOPIC_ROOT, HeartbeatConsumer
 from posops.terminals import jobs as terminals_jobs
+from posops.tickets import jobs as tickets_jobs
 
 log = logging.getLogger("posops.worker")
 STATS_EVERY_S = 60.0
@@ -43,7 +44,8 @@ def default_jobs(scan_every: timedelta = timedelta(minutes=1)) -> list[Job]:
     """Every feature's periodic jobs, in the order each tick runs them."""
     return [*telemetry_jobs.periodic_jobs(scan_every),
             *terminals_jobs.periodic_jobs(),
-            *diagnosis_jobs.periodic_jobs()]
+            *diagnosis_jobs.periodic_jobs(),
+            *tickets_jobs.periodic_jobs()]
 
 
 def default_worker_id(settings: Settings) -> str:

@@ -129,16 +129,17 @@ def test_uploads_refuse_wrong_types_and_sizes_and_leave_nothing_behind(client: T
     assert not folder.exists() or list(folder.iterdir()) == [], "a refused upload leaves no file"
 
 
-def test_device_fault_needs_an_agents_repair_confirmation(client: TestClient, fleet: Fleet) -> None:
+def test_device_fault_waits_for_an_accepted_repair_ticket(client: TestClient, fleet: Fleet) -> None:
     _suspend(client, fleet, fleet.terminals_a[0], "device_fault")
     request = _request(client, fleet, fleet.terminals_a[0])
-    assert _codes(request) == ["repair_not_confirmed"]
-    assert _evidence(client, fleet, request["id"], "merchant", kind="repair_confirmed",
-                     note="修好了").status_code == 403
-    wrong = _evidence(client, fleet, request["id"], "agent", kind="identity", legal_id="91310000AAAA00001X")
-    assert wrong.status_code == 409 and "does not count" in wrong.json()["detail"]["message"]["en"]
-    assert ok(_evidence(client, fleet, request["id"], "agent", kind="repair_confirmed",
-                        note="更换读卡模块"))["unmet"] == []
+    assert _codes(request) == ["repair_no_ticket"]
+    say_so = _evidence(client, fleet, request["id"], "agent", kind="repair_confirmed", note="修好了")
+    assert say_so.status_code == 422, "an agent's word no longer lifts a device fault"
+    ticket = ok(client.post("/api/v1/tickets", headers=fleet.headers("merchant"),
+                            json={"terminal_id": fleet.terminals_a[0], "description": "读卡器坏了"}), 201)
+    again = ok(client.get(f"/api/v1/reactivation-requests/{request['id']}", headers=fleet.headers("agent")))
+    assert _codes(again) == ["repair_not_accepted"] and str(ticket["id"]) in again["unmet"][0]["en"]
+    assert _approve(client, fleet, request["id"]).status_code == 409
 
 
 def test_system_update_reads_the_version_the_terminal_reports(client: TestClient, fleet: Fleet) -> None:

@@ -155,14 +155,13 @@ def test_security_also_needs_the_tamper_flag_clear() -> None:
     assert codes("security", ReactivationFacts(tamper_triggered=False)) == []
 
 
-def test_device_fault_needs_an_accepted_ticket_or_an_agent_confirmation() -> None:
-    assert codes("device_fault", ReactivationFacts()) == ["repair_not_confirmed"]
+def test_device_fault_needs_an_accepted_repair_ticket() -> None:
+    assert codes("device_fault", ReactivationFacts()) == ["repair_no_ticket"]
     assert codes("device_fault", ReactivationFacts(repair_ticket_id="T-17")) == ["repair_not_accepted"]
     assert (
         codes("device_fault", ReactivationFacts(repair_ticket_id="T-17", repair_accepted_by_merchant=True))
         == []
     )
-    assert codes("device_fault", ReactivationFacts(repair_confirmed_by_agent=True)) == []
 
 
 def test_system_update_compares_reported_with_required_version() -> None:
@@ -199,8 +198,9 @@ def test_every_unmet_condition_is_bilingual() -> None:
 def test_approvers_per_reason() -> None:
     assert approvers_for("security") == {"risk"}
     assert approvers_for("risk_limit") == {"risk"}
-    for reason in ["arrears", "device_fault", "system_update", "dormant", "policy", "other"]:
+    for reason in ["arrears", "system_update", "dormant", "policy", "other"]:
         assert approvers_for(reason) == {"agent"}
+    assert approvers_for("device_fault") == {"agent", "system"}, "an accepted repair lifts a device fault"
 
 
 # ---------------------------------------------------------------- request states

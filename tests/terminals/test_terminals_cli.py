@@ -54,7 +54,7 @@ def test_agent_suspends_and_reactivation_waits_for_the_conditions(cli_db: Databa
     assert "suspended (device_fault) by wang" in suspended.output and "终端已停机" in suspended.output
     refused = runner.invoke(app, ["terminals", "reactivate", "SN-CLI-0001", "--as", "wang"])
     assert refused.exit_code == 2
-    assert "opened reactivation request #1" in refused.output and "客服确认设备已修复" in _text(refused.output)
+    assert "opened reactivation request #1" in refused.output and "还没有维修工单" in _text(refused.output)
     status = runner.invoke(app, ["terminals", "status", "55501001"])
     assert status.exit_code == 0 and "suspended (device_fault)" in status.output and "#1: submitted" in status.output
     with cli_db.transaction() as session:

@@ -25,6 +25,7 @@ class AuditEntity(StrEnum):
     INCIDENT = "incident"
     FLEET = "fleet"
     KNOWLEDGE = "knowledge"
+    TICKET = "ticket"
 
 
 

@@ -37,10 +37,12 @@ def likely_down(knowledge: Knowledge, ranking: Sequence[tuple[str, float]]) -> b
     return sum(p for cause, p in ranking if takes_terminal_out(knowledge, cause)) >= DOWN_SHARE
 
 
-def meanwhile(lang: str, other_terminals: Sequence[str]) -> list[str]:
-    """The ways to keep taking payments, in `lang`: QR collection, then the shop's other working terminals."""
+def meanwhile(lang: str, other_terminals: Sequence[str], loaner_free: bool = False) -> list[str]:
+    """The ways to keep taking payments, in `lang`: QR collection, the shop's other working terminals, a loaner."""
     ways = [catalog_sentence("diagnosis.meanwhile.qr").text(lang)]
     if other_terminals:
         serials = Label("、".join(other_terminals), ", ".join(other_terminals))
         ways.append(catalog_sentence("diagnosis.meanwhile.other_terminal", serials=serials).text(lang))
+    if loaner_free:
+        ways.append(catalog_sentence("diagnosis.meanwhile.loaner").text(lang))
     return ways

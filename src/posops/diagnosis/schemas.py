@@ -96,6 +96,7 @@ class DiagnosisOut(BaseModel):
     waiting_for_desk: bool = Field(False, description="a merchant-led session whose next step is the desk's")
     handover_proposed: bool = Field(False, description="enough steps were tried: contacting support is suggested")
     handover_reason: HandoverReason | None = None
+    ticket_id: int | None = Field(None, description="the repair ticket an escalated session opened")
     symptom_question: list[SymptomChoice] = Field(
         default_factory=list, description="when picking the symptom is worth a tap: the symptoms to offer")
 

@@ -22,7 +22,7 @@ from posops.core.scoping import load_visible
 from posops.diagnosis.continuity import likely_down, meanwhile
 from posops.diagnosis.engine import Assessment, DiagnosisEngine, SessionState
 from posops.diagnosis.knowledge import Knowledge, apply_overlay, load_knowledge
-from posops.diagnosis.learning import learned_overlay, refit
+from posops.diagnosis.learning import ResolvedCase, learned_overlay, refit
 from posops.diagnosis.models import DiagnosisSession, DiagnosisStep, KnowledgeOverlay
 from posops.diagnosis.schemas import (
     DeskQueue,
@@ -45,6 +45,7 @@ from posops.telemetry import service as telemetry
 from posops.terminals import service as terminals
 from posops.terminals.lifecycle import REASON_LABELS, SuspensionReason, TerminalStatus
 from posops.terminals.models import Terminal
+from posops.tickets import service as tickets
 
 TOP_CAUSES = 8
 MERCHANT_STEP_BUDGET = 12
@@ -146,8 +147,11 @@ def _out(session: Session, row: DiagnosisSession, assessment: Assessment, engine
             outcome_labels=dict(step.outcome_labels), cost=step.cost, fix_probability=step.fix_probability,
             by=step.by),
         "explanation": assessment.explanation, "terminal_id": row.terminal_id, "suspension": suspension,
-        "meanwhile": meanwhile(lang, _working_siblings(session, terminal)) if down else [],
+        "meanwhile": meanwhile(lang, _working_siblings(session, terminal),
+                               loaner_free=terminal is not None and tickets.loaner_free(session, utcnow().date()))
+        if down else [],
         "waiting_for_desk": row.waiting_for_desk, "handover_reason": row.handover_reason,
+        "ticket_id": tickets.ticket_for_diagnosis(session, row.id) if row.status == SessionStatus.ESCALATED else None,
         "handover_proposed": (row.merchant_led and assessment.status == SessionStatus.OPEN
                               and (answered >= MERCHANT_STEP_BUDGET or (step is not None and step.id == ESCALATE))),
         "symptom_question": [SymptomChoice(symptom=s, name=engine.symptom_name(s, lang), probability=p)
@@ -217,16 +221,34 @@ def answer(db: Database, principal: Principal, session_id: str, body: StepAnswer
                                                            "cause": row.resolved_cause})
             if assessment.status == SessionStatus.ESCALATED:
                 row.handover_reason = HandoverReason.REPAIR
-                _audit_handover(session, principal, row)
+                _hand_over_to_desk(session, principal, row, engine, assessment)
         with conflict_on_duplicate("another answer to this diagnosis arrived at the same time; reload it"):
             session.flush()
         return DiagnosisOut.model_validate(_out(session, row, assessment, engine, lang))
 
 
-def _audit_handover(session: Session, principal: Principal, row: DiagnosisSession) -> None:
-    if row.terminal_id is not None:
-        audit.record(session, principal, AuditEntity.TERMINAL, row.terminal_id, "diagnosis_escalated",
-                     after={"diagnosis": row.id, "reason": row.handover_reason}, reason="handed over to the desk")
+def _hand_over_to_desk(session: Session, principal: Principal, row: DiagnosisSession, engine: DiagnosisEngine,
+                       assessment: Assessment) -> None:
+    """Record the hand-over on the terminal and open its repair ticket, pre-filled with what the session found."""
+    terminal = session.get(Terminal, row.terminal_id) if row.terminal_id is not None else None
+    if terminal is None:
+        return
+    audit.record(session, principal, AuditEntity.TERMINAL, terminal.id, "diagnosis_escalated",
+                 after={"diagnosis": row.id, "reason": row.handover_reason}, reason="handed over to the desk")
+    if terminal.status == TerminalStatus.DECOMMISSIONED:
+        return
+    steps = session.scalars(select(DiagnosisStep).where(DiagnosisStep.session_id == row.id)
+                            .order_by(DiagnosisStep.seq))
+    facts = tickets.DiagnosisFacts(
+        session_id=row.id, symptom=assessment.symptom, complaint=row.text,
+        ranking=[{"cause": cause, "probability": round(p, 4), "name": {"zh-CN": engine.cause_name(cause, "zh-CN"),
+                                                                       "en": engine.cause_name(cause, "en")}}
+                 for cause, p in assessment.ranking[:TOP_CAUSES]],
+        steps=[{"step": s.step, "kind": s.kind, "outcome": s.outcome, "answered_by": s.answered_by,
+                "title": {"zh-CN": engine.step_title(s.step), "en": engine.step_title(s.step, "en")}}
+               for s in steps],
+        evidence={**row.fleet_evidence, **row.initial_evidence})
+    tickets.open_for_diagnosis(session, principal, terminal, facts)
 
 
 def pick_symptom(db: Database, principal: Principal, session_id: str, body: SymptomPick,
@@ -258,7 +280,7 @@ def hand_over(db: Database, principal: Principal, session_id: str, body: Handove
                      before={"status": SessionStatus.OPEN},
                      after={"status": SessionStatus.ESCALATED, "handover_reason": row.handover_reason},
                      reason=body.note or None)
-        _audit_handover(session, principal, row)
+        _hand_over_to_desk(session, principal, row, engine, assessment)
         return DiagnosisOut.model_validate(_out(session, row, assessment, engine, lang))
 
 
@@ -352,6 +374,20 @@ class LearnReport:
     after: dict[str, float]
 
 
+def _repaired_cases(session: Session, engine: DiagnosisEngine) -> list[ResolvedCase]:
+    """Escalated sessions whose repair ticket names the cause the technician found: the true cause, to learn from."""
+    rows = list(session.scalars(select(DiagnosisSession).where(DiagnosisSession.status == SessionStatus.ESCALATED)))
+    found = tickets.confirmed_causes(session, [r.id for r in rows])
+    cases = []
+    for row in rows:
+        cause = found.get(row.id)
+        if cause is None or cause not in engine.knowledge.causes:
+            continue
+        state = SessionState.from_dict(row.state)
+        cases.append(ResolvedCase(symptom=state.symptom or row.symptom, cause=cause, evidence=state.observed))
+    return cases
+
+
 def learn(db: Database, principal: Principal, *, min_cases: int = 20) -> LearnReport:
     """Refit priors and likelihoods from resolved sessions and put the result in force."""
     require_role(principal, Role.ADMIN, Role.AGENT)
@@ -361,6 +397,7 @@ def learn(db: Database, principal: Principal, *, min_cases: int = 20) -> LearnRe
             DiagnosisSession.status == SessionStatus.RESOLVED, DiagnosisSession.resolved_cause.is_not(None))))
         cases = [case for r in rows
                  if (case := engine.resolved_case(SessionState.from_dict(r.state))) is not None]
+        cases += _repaired_cases(session, engine)
         if len(cases) < min_cases:
             raise Conflict(f"only {len(cases)} resolved diagnoses with a known cause; "
                            f"at least {min_cases} are needed to learn from")

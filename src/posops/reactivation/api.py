@@ -41,7 +41,7 @@ def get_request(request_id: int, db: DbDep, principal: CurrentPrincipal) -> Reac
 
 @router.post("/reactivation-requests/{request_id}/evidence")
 def record_evidence(request_id: int, body: Evidence, db: DbDep, principal: CurrentPrincipal) -> ReactivationRequestOut:
-    """Record a fact towards the conditions: payment, unpaid_bills, identity, repair_confirmed, …"""
+    """Record a fact towards the conditions: payment, unpaid_bills, identity, required_version, …"""
     return requests.record_evidence(db, principal, request_id, body)
 
 

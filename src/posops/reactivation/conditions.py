@@ -77,9 +77,9 @@ class ReactivationFacts:
     """security: the terminal's latest reported tamper flag; ``None`` when nothing was reported."""
     # device_fault
     repair_ticket_id: str | None = None
+    """The terminal's repair ticket opened since it was suspended, if any."""
     repair_accepted_by_merchant: bool = False
-    repair_confirmed_by_agent: bool = False
-    """Until repair tickets exist: an agent confirms the device was repaired or replaced."""
+    """That ticket's repair was accepted by the merchant (测试与验收)."""
     # system_update
     required_version: str | None = None
     reported_version: str | None = None
@@ -127,14 +127,12 @@ def _security(facts: ReactivationFacts) -> list[Condition]:
 
 
 def _device_fault(facts: ReactivationFacts) -> list[Condition]:
-    if facts.repair_confirmed_by_agent:
-        return []
     if facts.repair_ticket_id:
         if facts.repair_accepted_by_merchant:
             return []
         ticket = facts.repair_ticket_id
         return [catalog_condition(_CONDITION, "repair_not_accepted", ticket, ticket=ticket)]
-    return [catalog_condition(_CONDITION, "repair_not_confirmed")]
+    return [catalog_condition(_CONDITION, "repair_no_ticket")]
 
 
 def _system_update(facts: ReactivationFacts) -> list[Condition]:
@@ -406,7 +404,6 @@ class EvidenceKind(StrEnum):
     PAYMENT = "payment"
     UNPAID_BILLS = "unpaid_bills"
     IDENTITY = "identity"
-    REPAIR_CONFIRMED = "repair_confirmed"
     REQUIRED_VERSION = "required_version"
     DOCUMENTS_REQUESTED = "documents_requested"
     RESOLVED_CONFIRMED = "resolved_confirmed"
@@ -422,7 +419,6 @@ _EVIDENCE_RULES: Mapping[EvidenceKind, tuple[frozenset[SuspensionReason], frozen
     EvidenceKind.PAYMENT: (frozenset({SuspensionReason.ARREARS}), frozenset({Actor.MERCHANT, Actor.AGENT})),
     EvidenceKind.UNPAID_BILLS: (frozenset({SuspensionReason.ARREARS}), frozenset({Actor.AGENT})),
     EvidenceKind.IDENTITY: (frozenset({SuspensionReason.DORMANT}), frozenset({Actor.MERCHANT, Actor.AGENT})),
-    EvidenceKind.REPAIR_CONFIRMED: (frozenset({SuspensionReason.DEVICE_FAULT}), frozenset({Actor.AGENT})),
     EvidenceKind.REQUIRED_VERSION: (frozenset({SuspensionReason.SYSTEM_UPDATE}), frozenset({Actor.AGENT})),
     EvidenceKind.DOCUMENTS_REQUESTED: (
         frozenset({SuspensionReason.RISK_LIMIT, SuspensionReason.SECURITY, SuspensionReason.POLICY}),
@@ -434,7 +430,7 @@ _EVIDENCE_RULES: Mapping[EvidenceKind, tuple[frozenset[SuspensionReason], frozen
 """Each kind of evidence: the suspension reasons it counts towards, and who records it.
 
 The merchant records a payment with its voucher, re-confirms identity and uploads documents;
-agents record what they checked (bills, repairs, versions, that the cause is gone); whoever
+agents record what they checked (bills, versions, that the cause is gone); whoever
 approves a reason decides which documents it needs. Uploads are accepted for every reason.
 """
 

@@ -37,6 +37,7 @@ class ReactivationRequest(Base):
     repair_ticket_id: Mapped[str | None] = mapped_column(String(32), default=None)
     repair_accepted_by_merchant: Mapped[bool] = mapped_column(Boolean, default=False)
     repair_confirmed_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    """No longer written: a device fault is lifted by an accepted repair ticket (kept for old requests)."""
     required_version: Mapped[str | None] = mapped_column(String(32), default=None)
     identity_reconfirmed_by: Mapped[str | None] = mapped_column(String(64), default=None)
     resolved_confirmed_by: Mapped[str | None] = mapped_column(String(64), default=None)

@@ -41,13 +41,6 @@ class IdentityEvidence(InputModel):
     legal_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=6, max_length=32)]
 
 
-class RepairConfirmedEvidence(InputModel):
-    """device_fault: an agent confirms the device was repaired or replaced (until repair tickets exist)."""
-
-    kind: Literal["repair_confirmed"]
-    note: RequiredNote
-
-
 class RequiredVersionEvidence(InputModel):
     """system_update: the software version the terminal must report."""
 
@@ -70,7 +63,7 @@ class ResolvedConfirmedEvidence(InputModel):
 
 
 Evidence = Annotated[
-    PaymentEvidence | UnpaidBillsEvidence | IdentityEvidence | RepairConfirmedEvidence | RequiredVersionEvidence
+    PaymentEvidence | UnpaidBillsEvidence | IdentityEvidence | RequiredVersionEvidence
     | DocumentsRequestedEvidence | ResolvedConfirmedEvidence,
     Field(discriminator="kind"),
 ]
@@ -135,7 +128,6 @@ class ReactivationRequestOut(BaseModel):
     documents_requested: list[str]
     documents: list[DocumentOut]
     repair_ticket_id: str | None
-    repair_confirmed_by: str | None
     required_version: str | None
     reported_version: str | None
     identity_reconfirmed_by: str | None

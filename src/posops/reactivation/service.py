@@ -37,14 +37,13 @@ from posops.reactivation.schemas import (
     PaymentOut,
     ReactivationRequestIn,
     ReactivationRequestOut,
-    RepairConfirmedEvidence,
     RequiredVersionEvidence,
     ResolvedConfirmedEvidence,
     UnpaidBillsEvidence,
 )
 from posops.terminals import arrears, notices
 from posops.terminals.lifecycle import Action, SuspensionReason
-from posops.terminals.models import FeePlan, Merchant, Terminal
+from posops.terminals.models import FeePlan, Merchant, Suspension, Terminal
 from posops.terminals.schemas import ConditionOut
 from posops.terminals.service import (
     current_suspension,
@@ -56,8 +55,13 @@ from posops.terminals.service import (
     pure_fee_plan,
     terminal_state,
 )
+from posops.tickets.lifecycle import TicketStatus
+from posops.tickets.models import Ticket
 
 READERS = (Role.MERCHANT, Role.AGENT, Role.RISK, Role.ADMIN)
+_ACCEPTED = (TicketStatus.ACCEPTED, TicketStatus.CLOSED)
+REPAIR_ACCEPTANCE = Principal(user_id=None, username="repair-acceptance", role=Role.SYSTEM)
+"""Approves the reactivation of a device-fault suspension when the merchant accepts the repair."""
 OWNER = AuditEntity.REACTIVATION_REQUEST
 MAX_DOCUMENT_NAME = 64
 
@@ -113,6 +117,7 @@ def _arrears(session: Session, request: ReactivationRequest,
 def _facts(session: Session, request: ReactivationRequest, terminal: Terminal,
            documents: list[StoredDocument]) -> tuple[rules.ReactivationFacts, ArrearsOut | None]:
     is_arrears = request.reason == SuspensionReason.ARREARS
+    ticket = _repair_ticket(session, request) if request.reason == SuspensionReason.DEVICE_FAULT else None
     due, plan_known, statement = _arrears(session, request, utcnow().date()) if is_arrears else (None, True, None)
     facts = rules.ReactivationFacts(
         amount_due_fen=due, fee_plan_known=plan_known, unpaid_bills_known=bool(request.unpaid_due_dates),
@@ -120,8 +125,8 @@ def _facts(session: Session, request: ReactivationRequest, terminal: Terminal,
         payment_voucher=request.payments[-1]["voucher"] if request.payments else None,
         documents_requested=tuple(request.documents_requested or ()),
         documents_provided=frozenset(d.kind for d in documents),
-        repair_ticket_id=request.repair_ticket_id, repair_accepted_by_merchant=request.repair_accepted_by_merchant,
-        repair_confirmed_by_agent=request.repair_confirmed_by is not None,
+        repair_ticket_id=str(ticket.id) if ticket else None,
+        repair_accepted_by_merchant=ticket is not None and ticket.status in _ACCEPTED,
         required_version=request.required_version, reported_version=terminal.app_version or None,
         identity_reconfirmed=request.identity_reconfirmed_by is not None,
         agent_confirmed=request.resolved_confirmed_by is not None)
@@ -148,7 +153,7 @@ def _out(session: Session, principal: Principal, request: ReactivationRequest) -
         payments=[PaymentOut.model_validate(p) for p in request.payments], arrears=statement,
         documents_requested=list(request.documents_requested or []),
         documents=[DocumentOut.model_validate(d) for d in documents],
-        repair_ticket_id=request.repair_ticket_id, repair_confirmed_by=request.repair_confirmed_by,
+        repair_ticket_id=request.repair_ticket_id,
         required_version=request.required_version, reported_version=terminal.app_version or None,
         identity_reconfirmed_by=request.identity_reconfirmed_by, resolved_confirmed_by=request.resolved_confirmed_by,
         unmet=[ConditionOut(**c._asdict()) for c in unmet],
@@ -286,9 +291,6 @@ def _apply(session: Session, principal: Principal, request: ReactivationRequest,
             raise Invalid("legal_id", "does not match the licence or id number on record for this merchant")
         request.identity_reconfirmed_by = who
         return None, {"identity_reconfirmed_by": who}, None
-    if isinstance(evidence, RepairConfirmedEvidence):
-        request.repair_confirmed_by = who
-        return None, {"repair_confirmed_by": who}, evidence.note
     if isinstance(evidence, RequiredVersionEvidence):
         before = {"required_version": request.required_version}
         request.required_version = evidence.version
@@ -342,6 +344,47 @@ def document_file(db: Database, principal: Principal, var_dir: Path, request_id:
 # deciding ------------------------------------------------------------------------------------
 
 
+def _repair_ticket(session: Session, request: ReactivationRequest) -> Ticket | None:
+    """The newest repair ticket of the request's terminal opened since its suspension (read only)."""
+    query = select(Ticket).where(Ticket.terminal_id == request.terminal_id,
+                                 Ticket.status != TicketStatus.CANCELLED.value)
+    suspension = session.get(Suspension, request.suspension_id) if request.suspension_id else None
+    if suspension is not None:
+        query = query.where(Ticket.created_at >= suspension.suspended_at)
+    return session.scalar(query.order_by(Ticket.id.desc()).limit(1))
+
+
+def reactivate_after_repair(session: Session, principal: Principal, terminal: Terminal, ticket_id: int) -> int:
+    """Reactivate a (locked) terminal suspended for a device fault whose repair was just accepted.
+
+    Joins the caller's transaction: the terminal's open request (or a new one filed by ``principal``)
+    records the accepted ticket and is approved by the system, so the terminal is active again and
+    must sign in first. Returns the request's id.
+    """
+    request = session.scalar(select(ReactivationRequest).where(
+        ReactivationRequest.terminal_id == terminal.id,
+        ReactivationRequest.status == rules.RequestStatus.SUBMITTED).with_for_update())
+    if request is None:
+        suspension = current_suspension(session, terminal.id)
+        request = ReactivationRequest(
+            terminal_id=terminal.id, merchant_id=terminal.merchant_id, reason=terminal.status_reason,
+            suspension_id=suspension.id if suspension else None, note=f"repair ticket #{ticket_id} accepted",
+            requested_by=principal.username, requested_by_user_id=principal.user_id, payments=[],
+            documents_requested=[])
+        session.add(request)
+        session.flush()
+        audit.record(session, principal, OWNER, request.id, "submit", reason=request.note,
+                     after={"terminal_id": terminal.id, "reason": request.reason, "status": request.status})
+    request.repair_ticket_id, request.repair_accepted_by_merchant = str(ticket_id), True
+    facts, _ = _facts(session, request, terminal, _documents(session, request.id))
+    decision = rules.approve_request(request.status, request.reason, terminal.status, terminal.status_reason,
+                                     REPAIR_ACCEPTANCE.role.value, facts)
+    _decide(session, REPAIR_ACCEPTANCE, request, terminal, decision)
+    return request.id
+
+
+
+
 def approve_request(db: Database, principal: Principal, request_id: int) -> ReactivationRequestOut:
     """Approve a request whose conditions are met: the terminal is active again and must sign in first."""
     with db.transaction() as session:
@@ -349,17 +392,23 @@ def approve_request(db: Database, principal: Principal, request_id: int) -> Reac
         facts, _ = _facts(session, request, terminal, _documents(session, request.id))
         decision = rules.approve_request(request.status, request.reason, terminal.status, terminal.status_reason,
                                          principal.role.value, facts)
-        _claim(session, request, rules.RequestStatus.SUBMITTED, status=decision.request_status.value,
-               decided_by=principal.username, decided_at=utcnow())
-        before = terminal_state(terminal)
-        end_suspension(session, principal, terminal.id, Action.REACTIVATE)
-        move_terminal(session, terminal, decision.transition, must_sign_in=decision.must_sign_in)
-        audit.record(session, principal, OWNER, request.id, "approve", before={"status": rules.RequestStatus.SUBMITTED},
-                     after={"status": request.status})
-        audit.record(session, principal, AuditEntity.TERMINAL, terminal.id, "reactivate", before=before,
-                     after=terminal_state(terminal), reason=f"reactivation request #{request.id}")
-        notify_merchant(session, terminal, "reactivated", notices.reactivation_approved_notice(terminal.tid))
+        _decide(session, principal, request, terminal, decision)
         return _out(session, principal, request)
+
+
+def _decide(session: Session, principal: Principal, request: ReactivationRequest, terminal: Terminal,
+            decision: rules.ApprovalDecision) -> None:
+    """Carry out an approval: the request is approved, the suspension ends, the terminal is active and told so."""
+    _claim(session, request, rules.RequestStatus.SUBMITTED, status=decision.request_status.value,
+           decided_by=principal.username, decided_at=utcnow())
+    before = terminal_state(terminal)
+    end_suspension(session, principal, terminal.id, Action.REACTIVATE)
+    move_terminal(session, terminal, decision.transition, must_sign_in=decision.must_sign_in)
+    audit.record(session, principal, OWNER, request.id, "approve", before={"status": rules.RequestStatus.SUBMITTED},
+                 after={"status": request.status})
+    audit.record(session, principal, AuditEntity.TERMINAL, terminal.id, "reactivate", before=before,
+                 after=terminal_state(terminal), reason=f"reactivation request #{request.id}")
+    notify_merchant(session, terminal, "reactivated", notices.reactivation_approved_notice(terminal.tid))
 
 
 def reject_request(db: Database, principal: Principal, request_id: int, reason: str) -> ReactivationRequestOut:

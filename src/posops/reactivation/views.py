@@ -77,7 +77,7 @@ def _evidence_fields(kind: str, amount: str, voucher: str, paid_on: str, legal_i
         values["due_dates"] = dates(due_dates, "due_dates") or []
     elif kind == "identity":
         values["legal_id"] = legal_id
-    elif kind in ("repair_confirmed", "resolved_confirmed"):
+    elif kind == "resolved_confirmed":
         values["note"] = note
     elif kind == "required_version":
         values["version"] = version

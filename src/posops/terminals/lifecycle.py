@@ -95,8 +95,10 @@ SUSPENDERS: Mapping[SuspensionReason, frozenset[str]] = {
 
 REACTIVATORS: Mapping[SuspensionReason, frozenset[str]] = {
     reason: _RISK_ONLY if reason in RISK_REASONS else frozenset({Actor.AGENT}) for reason in SuspensionReason
-}
-"""Who may approve a reactivation (复机) request, and so reactivate, for each reason."""
+} | {SuspensionReason.DEVICE_FAULT: frozenset({Actor.AGENT, Actor.SYSTEM})}
+"""Who may approve a reactivation (复机) request, and so reactivate, for each reason.
+
+A device fault is also lifted by the system, when the merchant accepts the repair of its ticket."""
 
 _FROM_STATUSES: Mapping[Action, frozenset[TerminalStatus]] = {
     Action.ACTIVATE: frozenset({TerminalStatus.ONBOARDING}),

@@ -402,6 +402,20 @@ def move_terminal(session: Session, terminal: Terminal, transition: Transition, 
     session.refresh(terminal)
 
 
+def lend_terminal(session: Session, principal: Principal, terminal: Terminal, *, merchant_id: int, mid: str,
+                  why: str) -> None:
+    """Bind a (locked) loaner terminal to another merchant and MID in the caller's transaction, audited.
+
+    The loaner then takes that merchant's payments under its own TID; handing it back binds it to
+    the pool account again.
+    """
+    before = {"merchant_id": terminal.merchant_id, "mid": terminal.mid}
+    terminal.merchant_id, terminal.mid = merchant_id, mid
+    session.flush()
+    audit.record(session, principal, AuditEntity.TERMINAL, terminal.id, "lend", before=before,
+                 after={"merchant_id": terminal.merchant_id, "mid": terminal.mid}, reason=why)
+
+
 def current_suspension(session: Session, terminal_id: int) -> Suspension | None:
     """Return the terminal's suspension that has not ended, if any."""
     return session.scalar(select(Suspension).where(Suspension.terminal_id == terminal_id,
