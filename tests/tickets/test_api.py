@@ -272,3 +272,30 @@ def test_a_free_loaner_is_offered_while_the_terminal_is_down(client: TestClient,
              {"ticket_id": ticket, "loaner_id": pool["id"], "begins_on": str(date.today()),
               "ends_on": str(date.today() + timedelta(days=2))}), 201)
     assert not any("备用机" in way for way in plan_b()), "the only loaner is held today"
+
+
+def test_an_unrepairable_device_is_replaced_and_the_new_one_keeps_the_tid(client: TestClient, fleet: Fleet,
+                                                                         db: Database) -> None:
+    old = fleet.terminals_a[0]
+    ok(_post(client, fleet, f"/api/v1/terminals/{old}/suspend", "agent", {"reason": "device_fault", "note": "主板坏"}))
+    ticket = _open(client, fleet, old)["id"]
+    ok(_post(client, fleet, f"/api/v1/tickets/{ticket}/assign", "agent", {"technician": "technician"}))
+    ok(_move(client, fleet, ticket, "technician", "in_repair"))
+    ok(_move(client, fleet, ticket, "technician", "not_repairable", note="主板烧毁"))
+    assert _move(client, fleet, ticket, "agent", "replaced").status_code == 422, "the new device is required"
+    taken = _move(client, fleet, ticket, "agent", "replaced",
+                  replacement={"serial_number": "SN-TEST-0003", "model": "PAX A920"})
+    assert taken.status_code == 409, "a serial number already in the fleet cannot be the new device"
+    replaced = ok(_move(client, fleet, ticket, "agent", "replaced",
+                        replacement={"serial_number": "SN-NEW-0001", "model": "PAX A920", "vendor": "PAX"}))
+    assert replaced["status"] == "replaced" and replaced["serial_number"] == "SN-NEW-0001"
+    assert (replaced["tid"], replaced["terminal_id"] != old) == ("90000000", True)
+    gone = ok(client.get(f"/api/v1/terminals/{old}/lifecycle", headers=fleet.headers("agent")))
+    new = ok(client.get(f"/api/v1/terminals/{replaced['terminal_id']}/lifecycle", headers=fleet.headers("merchant")))
+    assert gone["status"] == "decommissioned" and (new["status"], new["must_sign_in"]) == ("active", True)
+    found = ok(client.get("/api/v1/terminals?q=90000000", headers=fleet.headers("agent")))
+    assert "SN-NEW-0001" in [t["serial_number"] for t in found["items"]]
+    records = ok(client.get(f"/api/v1/terminals/{old}/maintenance", headers=fleet.headers("agent")))
+    assert [r["outcome"] for r in records] == ["replaced"], "the old device's record says how it ended"
+    accepted = ok(_post(client, fleet, f"/api/v1/tickets/{ticket}/acceptance", "merchant", {}))
+    assert accepted["status"] == "accepted"

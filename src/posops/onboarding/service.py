@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, true, update
 from sqlalchemy.orm import Session
 
 from posops.core import audit
@@ -348,7 +348,8 @@ def record_installation(db: Database, principal: Principal, application_id: int,
         for index, device in enumerate(data.devices):
             for field, value in (("serial_number", device.serial_number), ("tid", device.tid)):
                 column = Terminal.serial_number if field == "serial_number" else Terminal.tid
-                if session.scalar(select(Terminal.id).where(column == value)) is not None:
+                live = Terminal.status != TerminalStatus.DECOMMISSIONED if field == "tid" else true()
+                if session.scalar(select(Terminal.id).where(column == value, live)) is not None:
                     problems.append((None, f"devices.{index}.{field}", f"a terminal with {field} {value} exists"))
         if problems:
             raise Invalid.many(problems)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, false
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from posops.core.db import Base, JSONType, UTCDateTime, utcnow
 from posops.terminals.lifecycle import TerminalStatus
 from posops.terminals.schemas import NetworkType
+
+LIVE = "status != 'decommissioned'"
 
 
 class Merchant(Base):
@@ -33,12 +35,16 @@ class Terminal(Base):
     """One POS terminal: its identity at the acquirer host, hardware, software and status."""
 
     __tablename__ = "terminals"
+    __table_args__ = (
+        Index("uq_terminals_tid_live", "tid", unique=True, sqlite_where=text(LIVE), postgresql_where=text(LIVE)),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     serial_number: Mapped[str] = mapped_column(String(32), unique=True)
     model: Mapped[str] = mapped_column(String(64), index=True)
     vendor: Mapped[str] = mapped_column(String(64), default="")
-    tid: Mapped[str] = mapped_column(String(8), unique=True)
+    tid: Mapped[str] = mapped_column(String(8), index=True)
+    """Unique among terminals in service: a replacement device (换机) takes over a decommissioned one's TID."""
     mid: Mapped[str] = mapped_column(String(15), index=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
     firmware_version: Mapped[str] = mapped_column(String(32), default="")

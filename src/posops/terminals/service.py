@@ -230,7 +230,8 @@ def load_terminal(session: Session, principal: Principal, terminal_id: int) -> T
 def find_terminal(session: Session, principal: Principal, ref: str) -> Terminal:
     """Find a terminal by serial number, TID or numeric id, as the caller may see it."""
     ref = ref.strip()
-    terminal = session.scalar(select(Terminal).where(or_(Terminal.serial_number == ref, Terminal.tid == ref)))
+    terminal = session.scalar(select(Terminal).where(or_(Terminal.serial_number == ref, Terminal.tid == ref))
+                              .order_by(Terminal.status == TerminalStatus.DECOMMISSIONED, Terminal.id.desc()).limit(1))
     if terminal is None and ref.isdigit():
         terminal = session.get(Terminal, int(ref))
     if terminal is None:
@@ -259,6 +260,8 @@ def check_identity_free(session: Session, serial_number: str | None, tid: str | 
         if value is None:
             continue
         query = select(Terminal.id).where(column == value)
+        if column is Terminal.tid:
+            query = query.where(Terminal.status != TerminalStatus.DECOMMISSIONED)
         if exclude_id is not None:
             query = query.where(Terminal.id != exclude_id)
         if session.scalar(query) is not None:
@@ -335,7 +338,8 @@ def import_terminals(db: Database, principal: Principal, content: bytes) -> int:
         serials = {r.serial_number for _, r in parsed.rows}
         tids = {r.tid for _, r in parsed.rows}
         taken_serials = set(session.scalars(select(Terminal.serial_number).where(Terminal.serial_number.in_(serials))))
-        taken_tids = set(session.scalars(select(Terminal.tid).where(Terminal.tid.in_(tids))))
+        taken_tids = set(session.scalars(select(Terminal.tid).where(Terminal.tid.in_(tids),
+                                                                    Terminal.status != TerminalStatus.DECOMMISSIONED)))
         legal_ids = {legal_id: mid for legal_id, mid in session.execute(select(Merchant.legal_id, Merchant.id))}
         merchant_ids = set(legal_ids.values())
         for line, row in parsed.rows:
@@ -570,13 +574,48 @@ def decommission_terminal(db: Database, principal: Principal, terminal_id: int, 
     """Take a terminal out of service for good (agent or admin)."""
     with db.transaction() as session:
         terminal = lock_terminal(session, principal, terminal_id)
-        transition = decide(terminal.status, terminal.status_reason, principal.role.value, Action.DECOMMISSION)
-        before = terminal_state(terminal)
-        end_suspension(session, principal, terminal.id, Action.DECOMMISSION)
-        move_terminal(session, terminal, transition, must_sign_in=False)
-        audit.record(session, principal, AuditEntity.TERMINAL, terminal.id, "decommission", before=before,
-                     after=terminal_state(terminal), reason=note or None)
+        _decommission(session, principal, terminal, note)
         return _lifecycle_out(session, principal, terminal)
+
+
+def _decommission(session: Session, principal: Principal, terminal: Terminal, note: str) -> None:
+    transition = decide(terminal.status, terminal.status_reason, principal.role.value, Action.DECOMMISSION)
+    before = terminal_state(terminal)
+    end_suspension(session, principal, terminal.id, Action.DECOMMISSION)
+    move_terminal(session, terminal, transition, must_sign_in=False)
+    audit.record(session, principal, AuditEntity.TERMINAL, terminal.id, "decommission", before=before,
+                 after=terminal_state(terminal), reason=note or None)
+
+
+def replace_device(session: Session, principal: Principal, old: Terminal, *, serial_number: str, model: str,
+                   vendor: str, why: str) -> Terminal:
+    """Replace a (locked) terminal's device (换机) in the caller's transaction; return the new terminal.
+
+    The new device takes over the TID, MID, merchant and region; the old one is decommissioned.
+    A suspension carries over, except a device fault, which the new device ends: it starts active
+    and must sign in first. Both changes are audited.
+    """
+    check_identity_free(session, serial_number, None)
+    carried = old.status == TerminalStatus.SUSPENDED and old.status_reason != SuspensionReason.DEVICE_FAULT
+    status, reason = (old.status, old.status_reason) if carried else (TerminalStatus.ACTIVE, None)
+    identity = {"tid": old.tid, "mid": old.mid, "merchant_id": old.merchant_id, "region": old.region,
+                "network_type": old.network_type, "carrier": old.carrier}
+    held = current_suspension(session, old.id) if carried else None
+    _decommission(session, principal, old, why)
+    session.flush()
+    new = Terminal(serial_number=serial_number, model=model, vendor=vendor, status=status, status_reason=reason,
+                   activated_at=utcnow(), purchase_date=utcnow().date(), must_sign_in=True, **identity)
+    session.add(new)
+    with conflict_on_duplicate(f"terminal {DUPLICATE}"):
+        session.flush()
+    audit.record(session, principal, AuditEntity.TERMINAL, new.id, "replace", before={"replaces": old.id},
+                 after=_snapshot(new), reason=why)
+    if held is not None:
+        session.add(Suspension(terminal_id=new.id, reason=held.reason, note=held.note,
+                               unpaid_due_dates=held.unpaid_due_dates, documents_requested=held.documents_requested,
+                               required_version=held.required_version, suspended_by=held.suspended_by,
+                               suspended_by_role=held.suspended_by_role))
+    return new
 
 
 def screen_notice_for(db: Database, principal: Principal, terminal_id: int) -> ScreenNoticeOut | None:
@@ -708,7 +747,8 @@ def lock_terminals_by_tid(session: Session, principal: Principal, tids: Iterable
     wanted = sorted({tid for tid in tids if tid != "-"})
     ids: list[int] = []
     for start in range(0, len(wanted), LOOKUP_CHUNK):
-        query = scoped(select(Terminal.id).where(Terminal.tid.in_(wanted[start:start + LOOKUP_CHUNK])), principal,
+        query = scoped(select(Terminal.id).where(Terminal.tid.in_(wanted[start:start + LOOKUP_CHUNK]),
+                                                 Terminal.status != TerminalStatus.DECOMMISSIONED), principal,
                        Terminal.merchant_id)
         ids.extend(session.scalars(query))
     ids.sort()

@@ -71,7 +71,7 @@ MOVE_LABELS: Mapping[TicketStatus, Label] = catalog_labels(
 """The move to each state named as a verb (派单, 开始维修 …), for refusals and buttons."""
 
 OPEN_STATUSES: frozenset[TicketStatus] = frozenset(
-    set(TicketStatus) - {TicketStatus.CLOSED, TicketStatus.CANCELLED, TicketStatus.ACCEPTED, TicketStatus.REPLACED})
+    set(TicketStatus) - {TicketStatus.CLOSED, TicketStatus.CANCELLED, TicketStatus.ACCEPTED})
 """A ticket in one of these still needs someone to act (the desk's and technicians' queues)."""
 
 FINISHED_STATUSES: frozenset[TicketStatus] = frozenset(
@@ -101,6 +101,7 @@ MOVES: Mapping[tuple[TicketStatus, TicketStatus], frozenset[str]] = {
     (S.REPAIRED, S.ACCEPTED): _ACCEPTORS,
     (S.REPAIRED, S.IN_REPAIR): _ACCEPTORS | _WORKERS,
     (S.ACCEPTED, S.CLOSED): _CLOSERS,
+    (S.REPLACED, S.ACCEPTED): _ACCEPTORS,
     (S.REPLACED, S.CLOSED): _CLOSERS,
     (S.NEW, S.CANCELLED): _CANCELLERS,
     (S.TRIAGED, S.CANCELLED): _DESK,

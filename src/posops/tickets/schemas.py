@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from posops.core.documents import DocumentOut
 from posops.core.schemas import InputModel
-from posops.terminals.schemas import Note
+from posops.terminals.schemas import Note, SerialNumber
 from posops.tickets.lifecycle import Channel, Outcome, TicketStatus, WaitingFor
 from posops.tickets.loans import LoanStatus
 from posops.tickets.reliability import GroupBy
@@ -34,6 +34,14 @@ class TicketIn(InputModel):
     priority: Priority = Priority.NORMAL
 
 
+class ReplacementIn(InputModel):
+    """The device that replaces an unrepairable one (换机): it takes over the TID."""
+
+    serial_number: SerialNumber
+    model: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    vendor: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] = ""
+
+
 class TransitionIn(InputModel):
     """Move a ticket to another state; ``waiting_for`` with ``waiting``, ``scheduled_for`` with ``scheduled``."""
 
@@ -43,6 +51,8 @@ class TransitionIn(InputModel):
     scheduled_for: datetime | None = None
     technician: Username | None = None
     """With ``to: assigned``: who; left out, posops picks a technician of the region with the fewest open tickets."""
+    replacement: ReplacementIn | None = None
+    """With ``to: replaced``: the new device."""
 
     @model_validator(mode="after")
     def _needs_its_details(self) -> TransitionIn:
@@ -50,6 +60,8 @@ class TransitionIn(InputModel):
             raise ValueError("waiting_for is required when to is waiting (parts, merchant or vendor)")
         if self.to is TicketStatus.SCHEDULED and self.scheduled_for is None:
             raise ValueError("scheduled_for is required when to is scheduled")
+        if self.to is TicketStatus.REPLACED and self.replacement is None:
+            raise ValueError("replacement (serial_number, model) is required when to is replaced")
         if self.scheduled_for is not None and self.scheduled_for.tzinfo is None:
             raise ValueError("scheduled_for needs a time zone (e.g. 2026-12-04T10:00:00+08:00)")
         return self

@@ -374,6 +374,8 @@ def _move(session: Session, principal: Principal, ticket: Ticket, data: Transiti
         ticket.repaired_at = now
     if move.to_status in (TicketStatus.REPAIRED, TicketStatus.NOT_REPAIRABLE, TicketStatus.REPLACED):
         _write_maintenance(session, principal, ticket, now)
+    if move.to_status is TicketStatus.REPLACED and data.replacement is not None:
+        _replace(session, principal, ticket, data)
     if move.to_status is TicketStatus.CLOSED or move.to_status is TicketStatus.CANCELLED:
         ticket.closed_at = now
         _release_loaners(session, principal, ticket, now)
@@ -384,6 +386,18 @@ def _move(session: Session, principal: Principal, ticket: Ticket, data: Transiti
     terminal = session.get(Terminal, ticket.terminal_id)
     assert terminal is not None
     _notify(session, terminal, ticket)
+
+
+def _replace(session: Session, principal: Principal, ticket: Ticket, data: TransitionIn) -> None:
+    """Swap the device: the new one takes the TID, and the ticket follows it to acceptance."""
+    assert data.replacement is not None
+    old = terminals.lock_terminal(session, principal, ticket.terminal_id)
+    new = terminals.replace_device(session, principal, old, serial_number=data.replacement.serial_number,
+                                   model=data.replacement.model, vendor=data.replacement.vendor,
+                                   why=f"replaced under ticket #{ticket.id}")
+    ticket.terminal_id = new.id
+    ticket.materials = {**ticket.materials, "replaced_serial_number": old.serial_number,
+                        "serial_number": new.serial_number, "model": new.model}
 
 
 def transition(db: Database, principal: Principal, ticket_id: int, data: TransitionIn) -> TicketOut:
