@@ -156,21 +156,26 @@ def _open_tickets(session: Session, home: Merchant, fleet: list[Terminal], techn
     now = utcnow()
     own = [t for t in fleet if t.merchant_id == home.id and t.status == TerminalStatus.ACTIVE]
     others = [t for t in fleet if t.merchant_id != home.id and t.status == TerminalStatus.ACTIVE]
-    faulty = own[0]
-    faulty.status, faulty.status_reason = TerminalStatus.SUSPENDED, SuspensionReason.DEVICE_FAULT
-    plan: list[tuple[Terminal, TicketStatus, timedelta, dict[str, Any]]] = [
-        (faulty, TicketStatus.REPAIRED, timedelta(days=2), {"priority": Priority.HIGH}),
-        (own[1], TicketStatus.IN_REPAIR, timedelta(days=1), {"loaner": True}),
-        (own[2], TicketStatus.NEW, timedelta(hours=2), {}),
-        (others[0], TicketStatus.NEW, timedelta(days=3), {"priority": Priority.URGENT}),
-        (others[1], TicketStatus.TRIAGED, timedelta(hours=5), {}),
-        (others[2], TicketStatus.ASSIGNED, timedelta(days=1), {}),
-        (others[3], TicketStatus.SCHEDULED, timedelta(hours=20), {"visit": now + timedelta(hours=2)}),
-        (others[4], TicketStatus.WAITING, timedelta(days=4), {"waiting": WaitingFor.PARTS}),
-        (others[5], TicketStatus.ACCEPTED, timedelta(days=5), {}),
-        (others[6], TicketStatus.NOT_REPAIRABLE, timedelta(days=6), {}),
-        (others[7], TicketStatus.CANCELLED, timedelta(days=2), {}),
+    mine: list[tuple[TicketStatus, timedelta, dict[str, Any]]] = [
+        (TicketStatus.REPAIRED, timedelta(days=2), {"priority": Priority.HIGH}),
+        (TicketStatus.IN_REPAIR, timedelta(days=1), {"loaner": True}),
+        (TicketStatus.NEW, timedelta(hours=2), {}),
     ]
+    theirs: list[tuple[TicketStatus, timedelta, dict[str, Any]]] = [
+        (TicketStatus.NEW, timedelta(days=3), {"priority": Priority.URGENT}),
+        (TicketStatus.TRIAGED, timedelta(hours=5), {}),
+        (TicketStatus.ASSIGNED, timedelta(days=1), {}),
+        (TicketStatus.SCHEDULED, timedelta(hours=20), {"visit": now + timedelta(hours=2)}),
+        (TicketStatus.WAITING, timedelta(days=4), {"waiting": WaitingFor.PARTS}),
+        (TicketStatus.ACCEPTED, timedelta(days=5), {}),
+        (TicketStatus.NOT_REPAIRABLE, timedelta(days=6), {}),
+        (TicketStatus.CANCELLED, timedelta(days=2), {}),
+    ]
+    # The demo merchant's newest terminals, so the first rows of its list stay the healthy ones.
+    plan = [(t, *rest) for t, rest in zip(reversed(own), mine)] + [(t, *rest) for t, rest in zip(others, theirs)]
+    if plan and plan[0][1] is TicketStatus.REPAIRED:
+        faulty = plan[0][0]
+        faulty.status, faulty.status_reason = TerminalStatus.SUSPENDED, SuspensionReason.DEVICE_FAULT
     for terminal, status, age, extra in plan:
         opened = now - age
         cause, symptom, complaint, part, cost = FAULTS[terminal.id % len(FAULTS)]
