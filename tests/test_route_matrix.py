@@ -24,6 +24,8 @@ from tests.iso8583.test_authorization import ROUTES as ISO8583_ROUTES
 from tests.telemetry.test_authorization import PAGES as TELEMETRY_PAGES
 from tests.telemetry.test_authorization import ROUTES as TELEMETRY_ROUTES
 from tests.telemetry.test_authorization import incident, with_incident  # noqa: F401  (fixtures)
+from tests.tickets.test_authorization import FORMS as TICKET_FORMS
+from tests.tickets.test_authorization import PAGES as TICKET_PAGES
 from tests.tickets.test_authorization import ROUTES as TICKET_ROUTES
 from tests.tickets.test_authorization import ticketed  # noqa: F401  (fixture)
 
@@ -62,6 +64,6 @@ def test_every_route_has_a_row_in_a_route_role_matrix(settings: Settings, seeded
                                            *ISO8583_FORMS])
                | _covered(settings, with_incident, [*TELEMETRY_ROUTES, *TELEMETRY_PAGES])
                | _covered(settings, diagnosed, [*DIAGNOSIS_ROUTES, *DIAGNOSIS_PAGES, *DIAGNOSIS_FORMS])
-               | _covered(settings, ticketed, TICKET_ROUTES))
+               | _covered(settings, ticketed, [*TICKET_ROUTES, *TICKET_PAGES, *TICKET_FORMS]))
     missing = sorted(every - covered - PUBLIC)
     assert not missing, "routes without an authorization expectation:\n" + "\n".join(missing)

@@ -35,6 +35,7 @@ from posops.telemetry import views as telemetry_views
 from posops.terminals import api as terminals_api
 from posops.terminals import views as terminals_views
 from posops.tickets import api as tickets_api
+from posops.tickets import views as tickets_views
 
 STATIC_DIR = Path(__file__).resolve().parent / "core" / "static"
 SESSION_MAX_AGE_S = 12 * 3600
@@ -63,11 +64,11 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     for router in (core_api.router, core_views.router, terminals_api.router, terminals_views.router,
                    reactivation_api.router, reactivation_views.router, onboarding_api.router, onboarding_views.router,
                    diagnosis_api.router, diagnosis_views.router, iso8583_api.router, iso8583_views.router,
-                   telemetry_api.router, telemetry_views.router, tickets_api.router):
+                   telemetry_api.router, telemetry_views.router, tickets_api.router, tickets_views.router):
         app.include_router(router)
     register_terminal_sections(app.state, [
         terminals_views.TERMINAL_SECTION, reactivation_views.TERMINAL_SECTION, telemetry_views.TERMINAL_SECTION,
-        iso8583_views.TERMINAL_SECTION, diagnosis_views.TERMINAL_SECTION])
+        iso8583_views.TERMINAL_SECTION, diagnosis_views.TERMINAL_SECTION, tickets_views.TERMINAL_SECTION])
     return app
 
 

@@ -137,3 +137,68 @@ def test_every_api_route_answers_each_role_as_designed(client: TestClient, ticke
 
 def test_anonymous_callers_get_401_on_every_api_route(client: TestClient, ticketed: Fleet) -> None:
     matrix.check_routes_refuse_anonymous(client, ticketed, ROUTES)
+
+
+PAGES: list[matrix.Page] = [
+    ("desk queue", "GET", lambda f: "/tickets", _expect(200, 200, 200, 303, 200)),
+    ("desk queue, breached new", "GET", lambda f: "/tickets?status=new&breached=1", _expect(200, 200, 200, 303, 200)),
+    ("technician's day", "GET", lambda f: "/tickets/mine", _expect(403, 403, 403, 200, 403)),
+    ("report form", "GET", lambda f: "/tickets/new", _expect(200, 200, 403, 403, 200)),
+    ("report form, own terminal", "GET", lambda f: "/tickets/new?terminal=SN-TEST-0000",
+     _expect(200, 200, 403, 403, 200)),
+    ("report form, other terminal", "GET", lambda f: "/tickets/new?terminal=SN-TEST-0003",
+     _expect(404, 200, 403, 403, 200)),
+    ("reliability", "GET", lambda f: "/tickets/reliability", _expect(403, 200, 200, 200, 200)),
+    ("reliability by region", "GET", lambda f: "/tickets/reliability?group_by=region&days=90",
+     _expect(403, 200, 200, 200, 200)),
+    ("ticket, own", "GET", lambda f: f"/tickets/{_t(f).own}", _expect(200, 200, 200, 404, 200)),
+    ("ticket, other", "GET", lambda f: f"/tickets/{_t(f).other}", _expect(404, 200, 200, 404, 200)),
+    ("ticket, assigned", "GET", lambda f: f"/tickets/{_t(f).assigned}", _expect(200, 200, 200, 200, 200)),
+    ("ticket, repaired", "GET", lambda f: f"/tickets/{_t(f).repaired}", _expect(200, 200, 200, 200, 200)),
+    ("terminal page's repairs, own", "GET", lambda f: f"/terminals/{f.terminals_a[0]}",
+     _expect(200, 200, 200, 200, 200)),
+    ("terminal page's repairs, other", "GET", lambda f: f"/terminals/{f.terminals_b[0]}",
+     _expect(404, 200, 200, 200, 200)),
+]
+
+FORMS: list[matrix.Form] = [
+    ("open, own terminal", "POST", lambda f: "/tickets",
+     lambda f: {"data": {"terminal": "SN-TEST-0002", "description": "打印机不出纸"}}, _expect(303, 303, 403, 403, 303)),
+    ("open, other terminal", "POST", lambda f: "/tickets",
+     lambda f: {"data": {"terminal": "SN-TEST-0004", "description": "x"}}, _expect(404, 303, 403, 403, 303)),
+    ("open, empty description", "POST", lambda f: "/tickets",
+     lambda f: {"data": {"terminal": "SN-TEST-0002", "description": " "}}, _expect(422, 422, 403, 403, 422)),
+    ("move, own", "POST", lambda f: f"/tickets/{_t(f).own}/move", lambda f: {"data": {"to": "triaged"}},
+     _expect(403, 303, 403, 404, 303)),
+    ("move, assigned", "POST", lambda f: f"/tickets/{_t(f).assigned}/move",
+     lambda f: {"data": {"to": "waiting", "waiting_for": "parts"}}, _expect(403, 303, 403, 303, 303)),
+    ("assign", "POST", lambda f: f"/tickets/{_t(f).own}/assign", lambda f: {"data": {}},
+     _expect(403, 303, 403, 403, 303)),
+    ("priority", "POST", lambda f: f"/tickets/{_t(f).own}/priority", lambda f: {"data": {"priority": "high"}},
+     _expect(403, 303, 403, 403, 303)),
+    ("work, assigned", "POST", lambda f: f"/tickets/{_t(f).assigned}/work",
+     lambda f: {"data": {"minutes": "10", "part_name": "读卡模块", "part_cost": "85.00", "note": "检查读卡器"}},
+     _expect(403, 303, 403, 303, 303)),
+    ("accept, repaired", "POST", lambda f: f"/tickets/{_t(f).repaired}/acceptance",
+     lambda f: {"data": {"accepted": "1"}}, _expect(303, 303, 403, 403, 303)),
+    ("upload, own", "POST", lambda f: f"/tickets/{_t(f).own}/documents",
+     lambda f: {"data": {"name": "保修卡"}, "files": pdf()}, _expect(303, 303, 403, 404, 303)),
+    ("reserve", "POST", lambda f: f"/tickets/{_t(f).assigned}/loaners",
+     lambda f: {"data": {"begins_on": _later(10), "ends_on": _later(12)}}, _expect(403, 303, 403, 403, 303)),
+    ("hand over", "POST", lambda f: f"/tickets/{_t(f).assigned}/loaners/{_t(f).reservation}/hand-over",
+     lambda f: {"data": {}}, _expect(403, 303, 403, 303, 303)),
+    ("return", "POST", lambda f: f"/tickets/{_t(f).assigned}/loaners/{_t(f).reservation}/return",
+     lambda f: {"data": {}}, _expect(403, 303, 403, 303, 303)),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_console_page_and_form_answers_each_role_as_designed(client: TestClient, ticketed: Fleet,
+                                                                 role: str) -> None:
+    matrix.check_pages_answer_role(client, ticketed, role, PAGES)
+    matrix.check_forms_answer_role(client, ticketed, role, FORMS)
+
+
+def test_every_console_page_and_form_sends_anonymous_visitors_to_login(client: TestClient, ticketed: Fleet) -> None:
+    matrix.check_pages_send_anonymous_to_login(client, ticketed, PAGES)
+    matrix.check_forms_send_anonymous_to_login(client, ticketed, FORMS)
