@@ -12,6 +12,7 @@ from posops.cli import app
 from posops.core.config import get_settings
 from posops.core.db import Database
 from posops.core.models import ApiToken, User
+from posops.demo_repairs import LOANER_MODELS
 from posops.terminals.models import Terminal
 
 runner = CliRunner()
@@ -40,7 +41,7 @@ def test_upgrade_demo_users_and_tokens(cli_db: Database) -> None:
     again = runner.invoke(app, ["demo", "load", "--terminals", "40"])
     assert "6 merchants, 40 terminals" in again.output, "loading twice does not double the fleet"
     with cli_db.transaction() as session:
-        assert session.scalar(select(func.count(Terminal.id))) == 40
+        assert session.scalar(select(func.count(Terminal.id))) == 40 + len(LOANER_MODELS), "and the loaner pool"
         models = set(session.scalars(select(Terminal.model)))
     assert models == {"PAX A920", "Newland N910", "Landi A8", "Sunmi P2", "Verifone X990"}
 

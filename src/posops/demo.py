@@ -22,6 +22,7 @@ from posops.demo_repairs import load_repairs
 from posops.telemetry.catalogue import CARRIERS, MODEL_CATALOGUE
 from posops.terminals.lifecycle import SuspensionReason, TerminalStatus
 from posops.terminals.models import FeePlan, Merchant, Terminal
+from posops.tickets.models import Loaner
 
 SYSTEM = Principal(user_id=None, username="demo-loader", role=Role.ADMIN)
 
@@ -79,8 +80,9 @@ def load_demo(db: Database, *, terminals: int = 300, seed: int = 8583, progress:
                          after={"merchants": len(merchants), "terminals": terminals})
         _ensure_users(session, merchants[0].id)
         repairs = load_repairs(session, merchants, rng, DEMO_PASSWORDS["tech"])
+        spares = select(Loaner.terminal_id)
         count = session.scalar(select(func.count(Terminal.id)).where(
-            Terminal.merchant_id.in_([m.id for m in merchants]))) or 0
+            Terminal.merchant_id.in_([m.id for m in merchants]), Terminal.id.not_in(spares))) or 0
         suspended = session.scalar(select(func.count(Terminal.id)).where(
             Terminal.merchant_id.in_([m.id for m in merchants]), Terminal.status == TerminalStatus.SUSPENDED)) or 0
         return DemoSummary(len(merchants), count, suspended, repairs.tickets)

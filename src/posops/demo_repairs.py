@@ -27,16 +27,18 @@ from posops.tickets.service import calendar
 from posops.tickets.sla import DEFAULT_TARGETS, Priority
 
 POOL = ("服务商备机库", "POOL91310000DEMO")
+LOANER_MODELS = ("PAX A920", "PAX A920", "Sunmi P2", "Newland N910")
+"""The spare terminals of the demo's loaner pool (they are terminals of the fleet too)."""
 TECHNICIANS = {"tech": ["上海", "杭州"], "tech_bj": ["北京"], "tech_gz": ["广州", "深圳"], "tech_cd": ["成都"]}
 FAILURES_PER_YEAR = {"PAX A920": 0.18, "Newland N910": 0.35, "Landi A8": 0.45, "Sunmi P2": 0.25,
                      "Verifone X990": 0.12}
 """Chance that a terminal of the model needed a corrective repair in a year (the demo's, not a measurement)."""
 REPAIR_HOURS = {"上海": (4, 30), "北京": (6, 36), "广州": (8, 48), "深圳": (6, 40), "杭州": (10, 60), "成都": (20, 90)}
 FAULTS = [("hw.reader_faulty", "card_read", "刷卡没反应,插卡也读不出", "读卡模块", 8500),
-          ("hw.printer_faulty", "print", "打印机不出纸,换了纸也不行", "打印头", 6000),
+          ("hw.printer_head", "printer", "打印机不出纸,换了纸也不行", "打印头", 6000),
           ("hw.battery_aged", "power", "电池不耐用,半天就没电", "电池", 9000),
-          ("hw.screen_faulty", "display", "屏幕有一半不亮", "显示屏", 15000),
-          ("hw.keypad_faulty", "hardware", "键盘有几个键按了没反应", "按键板", 4000)]
+          ("hw.screen", "display", "屏幕有一半不亮", "显示屏", 15000),
+          ("hw.keypad", "keypad", "键盘有几个键按了没反应", "按键板", 4000)]
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,7 @@ def _loaner_pool(session: Session) -> list[Loaner]:
     session.add(pool)
     session.flush()
     loaners = []
-    for index, model in enumerate(("PAX A920", "PAX A920", "Sunmi P2", "Newland N910")):
+    for index, model in enumerate(LOANER_MODELS):
         device = Terminal(serial_number=f"LOAN{index + 1:06d}", model=model, vendor=model.split()[0],
                           tid=f"{99000001 + index:08d}", mid=f"89831000000{9000 + index:04d}", merchant_id=pool.id,
                           region="上海", app_version="3.2.1", status=TerminalStatus.ACTIVE)
@@ -172,14 +174,16 @@ def _open_tickets(session: Session, home: Merchant, fleet: list[Terminal], techn
         (TicketStatus.CANCELLED, timedelta(days=2), {}),
     ]
     # The demo merchant's newest terminals, so the first rows of its list stay the healthy ones.
-    plan = [(t, *rest) for t, rest in zip(reversed(own), mine)] + [(t, *rest) for t, rest in zip(others, theirs)]
+    plan = ([(t, *rest) for t, rest in zip(reversed(own), mine, strict=False)]
+            + [(t, *rest) for t, rest in zip(others, theirs, strict=False)])
     if plan and plan[0][1] is TicketStatus.REPAIRED:
         faulty = plan[0][0]
         faulty.status, faulty.status_reason = TerminalStatus.SUSPENDED, SuspensionReason.DEVICE_FAULT
     for terminal, status, age, extra in plan:
         opened = now - age
         cause, symptom, complaint, part, cost = FAULTS[terminal.id % len(FAULTS)]
-        tech = _technician_for(terminal.region, technicians)
+        # The demo's own technician login has today's visit, wherever it is.
+        tech = technicians["tech"] if "visit" in extra else _technician_for(terminal.region, technicians)
         assigned = status not in (TicketStatus.NEW, TicketStatus.TRIAGED, TicketStatus.CANCELLED)
         ticket = Ticket(terminal_id=terminal.id, merchant_id=terminal.merchant_id, status=status,
                         priority=extra.get("priority", Priority.NORMAL), channel=Channel.ONSITE, symptom=symptom,
@@ -196,15 +200,17 @@ def _open_tickets(session: Session, home: Merchant, fleet: list[Terminal], techn
         if status is TicketStatus.WAITING:
             ticket.sla_paused_since, ticket.resolve_by = now - timedelta(days=2), None
         if status in (TicketStatus.REPAIRED, TicketStatus.ACCEPTED, TicketStatus.NOT_REPAIRABLE):
-            ticket.repaired_at = now - timedelta(hours=3)
+            finished = now - timedelta(hours=3)
+            unrepairable = status is TicketStatus.NOT_REPAIRABLE
+            ticket.repaired_at = None if unrepairable else finished  # the repair is done only when it worked
             session.add(ticket)
             session.flush()
-            outcome = Outcome.NOT_REPAIRED if status is TicketStatus.NOT_REPAIRABLE else Outcome.REPAIRED
+            outcome = Outcome.NOT_REPAIRED if unrepairable else Outcome.REPAIRED
             parts = [{"name": part, "quantity": 1, "unit_cost_fen": cost}]
-            session.add(WorkEntry(ticket_id=ticket.id, technician=tech.username, at=ticket.repaired_at, minutes=40,
+            session.add(WorkEntry(ticket_id=ticket.id, technician=tech.username, at=finished, minutes=40,
                                   confirmed_cause=cause, parts=parts, outcome=outcome, note=f"更换{part}"))
             session.add(MaintenanceRecord(terminal_id=terminal.id, ticket_id=ticket.id, technician=tech.username,
-                                          requested_at=opened, finished_at=ticket.repaired_at, corrective=True,
+                                          requested_at=opened, finished_at=finished, corrective=True,
                                           cause=cause, work=f"更换{part}", parts=parts, minutes=40, cost_fen=cost,
                                           outcome=outcome))
         if status is TicketStatus.ACCEPTED:

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from posops.demo import DEMO_PASSWORDS
+from posops.demo_repairs import LOANER_MODELS
 
 pytestmark = pytest.mark.e2e
 
@@ -18,12 +19,13 @@ def test_agent_signs_in_and_sees_the_terminal_list(live_server: str, page: Any) 
     page.fill("input[name=password]", DEMO_PASSWORDS["agent"])
     page.click("button[type=submit]")
     page.wait_for_url(live_server + "/terminals")
-    assert page.locator("[data-testid=terminal-total]").inner_text() == "共 60 台"
+    fleet = 60 + len(LOANER_MODELS)  # the demo's 60 terminals and its loaner pool
+    assert page.locator("[data-testid=terminal-total]").inner_text() == f"共 {fleet} 台"
     rows = page.locator("[data-testid=terminal-table] tbody tr")
     assert rows.count() == 25
     page.click("[data-testid=lang-switch]")
     page.wait_for_load_state()
-    assert page.locator("[data-testid=terminal-total]").inner_text() == "60 terminals"
+    assert page.locator("[data-testid=terminal-total]").inner_text() == f"{fleet} terminals"
 
 
 def test_merchant_sees_only_its_own_terminals(live_server: str, page: Any) -> None:
