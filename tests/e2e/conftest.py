@@ -17,6 +17,8 @@ import pytest
 from tests.conftest import missing_service
 
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
+E2E_ADMIN_TOKEN = "pos_admin_e2e_bootstrap_token"
+"""The live server's bootstrap admin token, for what a test does as a machine (a terminal's heartbeat)."""
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -34,7 +36,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("live")
     port = _free_port()
     env = {**os.environ, "POSOPS_DATABASE_URL": f"sqlite:///{folder / 'posops.db'}",
-           "POSOPS_SECRET_KEY": "e2e-secret", "POSOPS_ENV": "test"}
+           "POSOPS_SECRET_KEY": "e2e-secret", "POSOPS_ENV": "test", "POSOPS_ADMIN_TOKEN": E2E_ADMIN_TOKEN}
     posops = [sys.executable, "-m", "posops"]
     subprocess.run([*posops, "db", "upgrade"], env=env, check=True, capture_output=True)
     subprocess.run([*posops, "demo", "load", "--terminals", "60"], env=env, check=True, capture_output=True)
