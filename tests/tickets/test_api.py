@@ -299,3 +299,25 @@ def test_an_unrepairable_device_is_replaced_and_the_new_one_keeps_the_tid(client
     assert [r["outcome"] for r in records] == ["replaced"], "the old device's record says how it ended"
     accepted = ok(_post(client, fleet, f"/api/v1/tickets/{ticket}/acceptance", "merchant", {}))
     assert accepted["status"] == "accepted"
+
+
+def test_the_desk_sets_where_a_technician_works_and_assignment_follows(client: TestClient, fleet: Fleet,
+                                                                       db: Database) -> None:
+    with db.transaction() as session:
+        session.add(User(username="tech_sh", role="technician", password_hash="x", display_name="tech_sh"))
+    ok(client.put("/api/v1/technicians/technician", json={"regions": ["北京"]}, headers=fleet.headers("agent")))
+    ok(client.put("/api/v1/technicians/tech_sh", json={"regions": ["上海", "上海"]}, headers=fleet.headers("agent")))
+    listed = {t["username"]: t for t in ok(client.get("/api/v1/technicians", headers=fleet.headers("agent")))}
+    assert listed["tech_sh"]["regions"] == ["上海"] and listed["technician"]["regions"] == ["北京"]
+    shanghai = ok(_post(client, fleet, f"/api/v1/tickets/{_open(client, fleet, fleet.terminals_a[0])['id']}/assign",
+                        "agent"))
+    assert shanghai["assignee"] == "tech_sh"
+    ok(client.put("/api/v1/technicians/tech_sh", json={"regions": ["上海"], "active": False},
+                  headers=fleet.headers("agent")))
+    fallback = ok(_post(client, fleet, f"/api/v1/tickets/{_open(client, fleet, fleet.terminals_a[1])['id']}/assign",
+                        "agent"))
+    assert fallback["assignee"] == "technician", "with nobody active in the region, anyone active takes it"
+    assert client.put("/api/v1/technicians/merchant", json={"regions": []},
+                      headers=fleet.headers("agent")).status_code == 404, "not a technician"
+    assert client.put("/api/v1/technicians/tech_sh", json={"regions": ["x" * 65]},
+                      headers=fleet.headers("agent")).status_code == 422

@@ -79,3 +79,10 @@ def test_an_accepted_ticket_closes(cli_db: tuple[Database, int]) -> None:
     closed = runner.invoke(app, ["tickets", "close", str(ticket), "--as", "wang", "--note", "商户已确认"])
     assert closed.exit_code == 0 and f"ticket #{ticket} closed" in closed.output
     assert "closed" in _text(runner.invoke(app, ["tickets", "list", "--status", "closed"]).output)
+
+
+def test_the_desk_sets_a_technicians_regions(cli_db: tuple[Database, int]) -> None:
+    done = runner.invoke(app, ["tickets", "technician", "li", "--region", "杭州", "--region", "宁波", "--as", "wang"])
+    assert done.exit_code == 0 and "li: 杭州, 宁波; 0 open ticket(s)" in _text(done.output)
+    unknown = runner.invoke(app, ["tickets", "technician", "nobody", "--as", "wang"])
+    assert unknown.exit_code == 2 and "technician not found" in _text(unknown.output)

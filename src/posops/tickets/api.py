@@ -22,6 +22,8 @@ from posops.tickets.schemas import (
     ReliabilityOut,
     ReservationIn,
     ReservationOut,
+    TechnicianIn,
+    TechnicianOut,
     TicketFilters,
     TicketIn,
     TicketOut,
@@ -107,6 +109,18 @@ def reliability(db: DbDep, principal: CurrentPrincipal, group_by: GroupBy = Grou
                 days: Annotated[int, Query(ge=1, le=3660)] = 365) -> ReliabilityOut:
     """MTTR and MTBF per terminal, model or region over the last `days` days, with their definitions."""
     return tickets.reliability(db, principal, group_by, days=days)
+
+
+@router.get("/technicians")
+def list_technicians(db: DbDep, principal: CurrentPrincipal) -> list[TechnicianOut]:
+    """Technicians with the regions they cover and their open tickets."""
+    return tickets.list_technicians(db, principal)
+
+
+@router.put("/technicians/{username}")
+def set_technician(username: str, body: TechnicianIn, db: DbDep, principal: CurrentPrincipal) -> TechnicianOut:
+    """Set the regions a technician covers (assignment matches the terminal's region) and whether they are active."""
+    return tickets.set_technician(db, principal, username, body)
 
 
 @router.get("/loaners")

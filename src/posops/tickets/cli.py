@@ -13,7 +13,7 @@ from posops.core.cli import AS_OPTION, acting_as, migrated_database, use_case_er
 from posops.core.forms import validated
 from posops.tickets import service
 from posops.tickets.lifecycle import STATUS_LABELS, TicketStatus
-from posops.tickets.schemas import AssignIn, TicketFilters, TicketOut, TransitionIn
+from posops.tickets.schemas import AssignIn, TechnicianIn, TicketFilters, TicketOut, TransitionIn
 
 tickets_app = typer.Typer(help="Repair tickets (报修): list, show, assign, close.", no_args_is_help=True)
 console = Console()
@@ -86,6 +86,21 @@ def assign(ticket_id: int = typer.Argument(..., min=1, help="the ticket's number
         principal = acting_as(db, as_user)
         t = service.assign(db, principal, ticket_id, validated(AssignIn, {"technician": technician}))
     console.print(f"ticket #{t.id} assigned to {t.assignee}")
+
+
+@tickets_app.command("technician")
+def technician(username: str = typer.Argument(..., help="the technician's username"),
+               as_user: str = AS_OPTION,
+               region: list[str] = typer.Option([], help="a region the technician covers; repeat"),
+               inactive: bool = typer.Option(False, "--inactive", help="takes no new tickets")) -> None:
+    """Set the regions a technician covers; assignment picks the least busy one of the terminal's region."""
+    db = migrated_database()
+    with use_case_errors():
+        principal = acting_as(db, as_user)
+        out = service.set_technician(db, principal, username,
+                                     validated(TechnicianIn, {"regions": region, "active": not inactive}))
+    console.print(f"{out.username}: {', '.join(out.regions) or 'any region'}"
+                  f"{'' if out.active else ' (inactive)'}; {out.open_tickets} open ticket(s)")
 
 
 @tickets_app.command("close")

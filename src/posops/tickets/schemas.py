@@ -277,6 +277,24 @@ class LoanerOut(BaseModel):
     reservations: list[ReservationOut]
 
 
+class TechnicianIn(InputModel):
+    """Where a technician works (the regions assignment matches) and whether they take new tickets."""
+
+    regions: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=50)
+    active: bool = True
+
+
+class TechnicianOut(BaseModel):
+    """A technician with their regions and open workload."""
+
+    username: str
+    display_name: str
+    regions: list[str]
+    active: bool
+    open_tickets: int
+
+
 class ReliabilityOut(BaseModel):
     """MTTR and MTBF of one group of terminals, with the definitions they follow."""
 

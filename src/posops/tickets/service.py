@@ -62,6 +62,8 @@ from posops.tickets.schemas import (
     ReservationIn,
     ReservationOut,
     SlaOut,
+    TechnicianIn,
+    TechnicianOut,
     TicketFilters,
     TicketIn,
     TicketOut,
@@ -831,6 +833,45 @@ def return_loaner(db: Database, principal: Principal, reservation_id: int) -> Re
             raise Conflict(f"reservation #{row.id} is already {row.status}")
         _return(session, principal, row, utcnow())
         return _reservation_out(session, row)
+
+
+# technicians ---------------------------------------------------------------------------------
+
+
+def _technician_out(session: Session, user: User) -> TechnicianOut:
+    profile = session.get(TechnicianProfile, user.id)
+    load = session.scalar(select(func.count(Ticket.id)).where(
+        Ticket.assignee_user_id == user.id, Ticket.status.in_([s.value for s in rules.OPEN_STATUSES]))) or 0
+    return TechnicianOut(username=user.username, display_name=user.display_name,
+                         regions=list(profile.regions) if profile else [],
+                         active=user.active and (profile is None or profile.active), open_tickets=load)
+
+
+def list_technicians(db: Database, principal: Principal) -> list[TechnicianOut]:
+    """Every technician with the regions they cover and their open tickets (the desk's view for assigning)."""
+    require_role(principal, *DESK)
+    with db.transaction() as session:
+        users = session.scalars(select(User).where(User.role == Role.TECHNICIAN.value).order_by(User.username))
+        return [_technician_out(session, u) for u in users]
+
+
+def set_technician(db: Database, principal: Principal, username: str, data: TechnicianIn) -> TechnicianOut:
+    """Set the regions a technician covers and whether they take new tickets (audited)."""
+    require_role(principal, *DESK)
+    with db.transaction() as session:
+        user = session.scalar(select(User).where(User.username == username, User.role == Role.TECHNICIAN.value))
+        if user is None:
+            raise NotFound("technician not found")
+        profile = session.get(TechnicianProfile, user.id)
+        before = {"regions": list(profile.regions), "active": profile.active} if profile else None
+        if profile is None:
+            profile = TechnicianProfile(user_id=user.id)
+            session.add(profile)
+        profile.regions, profile.active = list(dict.fromkeys(data.regions)), data.active
+        session.flush()
+        audit.record(session, principal, AuditEntity.USER, user.id, "technician_profile", before=before,
+                     after={"regions": profile.regions, "active": profile.active})
+        return _technician_out(session, user)
 
 
 # SLA scan ------------------------------------------------------------------------------------
