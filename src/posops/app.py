@@ -9,8 +9,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from posops import __version__, tables  # noqa: F401  every feature's tables, so foreign keys across features resolve
@@ -19,8 +22,10 @@ from posops.core import views as core_views
 from posops.core.config import Settings, get_settings
 from posops.core.db import Database
 from posops.core.errors import PosopsError
+from posops.core.i18n import translate
 from posops.core.migrate import ensure_migrated
-from posops.core.web import LoginRequired, register_terminal_sections, render
+from posops.core.transitions import TransitionError
+from posops.core.web import LoginRequired, page_lang, register_terminal_sections, render
 from posops.diagnosis import api as diagnosis_api
 from posops.diagnosis import service as diagnosis_service
 from posops.diagnosis import views as diagnosis_views
@@ -77,13 +82,39 @@ def _wants_html(request: Request) -> bool:
         "text/html" in request.headers.get("accept", "")
 
 
+ERROR_STATUSES = (400, 401, 403, 404, 405, 409, 413, 422)
+"""Statuses the console explains in its own words (error.status.<n>); any other says error.status.other."""
+
+
+def _error_page(request: Request, status: int, exc: Exception | None = None) -> Response:
+    """The console's error page, in the page's language: a refusal's own words when it has them in both."""
+    lang = page_lang(request)
+    general = translate(f"error.status.{status}" if status in ERROR_STATUSES else "error.status.other", lang)
+    specific = exc.text(lang) if isinstance(exc, TransitionError) else None
+    if specific is None and lang == "en" and isinstance(exc, PosopsError):
+        specific = exc.message  # use-case errors are written in English
+    return render(request, "error.html", {"status": status, "message": general, "detail": specific}, status)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PosopsError)
     async def posops_error(request: Request, exc: PosopsError) -> Response:
         if _wants_html(request):
-            return render(request, "error.html", {"status": exc.status, "message": exc.message}, exc.status)
+            return _error_page(request, exc.status, exc)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return JSONResponse({"detail": exc.detail()}, status_code=exc.status, headers=headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_html(request):
+            return _error_page(request, exc.status_code)
+        return await http_exception_handler(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        if _wants_html(request):
+            return _error_page(request, 422)
+        return await request_validation_exception_handler(request, exc)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
