@@ -29,8 +29,8 @@ from tests.tickets.test_authorization import PAGES as TICKET_PAGES
 from tests.tickets.test_authorization import ROUTES as TICKET_ROUTES
 from tests.tickets.test_authorization import ticketed  # noqa: F401  (fixture)
 
-# framework pages, not posops routes: the OpenAPI document, its two viewers and the static files
-FRAMEWORK = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/static/{path}"}
+# framework pages, not posops routes: the OpenAPI document, its viewer with its assets and the static files
+FRAMEWORK = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/docs/assets", "/static/{path}"}
 # open to everyone by design, so no role changes the answer: the liveness probe, signing in, choosing a language
 PUBLIC = {"GET /healthz", "GET /login", "POST /login", "GET /lang/{code}"}
 

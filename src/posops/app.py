@@ -19,6 +19,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from posops import __version__, tables  # noqa: F401  every feature's tables, so foreign keys across features resolve
 from posops.core import api as core_api
 from posops.core import views as core_views
+from posops.core.apidocs import install_api_docs
 from posops.core.config import Settings, get_settings
 from posops.core.db import Database
 from posops.core.errors import PosopsError
@@ -58,8 +59,9 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
         threading.Thread(target=diagnosis_service.warm_up, args=(db,), name="posops-warm-up", daemon=True).start()
         yield
 
-    app = FastAPI(title="posops", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="posops", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Keep POS terminals taking payments: diagnosis, lifecycle, repairs, telemetry.")
+    install_api_docs(app)
     app.state.settings = settings
     app.state.db = db
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="posops_session",
