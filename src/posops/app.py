@@ -26,7 +26,7 @@ from posops.core.errors import PosopsError
 from posops.core.i18n import translate
 from posops.core.migrate import ensure_migrated
 from posops.core.transitions import TransitionError
-from posops.core.web import LoginRequired, page_lang, register_terminal_sections, render
+from posops.core.web import LoginRequired, page_lang, register_terminal_sections, render, use_time_zone
 from posops.diagnosis import api as diagnosis_api
 from posops.diagnosis import service as diagnosis_service
 from posops.diagnosis import views as diagnosis_views
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app = FastAPI(title="posops", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Keep POS terminals taking payments: diagnosis, lifecycle, repairs, telemetry.")
     install_api_docs(app)
+    use_time_zone(settings.timezone)
     app.state.settings = settings
     app.state.db = db
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="posops_session",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 
@@ -40,7 +41,8 @@ def test_terminal_page_shows_the_latest_traffic_and_its_evidence(client: TestCli
     section = _section(client.get(f"/terminals/{fleet.terminals_a[0]}").text)
     assert "morning.log" in section and "agent" in section
     assert re.search(r">55</span>\s*<span lang=\"zh-CN\">密码错</span> / <span lang=\"en\">Incorrect PIN", section)
-    assert (start + timedelta(seconds=0)).strftime("%Y-%m-%d %H:%M:%S") in section  # last successful sign-in
+    shown = start.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S")
+    assert shown in section, "the last successful sign-in, in the console's time zone"
     assert "消费 / Purchase" in section  # the last outcome's message, named
     failures = re.search(r'data-testid="traffic-failures".*?</table>', section, re.S)
     assert failures is not None and "密码错" in failures.group() and ">5<" in failures.group()

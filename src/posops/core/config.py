@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +24,7 @@ class Settings(BaseSettings):
     secret_key: str = Field(DEV_SECRET, description="signs session cookies and CSRF tokens")
     admin_token: str | None = Field(None, description="bootstrap bearer token with the admin role")
     lang: str = Field("zh-CN", description="default console language: zh-CN or en")
+    timezone: str = Field("Asia/Shanghai", description="IANA time zone the console shows times in (stored in UTC)")
     login_rate_limit: int = Field(5, description="failed logins allowed per username and address per window")
     login_rate_window_s: int = Field(300, description="window of the login rate limit, in seconds")
     var_dir: Path = Field(Path("var"), description="where uploads and the embedded database live")
@@ -42,6 +44,11 @@ class Settings(BaseSettings):
             raise ValueError("POSOPS_SECRET_KEY must be set to a private value when POSOPS_ENV=production")
         if self.lang not in ("zh-CN", "en"):
             raise ValueError("POSOPS_LANG must be zh-CN or en")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"POSOPS_TIMEZONE {self.timezone!r} is not an IANA time zone (e.g. Asia/Shanghai)") \
+                from None
         return self
 
 

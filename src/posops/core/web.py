@@ -5,9 +5,11 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -44,6 +46,42 @@ def _environment() -> Environment:
 
 
 templates = Jinja2Templates(env=_environment())
+DEFAULT_ZONE = "Asia/Shanghai"
+
+
+def local_time(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M", zone: ZoneInfo | None = None) -> str:
+    """Show a stored instant (UTC, or an ISO string) in the console's time zone; '—' when there is none.
+
+    >>> local_time(datetime(2026, 12, 3, 1, 30, tzinfo=UTC), zone=ZoneInfo("Asia/Shanghai"))
+    '2026-12-03 09:30'
+    """
+    if value is None or value == "":
+        return "—"
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    except ValueError:
+        return str(value)  # not a time after all: show it as it came
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(zone or display_zone()).strftime(fmt)
+
+
+_display_zone: dict[str, ZoneInfo] = {}
+
+
+def display_zone() -> ZoneInfo:
+    """The zone the console shows times in (POSOPS_TIMEZONE)."""
+    return _display_zone["zone"]
+
+
+def use_time_zone(name: str) -> None:
+    """Show every console time in ``name`` (POSOPS_TIMEZONE); the app sets it when it is created."""
+    _display_zone["zone"] = ZoneInfo(name)
+    templates.env.globals["time_zone"] = name
+
+
+templates.env.globals["local"] = local_time
+use_time_zone(DEFAULT_ZONE)
 
 
 def template_vocabulary(*vocabularies: type[StrEnum]) -> None:

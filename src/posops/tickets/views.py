@@ -1,7 +1,7 @@
 """Console pages of repairs: the desk queue, a merchant's 我的报修, a technician's day, the ticket page and its forms.
 
-Times are shown in the business calendar's zone (Asia/Shanghai), the one the SLA deadlines are
-measured in; a technician's ``datetime-local`` visit time is read in that zone too. Forms post to
+Times are shown in the console's zone (POSOPS_TIMEZONE, Asia/Shanghai by default); a
+technician's ``datetime-local`` visit time is read in that zone too. Forms post to
 ``/tickets/...`` and answer 303 back to the ticket page, or show the page again with the refusal
 in the viewer's language (a field's problem named in words, not as a schema path).
 """
@@ -14,7 +14,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -31,6 +30,8 @@ from posops.core.web import (
     PageUser,
     TerminalSection,
     check_csrf,
+    display_zone,
+    local_time,
     page_lang,
     render,
     template_vocabulary,
@@ -131,27 +132,12 @@ _ACTION_OUTCOMES = {"fixed": "diagnosis.outcome.fixed", "not_fixed": "diagnosis.
 # times ---------------------------------------------------------------------------------------
 
 
-def zone() -> ZoneInfo:
-    """The zone the console shows repair times in: the SLA business calendar's (Asia/Shanghai)."""
-    return tickets.calendar().tz
+zone = display_zone
+local = local_time
 
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-def local(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A UTC instant (or ISO text) as local wall time in the calendar's zone; ``—`` when there is none."""
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    else:
-        moment = value
-    return _aware(moment).astimezone(zone()).strftime(fmt)
 
 
 def local_date(value: datetime) -> date:
