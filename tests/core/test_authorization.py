@@ -132,7 +132,7 @@ ROUTES: list[Route] = [
         ("activate", "POST", lambda f: f"/api/v1/terminals/{_s(f).t_onboarding}/activate", lambda f: {"json": {}},
          _only("agent", "admin")),
         ("decommission", "POST", lambda f: f"/api/v1/terminals/{_s(f).t_decommission}/decommission",
-         lambda f: {"json": {"note": "退机"}}, _only("agent", "admin")),
+         lambda f: {"json": {"note": "退机", "confirm_serial_number": "SN-SEED-0004"}}, _only("agent", "admin")),
         ("fee plan own", "GET", lambda f: f"/api/v1/merchants/{f.merchant_a}/fee-plan", _none,
          {r: 200 for r in ROLES}),
         ("fee plan other", "GET", lambda f: f"/api/v1/merchants/{f.merchant_b}/fee-plan", _none,
@@ -320,7 +320,7 @@ FORMS: list[Form] = [
     ("activate", "POST", lambda f: f"/terminals/{_s(f).t_onboarding}/activate", _none,
      _only("agent", "admin", status=303)),
     ("decommission", "POST", lambda f: f"/terminals/{_s(f).t_decommission}/decommission",
-     lambda f: _fields(note="退机"), _only("agent", "admin", status=303)),
+     lambda f: _fields(note="退机", confirm_serial_number="SN-SEED-0004"), _only("agent", "admin", status=303)),
     # reactivation
     ("request submit", "POST", lambda f: f"/terminals/{_s(f).t_dormant}/reactivation-requests",
      lambda f: _fields(note="复机"), _only("merchant", "agent", status=303)),

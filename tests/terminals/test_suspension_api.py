@@ -98,7 +98,8 @@ def test_relabel_ends_the_old_suspension_and_decommission_ends_the_last(client: 
     ok(_suspend(client, fleet, "agent", terminal, "arrears"))
     ok(client.post(f"/api/v1/terminals/{terminal}/suspension-reason", headers=fleet.headers("risk"),
                    json={"reason": "security", "note": "可疑交易"}))
-    ok(client.post(f"/api/v1/terminals/{terminal}/decommission", headers=fleet.headers("admin"), json={"note": "退机"}))
+    ok(client.post(f"/api/v1/terminals/{terminal}/decommission", headers=fleet.headers("admin"),
+                   json={"note": "退机", "confirm_serial_number": "SN-TEST-0000"}))
     with db.transaction() as session:
         rows = list(session.scalars(select(Suspension).where(Suspension.terminal_id == terminal)
                                     .order_by(Suspension.id)))
@@ -131,3 +132,16 @@ def test_account_status_evidence_for_the_diagnosis(db: Database) -> None:
         for (status, reason), outcome in expected.items():
             terminal = Terminal(status=status, status_reason=reason)
             assert account_status_evidence(session, terminal) == outcome, (status, reason)
+
+
+def test_decommissioning_needs_a_reason_and_the_serial_number_retyped(client: TestClient, fleet: Fleet) -> None:
+    terminal, url = fleet.terminals_a[0], f"/api/v1/terminals/{fleet.terminals_a[0]}/decommission"
+    agent = fleet.headers("agent")
+    silent = client.post(url, headers=agent, json={"confirm_serial_number": "SN-TEST-0000"})
+    assert silent.status_code == 422 and silent.json()["detail"][0]["loc"] == ["body", "note"]
+    wrong = client.post(url, headers=agent, json={"note": "退机", "confirm_serial_number": "SN-TEST-0001"})
+    assert wrong.status_code == 422 and "confirm_serial_number" in wrong.text and "SN-TEST-0000" in wrong.text
+    still = ok(client.get(f"/api/v1/terminals/{terminal}/lifecycle", headers=agent))
+    assert still["status"] == "active", "a refused decommission changes nothing"
+    done = ok(client.post(url, headers=agent, json={"note": "退机", "confirm_serial_number": " SN-TEST-0000 "}))
+    assert done["status"] == "decommissioned"

@@ -180,3 +180,21 @@ def test_agent_records_a_missing_fee_plan_from_the_request_page(client: TestClie
     assert _missing(client.get(url).text) == ["unpaid_bills_missing"]
     plan = ok(client.get(f"/api/v1/merchants/{fleet.merchant_a}/fee-plan", headers=fleet.headers("merchant")))
     assert (plan["monthly_fee_fen"], plan["monthly_data_fee_fen"]) == (3_000, 1_000)
+
+
+def test_decommissioning_from_the_page_asks_for_the_serial_number(client: TestClient, fleet: Fleet) -> None:
+    login(client, "agent")
+    url = f"/terminals/{fleet.terminals_a[0]}"
+    page = client.get(url, headers={"accept": "text/html"}).text
+    assert "请输入序列号 SN-TEST-0000 以确认" in page and 'data-testid="decommission"' in page
+    token = csrf_token(page)
+    refused = client.post(f"{url}/decommission", headers={"accept": "text/html"},
+                          data={"csrf_token": token, "note": "退机", "confirm_serial_number": "SN-TEST-0001"})
+    assert refused.status_code == 422 and "SN-TEST-0000" in refused.text
+    assert ok(client.get(f"/api/v1/terminals/{fleet.terminals_a[0]}/lifecycle",
+                         headers=fleet.headers("agent")))["status"] == "active"
+    done = client.post(f"{url}/decommission", data={"csrf_token": token, "note": "退机",
+                                                    "confirm_serial_number": "SN-TEST-0000"}, follow_redirects=False)
+    assert done.status_code == 303
+    assert ok(client.get(f"/api/v1/terminals/{fleet.terminals_a[0]}/lifecycle",
+                         headers=fleet.headers("agent")))["status"] == "decommissioned"

@@ -12,6 +12,7 @@ from posops.core.errors import Invalid
 from posops.core.paging import Page
 from posops.terminals import service
 from posops.terminals.schemas import (
+    DecommissionIn,
     FeePlanIn,
     FeePlanOut,
     LifecycleNoteIn,
@@ -143,10 +144,10 @@ def activate_terminal(terminal_id: int, body: LifecycleNoteIn, db: DbDep, princi
 
 
 @router.post("/terminals/{terminal_id}/decommission", tags=["lifecycle"])
-def decommission_terminal(terminal_id: int, body: LifecycleNoteIn, db: DbDep,
+def decommission_terminal(terminal_id: int, body: DecommissionIn, db: DbDep,
                           principal: CurrentPrincipal) -> LifecycleOut:
-    """Take a terminal out of service for good."""
-    return service.decommission_terminal(db, principal, terminal_id, body.note)
+    """Take a terminal out of service for good: `note` (why) and `confirm_serial_number` are required."""
+    return service.decommission_terminal(db, principal, terminal_id, body)
 
 
 @router.get("/terminals/{terminal_id}/timeline", tags=["lifecycle"])

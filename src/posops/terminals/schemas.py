@@ -259,9 +259,16 @@ class ReasonChangeIn(InputModel):
 
 
 class LifecycleNoteIn(InputModel):
-    """A note for activating or decommissioning a terminal."""
+    """A note for activating a terminal."""
 
     note: Note = ""
+
+
+class DecommissionIn(InputModel):
+    """Take a terminal out of service for good (注销): why, and its serial number typed again as confirmation."""
+
+    note: RequiredNote
+    confirm_serial_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
 
 
 class SuspensionOut(InputModel):

@@ -41,6 +41,7 @@ from posops.terminals.lifecycle import (
 )
 from posops.terminals.models import FeePlan, Merchant, MerchantNotice, Suspension, Terminal
 from posops.terminals.schemas import (
+    DecommissionIn,
     FeePlanIn,
     FeePlanOut,
     LifecycleOut,
@@ -570,11 +571,14 @@ def activate_locked(session: Session, principal: Principal, terminal: Terminal, 
                  after=terminal_state(terminal), reason=note or None)
 
 
-def decommission_terminal(db: Database, principal: Principal, terminal_id: int, note: str = "") -> LifecycleOut:
-    """Take a terminal out of service for good (agent or admin)."""
+def decommission_terminal(db: Database, principal: Principal, terminal_id: int, data: DecommissionIn) -> LifecycleOut:
+    """Take a terminal out of service for good (agent or admin); irreversible, so its serial number must be retyped."""
     with db.transaction() as session:
         terminal = lock_terminal(session, principal, terminal_id)
-        _decommission(session, principal, terminal, note)
+        if data.confirm_serial_number != terminal.serial_number:
+            raise Invalid("confirm_serial_number", f"type the terminal's serial number {terminal.serial_number} "
+                                                   "to confirm: decommissioning cannot be undone")
+        _decommission(session, principal, terminal, data.note)
         return _lifecycle_out(session, principal, terminal)
 
 

@@ -26,7 +26,7 @@ from posops.core.web import (
 )
 from posops.terminals import service
 from posops.terminals.lifecycle import TerminalStatus
-from posops.terminals.schemas import ReasonChangeIn, SuspendIn, TerminalFilters
+from posops.terminals.schemas import DecommissionIn, ReasonChangeIn, SuspendIn, TerminalFilters
 
 router = APIRouter(include_in_schema=False)
 template_vocabulary(TerminalStatus, AuditEntity)
@@ -112,7 +112,8 @@ def activate(request: Request, terminal_id: int, db: DbDep, user: PageUser, csrf
 
 @router.post("/terminals/{terminal_id}/decommission")
 def decommission(request: Request, terminal_id: int, db: DbDep, user: PageUser, csrf_token: Field = "",
-                 note: Field = "") -> Response:
-    """Decommission the terminal from its page."""
+                 note: Field = "", confirm_serial_number: Field = "") -> Response:
+    """Decommission the terminal from its page, after the reason and the retyped serial number."""
+    fields = {"note": note, "confirm_serial_number": confirm_serial_number}
     return _act(request, db, user, terminal_id, csrf_token,
-                lambda: service.decommission_terminal(db, user, terminal_id, note.strip()[:500]))
+                lambda: service.decommission_terminal(db, user, terminal_id, validated(DecommissionIn, fields)))
