@@ -32,7 +32,11 @@ demo: $(VENV)/.installed var/admin-token
 test: $(VENV)/.installed
 	$(BIN)/pytest
 
+SHARED ?= $(or $(POSOPS_SHARED),../shared)
+
 bench: $(VENV)/.installed
+	@[ -d "$(SHARED)/bench" ] || { echo "make bench needs the benchmark cases and harness in $(SHARED)/bench" \
+	  "(the shared folder beside this clone); set POSOPS_SHARED=/path/to/shared if it is elsewhere" >&2; exit 2; }
 	@for script in bench/*.py bench/*.sh; do [ -e "$$script" ] || continue; echo "== $$script"; \
 	  case "$$script" in *.sh) bash "$$script" ;; *) $(BIN)/python "$$script" ;; esac || exit 1; done
 
