@@ -198,3 +198,23 @@ def test_decommissioning_from_the_page_asks_for_the_serial_number(client: TestCl
     assert done.status_code == 303
     assert ok(client.get(f"/api/v1/terminals/{fleet.terminals_a[0]}/lifecycle",
                          headers=fleet.headers("agent")))["status"] == "decommissioned"
+
+
+def test_a_request_page_never_says_rejected_and_ready_at_once(client: TestClient, fleet: Fleet) -> None:
+    terminal = fleet.terminals_a[0]
+    ok(client.post(f"/api/v1/terminals/{terminal}/suspend", headers=fleet.headers("agent"),
+                   json={"reason": "dormant", "note": "长期未使用"}))
+    request = ok(client.post(f"/api/v1/terminals/{terminal}/reactivation-requests", headers=fleet.headers("merchant"),
+                             json={"note": "请复机"}), 201)
+    url = f"/reactivation-requests/{request['id']}"
+    login(client, "merchant")
+    assert 'data-testid="evidence-identity"' in client.get(url).text
+    ok(client.post(f"/api/v1{url}/evidence", headers=fleet.headers("merchant"),
+                   json={"kind": "identity", "legal_id": "91310000AAAA00001X"}))
+    confirmed = client.get(url).text
+    assert 'data-testid="evidence-identity"' not in confirmed, "identity is confirmed: its form is gone"
+    assert 'data-testid="conditions-met"' in confirmed
+    ok(client.post(f"/api/v1{url}/reject", headers=fleet.headers("agent"), json={"reason": "营业执照已过期"}))
+    rejected = client.get(url).text
+    assert 'data-testid="rejection"' in rejected and 'data-testid="resubmit-hint"' in rejected
+    assert 'data-testid="conditions-met"' not in rejected

@@ -159,7 +159,8 @@ def _out(session: Session, principal: Principal, request: ReactivationRequest) -
         unmet=[ConditionOut(**c._asdict()) for c in unmet],
         approvers=sorted(rules.approvers_for(request.reason)),
         allowed_actions=[a.value for a in rules.allowed_request_actions(request.status, request.reason, role)],
-        evidence_kinds=[k.value for k in rules.evidence_kinds_for(request.status, request.reason, role)])
+        evidence_kinds=[k.value for k in rules.evidence_kinds_for(request.status, request.reason, role)
+                        if not (k is rules.EvidenceKind.IDENTITY and request.identity_reconfirmed_by)])
 
 
 # reading -------------------------------------------------------------------------------------
