@@ -120,6 +120,9 @@ def test_technicians_do_not_see_requests_or_applications(client: TestClient, fle
 
 def test_merchant_applies_and_follows_the_checklist(client: TestClient, fleet: Fleet) -> None:
     csrf = _login(client, "merchant")
+    form = client.get("/onboarding/new").text
+    assert "申请商户:甲商户" in form, "the merchant sees which shop it applies for"
+    assert re.search(r'name="contact_phone"[^>]*required', form), "an empty form cannot be sent from the page"
     created = client.post("/onboarding/new", follow_redirects=False, data={
         "csrf_token": csrf, "applicant_type": "business", "terminal_model": "PAX A920", "terminal_count": "2"})
     assert created.status_code == 303

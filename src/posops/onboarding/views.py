@@ -16,6 +16,7 @@ from posops.core.web import CONSOLE_PER_PAGE, PageUser, check_csrf, page_lang, r
 from posops.onboarding import service as applications
 from posops.onboarding.schemas import ApplicationIn, ContractIn, GoLiveIn, InstallIn, TrainIn
 from posops.onboarding.workflow import ApplicationStatus, MaterialAction, OnboardingAction
+from posops.terminals import service as terminals
 from posops.terminals.schemas import RejectIn
 
 router = APIRouter(include_in_schema=False)
@@ -35,11 +36,18 @@ def application_list(request: Request, db: DbDep, user: PageUser, status: str = 
         "can_apply": user.role in (Role.MERCHANT, Role.AGENT), "pages": result.pages})
 
 
+def _shop(db: DbDep, user: Principal) -> str | None:
+    """The merchant a merchant user applies for (the form shows it instead of asking)."""
+    if not user.is_merchant or user.merchant_id is None:
+        return None
+    return terminals.get_merchant(db, user, user.merchant_id).name
+
+
 @router.get("/onboarding/new", response_class=HTMLResponse)
-def new_application(request: Request, user: PageUser) -> HTMLResponse:
+def new_application(request: Request, db: DbDep, user: PageUser) -> HTMLResponse:
     """The application form."""
     require_role(user, Role.MERCHANT, Role.AGENT)
-    return render(request, "onboarding/application_new.html", {"models": MODELS, "form": {}})
+    return render(request, "onboarding/application_new.html", {"models": MODELS, "form": {}, "shop": _shop(db, user)})
 
 
 @router.post("/onboarding/new")
@@ -57,7 +65,7 @@ def create_application(request: Request, db: DbDep, user: PageUser, csrf_token: 
     except PosopsError as exc:
         refused = refusal(exc, page_lang(request))
         return render(request, "onboarding/application_new.html",
-                      {"models": MODELS, "form": form, "refusal": refused}, refused.status)
+                      {"models": MODELS, "form": form, "refusal": refused, "shop": _shop(db, user)}, refused.status)
     return RedirectResponse(f"/onboarding/{created.id}", status_code=303)
 
 
