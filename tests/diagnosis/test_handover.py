@@ -15,6 +15,7 @@ from posops.core.models import AuditEvent
 from posops.diagnosis import service
 from posops.diagnosis.models import DiagnosisSession
 from tests.conftest import Fleet
+from tests.helpers import login
 
 SUSPENDED_FOR_ARREARS = "SN-TEST-0002"  # merchant A's; SN-TEST-0000 and -0001 are its working ones
 
@@ -149,3 +150,11 @@ def test_a_merchant_may_accept_the_proposed_hand_over(client: TestClient, fleet:
     done = _post(client, fleet, f"/api/v1/diagnoses/{doc['id']}/steps", "merchant",
                  {"step": "escalate", "outcome": "fixed"})
     assert (done["status"], done["handover_reason"]) == ("escalated", "repair")
+
+
+def test_the_session_page_names_the_terminal_by_serial_number_and_tid(client: TestClient, fleet: Fleet) -> None:
+    doc = _start(client, fleet, "merchant", text="刷卡没反应", terminal_id="SN-TEST-0000")
+    login(client, "merchant")
+    page = client.get(f"/diagnoses/{doc['id']}", headers={"accept": "text/html"}).text
+    link = page.split('data-testid="terminal-link">')[1].split("</a>")[0]
+    assert link == "终端 SN-TEST-0000(终端号 90000000)", "people know terminals by SN and TID, not by posops' id"

@@ -119,6 +119,8 @@ class StepRecord(BaseModel):
 class DiagnosisDetail(DiagnosisOut):
     """A session with every step, as GET returns it."""
 
+    terminal_serial_number: str | None = None
+    terminal_tid: str | None = None
     text: str
     created_by: str
     created_at: datetime

@@ -326,8 +326,11 @@ def get(db: Database, principal: Principal, session_id: str, lang: str = "zh-CN"
         engine = _engine(session)
         row = _load(session, principal, session_id)
         assessment = engine.assess(SessionState.from_dict(row.state), lang, _audience(principal))
+        terminal = session.get(Terminal, row.terminal_id) if row.terminal_id is not None else None
         return DiagnosisDetail.model_validate({
             **_out(session, row, assessment, engine, lang), "text": row.text, "created_by": row.created_by,
+            "terminal_serial_number": terminal.serial_number if terminal else None,
+            "terminal_tid": terminal.tid if terminal else None,
             "created_at": row.created_at, "closed_at": row.closed_at, "evidence": row.initial_evidence,
             "fleet_evidence": row.fleet_evidence, "resolved_action": row.resolved_action,
             "steps": [StepRecord(seq=s.seq, kind=s.kind, step=s.step, outcome=s.outcome, answered_by=s.answered_by,
