@@ -1,6 +1,8 @@
 """Stored documents: upload checks, files kept under POSOPS_VAR_DIR/uploads (written once), and serving them.
 
-Onboarding materials, reactivation evidence and (next) repair-ticket attachments all go through here.
+Onboarding materials, reactivation evidence and repair-ticket attachments all go through here:
+:func:`accepted_name` checks an upload, :func:`save` writes it, :func:`record` adds its row in the
+caller's transaction and :func:`owned` finds it again for download.
 
 A file is written before its database row and removed again when that transaction fails, so a
 failed upload leaves neither a row without a file nor a file without a row.
@@ -22,9 +24,12 @@ from typing import Annotated
 from fastapi import Depends, File, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.orm import Session
 
-from posops.core.errors import NotFound
+from posops.core.auth import Principal
+from posops.core.errors import Invalid, NotFound
 from posops.core.labels import Condition, Label, catalog_condition, catalog_sentence
+from posops.core.models import StoredDocument
 
 UPLOADS = "uploads"
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
@@ -69,6 +74,35 @@ def kept_only_if_committed(var_dir: Path, saved: SavedFile) -> Iterator[None]:
     except BaseException:
         (var_dir / saved.path).unlink(missing_ok=True)
         raise
+
+
+def accepted_name(filename: str, content_type: str, content: bytes) -> str:
+    """The file name to keep for an upload, or Invalid("file", why) when its type, size or content is refused."""
+    shown = display_name(filename)
+    problem = check_upload(shown, content_type, len(content), content[:16])
+    if problem is not None:
+        raise Invalid("file", problem.en)
+    return shown
+
+
+def record(session: Session, principal: Principal, owner_type: str, owner_id: int, kind: str, filename: str,
+           content_type: str, saved: SavedFile) -> StoredDocument:
+    """Add the row of a saved upload to the caller's transaction (flushed, so it has its id)."""
+    document = StoredDocument(owner_type=owner_type, owner_id=owner_id, kind=kind, filename=filename,
+                              content_type=content_type.split(";")[0].strip().lower(), size_bytes=saved.size,
+                              sha256=saved.sha256, path=saved.path, uploaded_by=principal.username,
+                              uploaded_by_user_id=principal.user_id)
+    session.add(document)
+    session.flush()
+    return document
+
+
+def owned(session: Session, owner_type: str, owner_id: int, document_id: int) -> StoredDocument:
+    """The document ``document_id`` if it belongs to that owner; NotFound otherwise (never another's file)."""
+    document = session.get(StoredDocument, document_id)
+    if document is None or document.owner_type != owner_type or document.owner_id != owner_id:
+        raise NotFound("document not found")
+    return document
 
 
 def locate(var_dir: Path, relative: str) -> Path:

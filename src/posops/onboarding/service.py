@@ -19,7 +19,7 @@ from posops.core import documents as storage
 from posops.core.audit import AuditEntity
 from posops.core.auth import Principal, Role, require_role, scoped
 from posops.core.db import Database, compare_and_set, utcnow
-from posops.core.documents import DocumentOut, check_upload
+from posops.core.documents import DocumentOut
 from posops.core.errors import Conflict, Invalid, NotFound
 from posops.core.models import StoredDocument
 from posops.core.paging import Page, check_page, paginate
@@ -247,10 +247,7 @@ def _material(application: OnboardingApplication, code: str) -> Material:
 def upload_material(db: Database, principal: Principal, var_dir: Path, application_id: int, material: str,
                     filename: str, content_type: str, content: bytes) -> ApplicationOut:
     """Upload (or upload again) one material: PDF, JPEG or PNG, at most 10 MiB."""
-    shown = storage.display_name(filename)
-    problem = check_upload(shown, content_type, len(content), content[:16])
-    if problem is not None:
-        raise Invalid("file", problem.en)
+    shown = storage.accepted_name(filename, content_type, content)
     saved = storage.save(var_dir, f"onboarding/{application_id}", content, Path(shown).suffix)
     with storage.kept_only_if_committed(var_dir, saved), db.transaction() as session:
         application = _load(session, principal, application_id, lock=True)
@@ -258,12 +255,7 @@ def upload_material(db: Database, principal: Principal, var_dir: Path, applicati
         row = _materials(session, application.id).get(code)
         before = row.state if row else MaterialState.MISSING.value
         state = material_step(_status(application), before, MaterialAction.PROVIDE, principal.role.value)
-        document = StoredDocument(owner_type=OWNER, owner_id=application.id, kind=code, filename=shown,
-                                  content_type=content_type.split(";")[0].strip().lower(), size_bytes=saved.size,
-                                  sha256=saved.sha256, path=saved.path, uploaded_by=principal.username,
-                                  uploaded_by_user_id=principal.user_id)
-        session.add(document)
-        session.flush()
+        document = storage.record(session, principal, OWNER, application.id, code, shown, content_type, saved)
         if row is None:
             row = ApplicationMaterial(application_id=application.id, material=code)
             session.add(row)

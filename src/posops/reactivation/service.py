@@ -20,8 +20,8 @@ from posops.core import documents as storage
 from posops.core.audit import AuditEntity
 from posops.core.auth import Principal, Role, require_role, scoped
 from posops.core.db import Database, compare_and_set, conflict_on_duplicate, utcnow
-from posops.core.documents import DocumentOut, check_upload
-from posops.core.errors import Conflict, Invalid, NotFound
+from posops.core.documents import DocumentOut
+from posops.core.errors import Conflict, Invalid
 from posops.core.models import StoredDocument
 from posops.core.paging import Page, check_page, paginate
 from posops.core.scoping import load_visible
@@ -311,20 +311,12 @@ def upload_document(db: Database, principal: Principal, var_dir: Path, request_i
     name = name.strip()
     if not 1 <= len(name) <= MAX_DOCUMENT_NAME:
         raise Invalid("name", f"must be 1 to {MAX_DOCUMENT_NAME} characters: the document asked for")
-    shown = storage.display_name(filename)
-    problem = check_upload(shown, content_type, len(content), content[:16])
-    if problem is not None:
-        raise Invalid("file", problem.en)
+    shown = storage.accepted_name(filename, content_type, content)
     saved = storage.save(var_dir, f"reactivation/{request_id}", content, Path(shown).suffix)
     with storage.kept_only_if_committed(var_dir, saved), db.transaction() as session:
         request = _load(session, principal, request_id, lock=True)
         rules.check_evidence(request.status, request.reason, principal.role.value, rules.EvidenceKind.DOCUMENT)
-        document = StoredDocument(owner_type=OWNER, owner_id=request.id, kind=name, filename=shown,
-                                  content_type=content_type.split(";")[0].strip().lower(), size_bytes=saved.size,
-                                  sha256=saved.sha256, path=saved.path, uploaded_by=principal.username,
-                                  uploaded_by_user_id=principal.user_id)
-        session.add(document)
-        session.flush()
+        document = storage.record(session, principal, OWNER, request.id, name, shown, content_type, saved)
         audit.record(session, principal, OWNER, request.id, "document.upload",
                      after={"document_id": document.id, "name": name, "filename": shown, "sha256": saved.sha256,
                             "size_bytes": saved.size})
@@ -336,9 +328,7 @@ def document_file(db: Database, principal: Principal, var_dir: Path, request_id:
     """Locate a request's document file for download (scoped like the request)."""
     with db.transaction() as session:
         _load(session, principal, request_id)
-        document = session.get(StoredDocument, document_id)
-        if document is None or document.owner_type != OWNER or document.owner_id != request_id:
-            raise NotFound("document not found")
+        document = storage.owned(session, OWNER, request_id, document_id)
         return storage.locate(var_dir, document.path), DocumentOut.model_validate(document)
 
 

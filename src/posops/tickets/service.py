@@ -25,7 +25,7 @@ from posops.core import documents as storage
 from posops.core.audit import AuditEntity
 from posops.core.auth import Principal, Role, require_role, scoped
 from posops.core.db import Database, conflict_on_duplicate, utcnow
-from posops.core.documents import DocumentOut, check_upload
+from posops.core.documents import DocumentOut
 from posops.core.errors import Conflict, Invalid, NotFound
 from posops.core.labels import catalog_sentence
 from posops.core.models import StoredDocument, User
@@ -648,19 +648,11 @@ def upload_document(db: Database, principal: Principal, var_dir: Path, ticket_id
     name = name.strip()
     if not 1 <= len(name) <= MAX_DOCUMENT_NAME:
         raise Invalid("name", f"must be 1 to {MAX_DOCUMENT_NAME} characters: what the document is")
-    shown = storage.display_name(filename)
-    problem = check_upload(shown, content_type, len(content), content[:16])
-    if problem is not None:
-        raise Invalid("file", problem.en)
+    shown = storage.accepted_name(filename, content_type, content)
     saved = storage.save(var_dir, f"tickets/{ticket_id}", content, Path(shown).suffix)
     with storage.kept_only_if_committed(var_dir, saved), db.transaction() as session:
         ticket = _load(session, principal, ticket_id, lock=True)
-        document = StoredDocument(owner_type=OWNER, owner_id=ticket.id, kind=name, filename=shown,
-                                  content_type=content_type.split(";")[0].strip().lower(), size_bytes=saved.size,
-                                  sha256=saved.sha256, path=saved.path, uploaded_by=principal.username,
-                                  uploaded_by_user_id=principal.user_id)
-        session.add(document)
-        session.flush()
+        document = storage.record(session, principal, OWNER, ticket.id, name, shown, content_type, saved)
         audit.record(session, principal, OWNER, ticket.id, "document.upload",
                      after={"document_id": document.id, "name": name, "filename": shown, "sha256": saved.sha256})
         return DocumentOut.model_validate(document)
@@ -671,9 +663,7 @@ def document_file(db: Database, principal: Principal, var_dir: Path, ticket_id: 
     """Locate a ticket's document for download (visible like the ticket)."""
     with db.transaction() as session:
         _load(session, principal, ticket_id)
-        document = session.get(StoredDocument, document_id)
-        if document is None or document.owner_type != OWNER or document.owner_id != ticket_id:
-            raise NotFound("document not found")
+        document = storage.owned(session, OWNER, ticket_id, document_id)
         return storage.locate(var_dir, document.path), DocumentOut.model_validate(document)
 
 
