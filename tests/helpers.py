@@ -46,3 +46,13 @@ def make_terminal(db: Database, merchant_id: int, *, serial_number: str, tid: st
         session.add(terminal)
         session.flush()
         return terminal.id
+
+
+def error_fields(response: Any) -> list[str]:
+    """The field names an API error answer blames (empty when it names none), whatever the error's kind."""
+    detail = response.json()["detail"]
+    if isinstance(detail, dict):
+        return [str(f["field"]) for f in detail.get("fields", [])]
+    if isinstance(detail, list):
+        return [".".join(str(p) for p in e["loc"][1:]) for e in detail]
+    return []

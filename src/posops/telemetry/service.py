@@ -420,6 +420,11 @@ def terminal_telemetry(db: Database, principal: Principal, terminal_id: int,
         return _telemetry(session, terminal, now or utcnow())
 
 
+def online_since(now: datetime | None = None) -> datetime:
+    """The instant after which a heartbeat's receipt counts a terminal as online (POSOPS_TELEMETRY_OFFLINE_AFTER_S)."""
+    return (now or utcnow()) - timedelta(seconds=get_settings().telemetry_offline_after_s)
+
+
 def _telemetry(session: Session, terminal: Terminal, now: datetime) -> TerminalTelemetry:
     snapshot = session.get(TelemetrySnapshot, terminal.id)
     heartbeat = _heartbeat(snapshot)
@@ -429,10 +434,9 @@ def _telemetry(session: Session, terminal: Terminal, now: datetime) -> TerminalT
     if snapshot is None:
         return TerminalTelemetry(terminal_id=terminal.id, serial_number=terminal.serial_number, online=None,
                                  evidence=evidence, incidents=refs)
-    offline_after = timedelta(seconds=get_settings().telemetry_offline_after_s)
     return TerminalTelemetry(
         terminal_id=terminal.id, serial_number=terminal.serial_number,
-        online=now - snapshot.last_seen_at <= offline_after, last_seen_at=snapshot.last_seen_at,
+        online=snapshot.last_seen_at >= online_since(now), last_seen_at=snapshot.last_seen_at,
         seq=snapshot.seq, ts=snapshot.ts, failing=snapshot.failing,
         failure_reasons=[r for r in snapshot.failure_reasons.split(",") if r],
         heartbeat=json.loads(snapshot.payload), evidence=evidence, incidents=refs)
