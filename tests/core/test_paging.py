@@ -11,15 +11,18 @@ from posops.core.models import LoginAttempt
 from posops.core.paging import MAX_PER_PAGE, Page, check_limit, check_page, paginate
 
 
-@pytest.mark.parametrize(("page", "per_page", "message"), [
-    (0, 10, "page: must be 1 or more"),
-    (1, 0, f"per_page: must be between 1 and {MAX_PER_PAGE}"),
-    (1, MAX_PER_PAGE + 1, f"per_page: must be between 1 and {MAX_PER_PAGE}"),
+@pytest.mark.parametrize(("page", "per_page", "field", "message", "zh"), [
+    (0, 10, "page", "page: must be 1 or more", "页码：须为 1 或更大"),
+    (1, 0, "per_page", f"rows per page: must be between 1 and {MAX_PER_PAGE}",
+     f"每页条数：须在 1 到 {MAX_PER_PAGE} 之间"),
+    (1, MAX_PER_PAGE + 1, "per_page", f"rows per page: must be between 1 and {MAX_PER_PAGE}",
+     f"每页条数：须在 1 到 {MAX_PER_PAGE} 之间"),
 ])
-def test_pages_out_of_bounds_are_refused(page: int, per_page: int, message: str) -> None:
+def test_pages_out_of_bounds_are_refused(page: int, per_page: int, field: str, message: str, zh: str) -> None:
     with pytest.raises(Invalid) as caught:
         check_page(page, per_page)
-    assert str(caught.value) == message
+    assert [p.field for p in caught.value.problems] == [field]
+    assert str(caught.value) == message and caught.value.text("zh-CN") == zh
 
 
 def test_bounds_themselves_are_accepted() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from posops.core.auth import Principal, Role, ensure_visible, scoped
+from posops.core.auth import Principal, Role, ensure_visible, not_found, scoped
 from posops.core.db import Database
 from posops.core.errors import NotFound
 from posops.core.models import User
@@ -51,5 +51,20 @@ def test_ensure_visible_hides_rows_of_no_or_another_merchant() -> None:
     ensure_visible(merchant, 5, "terminal")
     ensure_visible(Principal(user_id=2, username="a", role=Role.AGENT), None, "terminal")
     for principal, merchant_id in ((merchant, 6), (merchant, None), (ORPHAN, None)):
-        with pytest.raises(NotFound, match=r"^terminal not found$"):
+        with pytest.raises(NotFound, match=r"^terminal not found$") as caught:
             ensure_visible(principal, merchant_id, "terminal")
+        assert caught.value.text("zh-CN") == "找不到该终端。" and caught.value.code == "error.not_found.terminal"
+
+
+@pytest.mark.parametrize(("what", "zh"), [("application", "找不到该开通申请。"),
+                                          ("reactivation request", "找不到该复机申请。"),
+                                          ("user", "找不到该记录。"), ("no such thing", "找不到该记录。")])
+def test_a_hidden_record_is_not_found_in_both_languages(what: str, zh: str) -> None:
+    error = not_found(what)
+    assert (error.message, error.text("zh-CN"), error.status) == (f"{what} not found", zh, 404)
+
+
+def test_a_feature_may_name_its_own_not_found_sentence() -> None:
+    error = not_found("error.not_found.document")
+    assert (error.code, error.message, error.text("zh-CN")) == ("error.not_found.document", "document not found",
+                                                                 "找不到该文件。")

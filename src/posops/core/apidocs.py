@@ -3,7 +3,7 @@
 Swagger UI 5 (it reads OpenAPI 3.1, which FastAPI writes) comes from the static files of the
 ``swagger-ui-py`` distribution, never a CDN: a provider's closed network still gets a working
 ``/docs``. The OpenAPI document declares the bearer token every
-``/api/v1`` route takes.
+``/api/v1`` route takes, and the one error shape (:class:`ErrorOut`) of its 4xx answers.
 """
 
 from __future__ import annotations
@@ -16,11 +16,70 @@ from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redi
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field
 
 ASSETS = "/docs/assets"
 SWAGGER_UI = files("swagger_ui") / "static"
 BEARER = {"bearer": {"type": "http", "scheme": "bearer",
                      "description": "An API token (`posops tokens create`) or POSOPS_ADMIN_TOKEN"}}
+
+
+class Said(BaseModel):
+    """A sentence in both console languages."""
+
+    zh_cn: str = Field(alias="zh-CN")
+    en: str
+
+
+class FieldProblem(BaseModel):
+    """One refused field of a request: its dotted name, why (in English, and in both languages)."""
+
+    field: str
+    reason: str
+    message: Said
+    line: int | None = Field(None, description="for a file of rows (CSV, frame log): the line")
+    context: dict[str, Any] | None = Field(None, description="facts a client may act on, never the input")
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong: a stable code, the sentence in both languages, and the refused fields of a 422.
+
+    Refused state changes add ``action``, ``state``, ``allowed`` and ``unmet`` (the conditions still missing).
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    code: str
+    message: Said
+    fields: list[FieldProblem] | None = None
+
+
+class ErrorOut(BaseModel):
+    """Every 4xx answer of the API."""
+
+    detail: ErrorDetail
+
+
+ERROR_ANSWERS = {"401": "No valid token", "403": "The token's role may not do this", "404": "Not found, or not yours",
+                 "409": "Refused in the current state", "422": "A field of the request was refused"}
+
+
+def _declare_errors(schema: dict[str, Any]) -> None:
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    error_schema = ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(error_schema.pop("$defs", {}))
+    components["ErrorOut"] = error_schema
+    answer = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+    for path, operations in schema.get("paths", {}).items():
+        if not path.startswith("/api/"):
+            continue
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for status, description in ERROR_ANSWERS.items():
+                responses[status] = {"description": responses.get(status, {}).get("description", description),
+                                     **answer}
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
 
 
 def install_api_docs(app: FastAPI) -> None:
@@ -51,6 +110,7 @@ def install_api_docs(app: FastAPI) -> None:
                 if path.startswith("/api/"):
                     for operation in operations.values():
                         operation.setdefault("security", [{"bearer": []}])
+            _declare_errors(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -15,6 +16,8 @@ from sqlalchemy import ColumnElement, Select, false
 from sqlalchemy.orm import QueryableAttribute
 
 from posops.core.errors import Forbidden, NotFound
+from posops.core.i18n import catalog
+from posops.core.labels import Label, catalog_label
 
 TOKEN_PREFIX = "pos_"
 SelectT = TypeVar("SelectT", bound="Select[*tuple[Any, ...]]")
@@ -92,11 +95,16 @@ def same_secret(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
+def role_names(roles: Iterable[Role]) -> Label:
+    """The roles as a refusal names them: the console's names in zh-CN, their codes in English (for API clients)."""
+    chosen = list(roles)
+    return Label("、".join(catalog_label(f"role.{r.value}").zh for r in chosen), ", ".join(r.value for r in chosen))
+
+
 def require_role(principal: Principal, *roles: Role) -> None:
     """Raise Forbidden unless the principal has one of the roles."""
     if principal.role not in roles:
-        raise Forbidden(f"role {principal.role.value} may not do this; needs one of: "
-                        + ", ".join(r.value for r in roles))
+        raise Forbidden(key="error.forbidden.role", role=role_names([principal.role]), needs=role_names(roles))
 
 
 def scoped(query: SelectT, principal: Principal, column: ColumnElement[Any] | QueryableAttribute[Any]) -> SelectT:
@@ -112,4 +120,21 @@ def scoped(query: SelectT, principal: Principal, column: ColumnElement[Any] | Qu
 def ensure_visible(principal: Principal, merchant_id: int | None, what: str) -> None:
     """Raise NotFound when the principal may not see a record of this merchant (never reveal it exists)."""
     if principal.is_merchant and (merchant_id is None or merchant_id != principal.merchant_id):
-        raise NotFound(f"{what} not found")
+        raise not_found(what)
+
+
+def not_found(what: str) -> NotFound:
+    """The NotFound of a record called ``what``: the sentence ``error.not_found.<what>``, else one naming it.
+
+    ``what`` may also be a feature's own catalogue key (``tickets.error.not_found``), said as it is.
+
+    >>> not_found("terminal").text("zh-CN"), not_found("terminal").code
+    ('找不到该终端。', 'error.not_found.terminal')
+    """
+    if what in catalog():
+        return NotFound(key=what)
+    key = "error.not_found." + what.replace(" ", "_")
+    try:
+        return NotFound(key=key if key in catalog() else "error.not_found.record", what=what)
+    except KeyError:  # that sentence needs more than the thing's name (a username, say): say it generally
+        return NotFound(key="error.not_found.record", what=what)

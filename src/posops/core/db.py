@@ -98,20 +98,27 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def compare_and_set(session: Session, statement: Update, conflict_message: str) -> None:
-    """Run an UPDATE whose WHERE holds the state the caller read; Conflict unless it changed exactly one row."""
+def compare_and_set(session: Session, statement: Update, conflict_message: str | None = None, *,
+                    key: str | None = None, **values: object) -> None:
+    """Run an UPDATE whose WHERE holds the state the caller read; Conflict unless it changed exactly one row.
+
+    The Conflict says ``conflict_message``, or the catalogue sentence ``key`` filled from ``values``.
+    """
     result = session.execute(statement.execution_options(synchronize_session=False))
     if getattr(result, "rowcount", 0) != 1:
-        raise Conflict(conflict_message)
+        raise Conflict(conflict_message, key=key, **values)
 
 
 @contextmanager
-def conflict_on_duplicate(message: str) -> Iterator[None]:
-    """Turn a constraint race inside the block (another transaction got there first) into a Conflict (409)."""
+def conflict_on_duplicate(message: str | None = None, *, key: str | None = None, **values: object) -> Iterator[None]:
+    """Turn a constraint race inside the block (another transaction got there first) into a Conflict (409).
+
+    The Conflict says ``message``, or the catalogue sentence ``key`` filled from ``values``.
+    """
     try:
         yield
     except IntegrityError as exc:
-        raise Conflict(message) from exc
+        raise Conflict(message, key=key, **values) from exc
 
 
 @lru_cache(maxsize=8)

@@ -39,7 +39,7 @@ def optional_principal(request: Request, db: DbDep, settings: SettingsDep) -> Pr
     if token is not None:
         principal = accounts.principal_for_token(db, settings, token)
         if principal is None:
-            raise Unauthorized("invalid or revoked bearer token")
+            raise Unauthorized(key="error.unauthorized.bad_token")
         return principal
     user_id = request.session.get("user_id") if "session" in request.scope else None
     if isinstance(user_id, int):
@@ -50,7 +50,7 @@ def optional_principal(request: Request, db: DbDep, settings: SettingsDep) -> Pr
 def current_principal(principal: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
     """Require a caller: a 401 when there is none."""
     if principal is None:
-        raise Unauthorized("authentication required: send Authorization: Bearer <token>")
+        raise Unauthorized(key="error.unauthorized.required")
     return principal
 
 

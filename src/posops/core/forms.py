@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from posops.core.errors import Invalid, PosopsError
+from posops.core.errors import Invalid, PosopsError, field_label, input_problems
 from posops.core.i18n import translate
 from posops.core.transitions import TransitionError
 
@@ -29,9 +29,7 @@ def validated_as(adapter: TypeAdapter[T], data: dict[str, Any]) -> T:
     try:
         return adapter.validate_python(data)
     except ValidationError as exc:
-        problems: list[tuple[int | None, str, str]] = [
-            (None, ".".join(str(p) for p in err["loc"]) or "form", err["msg"]) for err in exc.errors()]
-        raise Invalid.many(problems) from None
+        raise Invalid.many(input_problems(exc.errors())) from None
 
 
 def dates(text: str, field_name: str) -> list[date] | None:
@@ -42,7 +40,7 @@ def dates(text: str, field_name: str) -> list[date] | None:
     try:
         return [date.fromisoformat(t) for t in items]
     except ValueError:
-        raise Invalid(field_name, "dates must be written YYYY-MM-DD, separated by commas or new lines") from None
+        raise Invalid(field_name, key="error.invalid.dates") from None
 
 
 def lines(text: str) -> list[str]:
@@ -55,9 +53,9 @@ def yuan_to_fen(text: str, field_name: str) -> int:
     try:
         amount = Decimal(text.replace(",", "").replace("，", "").strip())
     except InvalidOperation:
-        raise Invalid(field_name, "must be an amount in yuan, e.g. 81.58") from None
+        raise Invalid(field_name, key="error.invalid.yuan") from None
     if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
-        raise Invalid(field_name, "must be more than 0 with at most two decimals")
+        raise Invalid(field_name, key="error.invalid.yuan_positive")
     return int(amount * 100)
 
 
@@ -77,5 +75,16 @@ def refusal(exc: PosopsError, lang: str) -> Refusal:
         headline = translate("terminals.refusal.missing", lang) if missing else exc.text(lang)
         return Refusal(headline, missing, exc.status)
     if isinstance(exc, Invalid):
-        return Refusal("; ".join(f"{'.'.join(e['loc'][1:])}: {e['msg']}" for e in exc.errors), [], exc.status)
-    return Refusal(exc.message, [], exc.status)
+        return Refusal(_joined([_problem_text(p.field, p.reason.text(lang), p.line, lang) for p in exc.problems],
+                               lang), [], exc.status)
+    return Refusal(exc.text(lang), [], exc.status)
+
+
+def _problem_text(field_name: str, reason: str, line: int | None, lang: str) -> str:
+    name, reason = field_label(field_name).text(lang), reason.rstrip("。.")
+    where = "" if line is None else translate("forms.line", lang, line=line)
+    return f"{where}{name}: {reason}" if lang == "en" else f"{where}{name}：{reason}"
+
+
+def _joined(parts: list[str], lang: str) -> str:
+    return "; ".join(parts) if lang == "en" else "；".join(parts)

@@ -11,6 +11,7 @@ Label(zh='已停机', en='suspended')
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple, TypeVar
 
@@ -89,3 +90,46 @@ def catalog_condition(prefix: str, code: str, subject: str | None = None, **valu
     """Return the Condition ``code``, its texts the catalog sentence ``prefix + code`` filled from ``values``."""
     text = catalog_sentence(prefix + code, **values)
     return Condition(code, text.zh, text.en, subject)
+
+
+SAID_PREFIX = "said:"
+"""Marks a stored note or reason that posops wrote itself, as a catalogue sentence with its values."""
+
+
+class SaidText(str):
+    """A note posops wrote itself: the string is its English text; ``zh`` is the same in zh-CN."""
+
+    zh: str
+
+    def __new__(cls, label: Label) -> SaidText:
+        """Make the text of ``label``: English as the string, zh-CN alongside."""
+        text = super().__new__(cls, label.en)
+        text.zh = label.zh
+        return text
+
+
+def said(key: str, **values: str | int) -> str:
+    """How to store a note or audit reason posops writes itself, so each reader sees it in its own language.
+
+    >>> read_said(said("terminals.audit.reactivated_by_request", number=2)).zh
+    '复机申请 #2 已批准'
+    """
+    return SAID_PREFIX + json.dumps({"key": key, "values": values}, ensure_ascii=False, sort_keys=True)
+
+
+def read_said(text: str | None) -> str | None:
+    """A stored note as text: a note posops wrote becomes a SaidText (English, with zh-CN); others stay as typed."""
+    if text is None or not text.startswith(SAID_PREFIX):
+        return text
+    try:
+        stored = json.loads(text[len(SAID_PREFIX):])
+        return SaidText(catalog_sentence(stored["key"], **stored["values"]))
+    except (ValueError, KeyError, TypeError):
+        return text
+
+
+def in_lang(text: str | None, lang: str) -> str:
+    """A note in the page's language: a SaidText in ``lang``, anything else as it is."""
+    if isinstance(text, SaidText):
+        return text.zh if lang != "en" else str(text)
+    return text or ""

@@ -31,14 +31,14 @@ class Page(BaseModel, Generic[T]):
 def check_page(page: int, per_page: int) -> None:
     """Raise Invalid unless the page is 1 or more and per_page between 1 and MAX_PER_PAGE."""
     if page < 1:
-        raise Invalid("page", "must be 1 or more")
+        raise Invalid("page", key="error.invalid.page")
     check_limit("per_page", per_page)
 
 
 def check_limit(field: str, limit: int) -> None:
     """Raise Invalid naming `field` unless the limit is between 1 and MAX_PER_PAGE."""
     if not 1 <= limit <= MAX_PER_PAGE:
-        raise Invalid(field, f"must be between 1 and {MAX_PER_PAGE}")
+        raise Invalid(field, key="error.invalid.page_size", max=MAX_PER_PAGE)
 
 
 def paginate(session: Session, query: Select[Any], page: int, per_page: int) -> tuple[list[Any], int]:

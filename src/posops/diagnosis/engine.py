@@ -20,8 +20,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from posops.core.errors import excerpt
 from posops.core.i18n import normalize_lang
-from posops.core.labels import catalog_sentence
+from posops.core.labels import Label, catalog_label, catalog_sentence
 from posops.diagnosis.errors import StepError
 from posops.diagnosis.explanation import NextStep, explain
 from posops.diagnosis.inference import Belief, Observations, compile_model, infer, predictive_likelihood
@@ -31,7 +32,7 @@ from posops.diagnosis.planning import Decision, decide
 from posops.diagnosis.reading import TextReading, read_complaint
 from posops.diagnosis.vocabulary import ESCALATE, REPAIR_OUTCOMES, SessionStatus, StepBy, StepKind, StepOutcome
 
-__all__ = ["Assessment", "DiagnosisEngine", "SessionState", "Step", "StepError"]
+__all__ = ["Assessment", "DiagnosisEngine", "SessionState", "Step", "StepError", "status_word"]
 
 RANKING_SIZE = 10
 RANKING_FLOOR = 0.001
@@ -50,10 +51,22 @@ def _outcome(key: str, lang: str) -> str:
     label = catalog_sentence(f"diagnosis.outcome.{key}")
     return label.zh if lang == "zh-CN" else label.en
 
+
+def status_word(status: SessionStatus) -> Label:
+    """A session's status as a refusal names it: the console's word in zh-CN, the API's value in English."""
+    return Label(catalog_label(f"diagnosis.status_{status.value}").zh, status.value)
+
+
+def _quoted(value: object) -> Label:
+    """A refused id as a refusal repeats it (a short excerpt): “…” in zh-CN, Python's quotes in English."""
+    text = excerpt(value) if isinstance(value, str) else value
+    return Label(f"“{text}”", repr(text))
+
+
 def _require_open(state: SessionState) -> None:
     """Refuse to change a session that is no longer open."""
     if state.status != SessionStatus.OPEN:
-        raise StepError("status", f"the diagnosis is already {state.status}")
+        raise StepError("status", key="diagnosis.error.already_closed", status=status_word(state.status))
 
 
 @dataclass(frozen=True)
@@ -121,7 +134,7 @@ class SessionState:
     def from_dict(cls, data: Mapping[str, Any]) -> SessionState:
         """Rebuild a state from `to_dict` output."""
         if data.get("version") != STATE_VERSION:
-            raise StepError("state", f"unsupported session state version {data.get('version')!r}")
+            raise StepError("state", key="diagnosis.error.state_version", version=repr(data.get("version")))
         return cls(
             text=str(data["text"]),
             reading=TextReading.from_dict(data["reading"]),
@@ -206,45 +219,52 @@ class DiagnosisEngine:
     ) -> SessionState:
         """Open a session from the merchant's words, an optional known symptom and known evidence."""
         if not isinstance(text, str):
-            raise StepError("text", "must be a string")
+            raise StepError("text", key="diagnosis.error.text_type")
         if len(text) > MAX_TEXT:
-            raise StepError("text", f"longer than {MAX_TEXT} characters")
+            raise StepError("text", key="diagnosis.error.text_too_long", max=MAX_TEXT)
         if symptom is not None and symptom not in self.knowledge.symptoms:
-            raise StepError("symptom", f"unknown symptom {symptom!r}")
+            raise StepError("symptom", key="diagnosis.error.unknown_symptom", symptom=_quoted(symptom))
         checked: dict[str, str] = {}
         for check, outcome in (evidence or {}).items():
             if check not in self.knowledge.checks:
-                raise StepError(f"evidence.{check}", f"unknown check {check!r}")
+                raise StepError(f"evidence.{excerpt(check)}", key="diagnosis.error.unknown_check",
+                                check=_quoted(check))
             value = str(outcome)
             if value != StepOutcome.UNKNOWN and value not in self.knowledge.checks[check].outcomes:
-                raise StepError(f"evidence.{check}", f"check {check} has no outcome {value!r}")
+                raise StepError(f"evidence.{check}", key="diagnosis.error.no_such_outcome",
+                                check=self._step_word(check), outcome=_quoted(value))
             checked[check] = value
         return SessionState(text=text, reading=read_complaint(self.knowledge, text), symptom=symptom, evidence=checked)
 
     def apply(self, state: SessionState, step_id: str, outcome: str) -> SessionState:
         """Record the answer to a step; returns the new state (the given one is unchanged)."""
         if state.status != SessionStatus.OPEN:
-            raise StepError("step", f"the diagnosis is already {state.status}")
+            raise StepError("step", key="diagnosis.error.already_closed", status=status_word(state.status))
         outcome = str(outcome)
         if step_id in self.knowledge.checks:
             check = self.knowledge.checks[step_id]
             if state.answered(step_id):
-                raise StepError("step", f"check {step_id} was already answered")
+                raise StepError("step", key="diagnosis.error.check_answered", check=self._step_word(step_id))
             if outcome != StepOutcome.UNKNOWN and outcome not in check.outcomes:
-                allowed = ", ".join((*check.outcomes, StepOutcome.UNKNOWN))
-                raise StepError("outcome", f"check {step_id} has no outcome {outcome!r} (expected one of {allowed})")
+                labels = self.outcome_labels(step_id)
+                allowed = Label("、".join(f"“{labels[o]}”" for o in (*check.outcomes, StepOutcome.UNKNOWN)),
+                                ", ".join((*check.outcomes, StepOutcome.UNKNOWN)))
+                raise StepError("outcome", key="diagnosis.error.outcome_not_allowed", check=self._step_word(step_id),
+                                outcome=_quoted(outcome), allowed=allowed)
             return replace(state, answers=(*state.answers, Answer(StepKind.CHECK, step_id, outcome)))
         if step_id in self.knowledge.actions:
             if state.answered(step_id):
-                raise StepError("step", f"repair {step_id} was already tried")
+                raise StepError("step", key="diagnosis.error.repair_tried", action=self._step_word(step_id))
             if outcome not in REPAIR_OUTCOMES:
-                fixed, not_fixed, unknown = REPAIR_OUTCOMES
-                raise StepError("outcome", f"a repair is answered {fixed}, {not_fixed} or {unknown}, not {outcome!r}")
+                labels = self.outcome_labels(step_id)
+                fixed, not_fixed, unknown = (Label(labels[o], o.value) for o in REPAIR_OUTCOMES)
+                raise StepError("outcome", key="diagnosis.error.repair_outcome", fixed=fixed, not_fixed=not_fixed,
+                                unknown=unknown, outcome=_quoted(outcome))
             status = SessionStatus.OPEN
             if outcome == StepOutcome.FIXED:
                 status = SessionStatus.ESCALATED if step_id == ESCALATE else SessionStatus.RESOLVED
             return replace(state, answers=(*state.answers, Answer(StepKind.ACTION, step_id, outcome)), status=status)
-        raise StepError("step", f"unknown step {step_id!r}")
+        raise StepError("step", key="diagnosis.error.unknown_step", step=_quoted(step_id))
 
     def hand_over(self, state: SessionState) -> SessionState:
         """Stop asking and hand the case to the service desk, with everything learned so far."""
@@ -255,7 +275,7 @@ class DiagnosisEngine:
         """Record the symptom the person picked; the reading of their words stops counting."""
         _require_open(state)
         if symptom not in self.knowledge.symptoms:
-            raise StepError("symptom", f"unknown symptom {symptom!r}")
+            raise StepError("symptom", key="diagnosis.error.unknown_symptom", symptom=_quoted(symptom))
         return replace(state, symptom=symptom)
 
     def symptom_question(self, state: SessionState, belief: Belief,
@@ -474,6 +494,10 @@ class DiagnosisEngine:
         """Return the title of a check or action in `lang` (the id itself if unknown)."""
         step = self.knowledge.step(step_id)
         return step.name(lang) if step is not None else step_id
+
+    def _step_word(self, step_id: str) -> Label:
+        """A known step as a refusal names it: its title in zh-CN, its id in English (the API's words)."""
+        return Label(self.step_title(step_id), step_id)
 
     def _step(self, decision: Decision, lang: str) -> Step:
         labels = self.outcome_labels(decision.id, lang)

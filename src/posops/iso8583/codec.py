@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import iso8583
-from posops.iso8583.errors import FrameError
+from posops.iso8583.errors import FrameError, frame_reason
 from posops.iso8583.message import Message
 from posops.iso8583.spec import (
     FIELDS,
@@ -70,16 +70,17 @@ class Codec:
         frame = bytes(frame)
         size = len(frame)
         if size < LENGTH_BYTES:
-            raise FrameError("length", 0, f"{size} bytes, shorter than the 2-byte length prefix")
+            raise FrameError("length", 0, frame_reason("length_short", size=size))
         declared = int.from_bytes(frame[:LENGTH_BYTES], "big")
         if declared != size - LENGTH_BYTES:
-            raise FrameError("length", 0, f"length prefix says {declared} bytes, {size - LENGTH_BYTES} follow")
+            raise FrameError("length", 0, frame_reason("length_mismatch", declared=declared,
+                                                          follows=size - LENGTH_BYTES))
         if size < MIN_FRAME_BYTES:
             part = "tpdu" if size < LENGTH_BYTES + TPDU_BYTES else "header" if size < _HEAD else (
                 "mti" if size < _BITMAP_AT else "bitmap")
-            raise FrameError(part, size, f"frame ends after {size} bytes, {MIN_FRAME_BYTES} at least")
+            raise FrameError(part, size, frame_reason("frame_short", size=size, least=MIN_FRAME_BYTES))
         if frame[LENGTH_BYTES] != TPDU_ID:
-            raise FrameError("tpdu", LENGTH_BYTES, f"TPDU id is {frame[LENGTH_BYTES]:02X}, expected 60")
+            raise FrameError("tpdu", LENGTH_BYTES, frame_reason("tpdu_id", id=f"{frame[LENGTH_BYTES]:02X}"))
         self._check_bitmap(frame)
         try:
             # TPDU and header are split here; pyiso8583 reads from the MTI on.
@@ -90,14 +91,14 @@ class Codec:
         del fields["p"]
         fields.pop("1", None)
         if not mti.isdigit():
-            raise FrameError("mti", _HEAD, "MTI is not BCD")
+            raise FrameError("mti", _HEAD, frame_reason("mti_not_bcd"))
         numeric = self._numeric
         for key, value in fields.items():
             if key in numeric:
                 if not value.isdigit() and value:
-                    raise FrameError(key, self._field_offset(enc, key), "numeric field is not BCD")
+                    raise FrameError(key, self._field_offset(enc, key), frame_reason("numeric_not_bcd"))
             elif key in self._track and not _TRACK_NIBBLES.issuperset(value):
-                raise FrameError(key, self._field_offset(enc, key), "track data has a nibble outside 0-9, D")
+                raise FrameError(key, self._field_offset(enc, key), frame_reason("track_nibble"))
         head = frame[LENGTH_BYTES:_HEAD].hex().upper()
         return head[:2 * TPDU_BYTES], head[2 * TPDU_BYTES:], mti, fields
 
@@ -105,17 +106,17 @@ class Codec:
         primary = int.from_bytes(frame[_BITMAP_AT:_BITMAP_AT + 8], "big")
         unknown = primary & ~self._primary
         if unknown:
-            raise FrameError(_first_field(unknown, 0), _BITMAP_AT, "bit set for a field the CUP POS spec lacks")
+            raise FrameError(_first_field(unknown, 0), _BITMAP_AT, frame_reason("unknown_field"))
         if primary & _bit(1):
             at = _BITMAP_AT + 8
             if len(frame) < at + 8:
-                raise FrameError("bitmap", len(frame), "secondary bitmap cut short")
+                raise FrameError("bitmap", len(frame), frame_reason("secondary_cut"))
             secondary = int.from_bytes(frame[at:at + 8], "big")
             if not secondary:
-                raise FrameError("bitmap", at, "secondary bitmap announced but empty")
+                raise FrameError("bitmap", at, frame_reason("secondary_empty"))
             unknown = secondary & ~self._secondary
             if unknown:
-                raise FrameError(_first_field(unknown, 64), at, "bit set for a field the CUP POS spec lacks")
+                raise FrameError(_first_field(unknown, 64), at, frame_reason("unknown_field"))
 
     def _field_offset(self, enc: Mapping[str, Mapping[str, bytes]], key: str) -> int:
         """Byte offset of a decoded field's data, recomputed from the encoded parts (error path)."""
@@ -132,20 +133,20 @@ class Codec:
     def encode(self, message: Message) -> bytes:
         """Encode a message into a whole frame; raise :class:`FrameError` (offset ``None``) if invalid."""
         if len(message.mti) != 4 or not message.mti.isdigit():
-            raise FrameError("mti", None, "MTI must be 4 digits")
+            raise FrameError("mti", None, frame_reason("mti_digits"))
         head = message.tpdu + message.header
         if len(message.tpdu) != 2 * TPDU_BYTES or len(message.header) != 2 * HEADER_BYTES or not _is_hex(head):
-            raise FrameError("header", None, "TPDU must be 5 bytes and header 6 bytes of hex")
+            raise FrameError("header", None, frame_reason("header_hex"))
         if int(message.tpdu[:2], 16) != TPDU_ID:
-            raise FrameError("tpdu", None, "TPDU id must be 60")
+            raise FrameError("tpdu", None, frame_reason("tpdu_60"))
         doc: dict[str, str] = {"t": message.mti}
         for key, value in message.fields.items():
             if not key.isdigit() or int(key) not in self.fields:
-                raise FrameError(key, None, "field is not in the CUP POS spec")
+                raise FrameError(key, None, frame_reason("not_in_spec"))
             if key in self._numeric and value and not value.isdigit():
-                raise FrameError(key, None, "numeric field must be digits")
+                raise FrameError(key, None, frame_reason("numeric_digits"))
             if key in self._track and not _TRACK_NIBBLES.issuperset(value):
-                raise FrameError(key, None, "track data must be digits and D")
+                raise FrameError(key, None, frame_reason("track_digits"))
             doc[key] = value
         try:
             encoded, _ = iso8583.encode(doc, self._body_spec)
@@ -153,7 +154,7 @@ class Codec:
             raise FrameError(_PARTS.get(exc.field, exc.field), None, exc.msg) from None
         body = bytes.fromhex(head) + encoded
         if len(body) > _MAX_BODY:
-            raise FrameError("length", None, f"{len(body)} bytes do not fit the 2-byte length prefix")
+            raise FrameError("length", None, frame_reason("too_long", size=len(body)))
         return len(body).to_bytes(LENGTH_BYTES, "big") + bytes(body)
 
 
@@ -174,12 +175,12 @@ def frame_from_hex(text: str) -> bytes:
     """Read a frame written as hex (spaces and line breaks allowed); raise :class:`FrameError`."""
     compact = "".join(text.split())
     if len(compact) % 2:
-        raise FrameError("hex", len(compact) // 2, "odd number of hex digits")
+        raise FrameError("hex", len(compact) // 2, frame_reason("hex_odd"))
     try:
         return bytes.fromhex(compact)
     except ValueError:
         bad = next(i for i, ch in enumerate(compact) if ch not in "0123456789abcdefABCDEF")
-        raise FrameError("hex", bad // 2, "not a hexadecimal digit") from None
+        raise FrameError("hex", bad // 2, frame_reason("hex_digit")) from None
 
 
 CUP_POS = Codec()

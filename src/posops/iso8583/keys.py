@@ -24,7 +24,7 @@ from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
 
 from posops.core.labels import Label
-from posops.iso8583.errors import FrameError
+from posops.iso8583.errors import FrameError, frame_reason
 
 BLOCK = 8
 CHECK_VALUE_BYTES = 4
@@ -117,7 +117,7 @@ def split_working_keys(value_hex: str) -> WorkingKeys:
     raw = bytes.fromhex(value_hex)
     layout = LAYOUTS.get(len(raw))
     if layout is None:
-        raise FrameError("62", None, f"{len(raw)} bytes; working keys take 24, 40 or 60")
+        raise FrameError("62", None, frame_reason("working_keys", size=len(raw)))
     keys = []
     at = 0
     for name, size in layout:

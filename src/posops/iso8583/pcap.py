@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from posops.core.labels import catalog_sentence
 from posops.iso8583.framing import FrameAssembler
 from posops.iso8583.logs import TO_HOST, TO_TERMINAL, Direction, FrameRecord
 from posops.iso8583.spec import HEADER_BYTES, LENGTH_BYTES, TPDU_BYTES
@@ -39,7 +40,11 @@ _SEQ_MOD = 1 << 32
 
 
 class PcapError(ValueError):
-    """The file is not a capture this reader understands."""
+    """The file is not a capture this reader understands: why, as the catalogue sentence ``key`` in both languages."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        self.said = catalog_sentence(key, **values)
+        super().__init__(self.said.en)
 
 
 def capture_format(path: Path) -> str | None:
@@ -96,7 +101,7 @@ def _ip_payload(link: int, packet: bytes) -> bytes | None:
         return packet[4:]
     if link in (_RAW, _RAW_ALT, _IPV4, _IPV6):
         return packet
-    raise PcapError(f"link type {link} is not supported")
+    raise PcapError("iso8583.error.link_type", link=link)
 
 
 def _tcp_segment(ip: bytes) -> tuple[tuple[bytes, int, bytes, int], int, int, bytes, int] | None:
@@ -207,9 +212,9 @@ def read_pcap(path: Path, *, port: int | None = None, stats: PcapStats | None = 
     with path.open("rb") as handle:
         head = handle.read(24)
         if head[:4] == _PCAPNG_MAGIC:
-            raise PcapError("pcapng is not supported; convert it with: editcap -F pcap in.pcapng out.pcap")
+            raise PcapError("iso8583.error.pcapng")
         if len(head) < 24 or head[:4] not in _PCAP_MAGIC:
-            raise PcapError("not a pcap file")
+            raise PcapError("iso8583.error.not_pcap")
         endian, unit = _PCAP_MAGIC[head[:4]]
         link = struct.unpack_from(endian + "I", head, 20)[0] & 0x0FFFFFFF
         reassembler = _Reassembler(stats)

@@ -14,7 +14,7 @@ def read_frames(path: Path, *, port: int | None = None,
     """Stream the frames of a file: a pcap capture (by its magic number) or else a frame log."""
     kind = capture_format(path)
     if kind == "pcapng":
-        raise PcapError("pcapng is not supported; convert it with: editcap -F pcap in.pcapng out.pcap")
+        raise PcapError("iso8583.error.pcapng")
     if kind == "pcap":
         return read_pcap(path, port=port, stats=stats)
     return read_log(path)

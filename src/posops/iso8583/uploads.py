@@ -40,8 +40,7 @@ def _private_file() -> Iterator[Path]:
 
 
 def _too_big() -> Invalid:
-    return Invalid("file", f"larger than {MAX_UPLOAD_BYTES >> 20} MiB; analyse it with `posops logs analyze "
-                           "FILE --import` on the server")
+    return Invalid("file", key="iso8583.error.too_big", mib=MAX_UPLOAD_BYTES >> 20)
 
 
 def _copy(source: BinaryIO, target: Path) -> int:
@@ -62,7 +61,7 @@ def spooled_file(upload: UploadFile) -> Iterator[Spooled]:
         upload.file.seek(0)
         size = _copy(upload.file, path)
         if size == 0:
-            raise Invalid("file", "the file is empty")
+            raise Invalid("file", key="iso8583.error.empty_file")
         yield Spooled(path, upload.filename or "upload", size)
 
 
@@ -79,7 +78,7 @@ async def spooled_request(request: Request) -> AsyncIterator[Spooled]:
         try:
             upload = form.get("file")
             if not isinstance(upload, UploadFile):
-                raise Invalid("file", "send the log or capture as the multipart part named 'file'")
+                raise Invalid("file", key="iso8583.error.no_file_part")
             with spooled_file(upload) as spooled:
                 yield spooled
         finally:
@@ -94,7 +93,7 @@ async def spooled_request(request: Request) -> AsyncIterator[Spooled]:
                     raise _too_big()
                 out.write(chunk)
         if size == 0:
-            raise Invalid("file", "the request body is empty: send a frame log or pcap capture")
+            raise Invalid("file", key="iso8583.error.empty_body")
         yield Spooled(path, _disposition_filename(request.headers.get("content-disposition")) or "upload", size)
 
 

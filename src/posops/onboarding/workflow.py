@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
+from posops.core.errors import RuleBroken
 from posops.core.labels import Condition, Label, catalog_condition, catalog_labels, catalog_sentence
 from posops.core.transitions import (
     ACTOR_LABELS,
@@ -51,6 +52,7 @@ class Material(StrEnum):
 
 
 MATERIAL_LABELS: Mapping[Material, Label] = catalog_labels("terminals.material.", Material)
+APPLICANT_LABELS: Mapping[ApplicantType, Label] = catalog_labels("terminals.applicant.", ApplicantType)
 
 REQUIRED_MATERIALS: Mapping[ApplicantType, tuple[Material, ...]] = {
     ApplicantType.BUSINESS: (
@@ -309,7 +311,7 @@ def step(
 
     Raises :class:`IllegalTransition` (not possible from this status), :class:`NotAllowed`
     (not this role) or :class:`ConditionsNotMet` (listing what is missing, e.g. unverified
-    materials). A rejection needs a non-blank ``rejection_reason`` (ValueError otherwise).
+    materials). A rejection needs a non-blank ``rejection_reason`` (RuleBroken, a ValueError, otherwise).
     After ``go_live`` the service activates the terminal through ``lifecycle.decide``.
     """
     st = ApplicationStatus(status)
@@ -322,7 +324,7 @@ def step(
     if who not in roles:
         raise _refuse(NotAllowed, act, st, who, _wrong_role(act, who), allowed_onboarding_actions(st, who))
     if act is OnboardingAction.REJECT and _blank(rejection_reason):
-        raise ValueError("a rejection needs a reason the applicant can act on")
+        raise RuleBroken("onboarding.error.rejection_reason")
     unmet = requirements(act, facts)
     if unmet:
         problem = catalog_sentence(_REFUSAL + "not_yet", action=ACTION_LABELS[act],
@@ -362,7 +364,7 @@ def material_step(
         raise _refuse(IllegalTransition, act, st, who, problem, allowed_material_actions(st, who))
     if act is MaterialAction.REJECT:
         if _blank(note):
-            raise ValueError("sending a material back needs a note saying what is wrong")
+            raise RuleBroken("onboarding.error.send_back_note")
         return MaterialState.REJECTED
     return MaterialState.VERIFIED
 
@@ -403,8 +405,8 @@ def _birth_date_valid(id18: str) -> bool:
     return born.year >= 1900
 
 
-def legal_id_problem(applicant_type: ApplicantType | str, legal_id: str) -> str | None:
-    """Say (in English, for an API error) why ``legal_id`` is not a valid id for this applicant, or None.
+def legal_id_problem(applicant_type: ApplicantType | str, legal_id: str) -> Label | None:
+    """Say (in zh-CN and English, for an error) why ``legal_id`` is not a valid id for this applicant, or None.
 
     A business gives its 统一社会信用代码 (18 characters, check character verified) or, with a
     licence from before 三证合一, its 15-digit registration number (注册号); an individual gives an
@@ -415,19 +417,18 @@ def legal_id_problem(applicant_type: ApplicantType | str, legal_id: str) -> str 
         if _OLD_REGISTRATION_NUMBER.match(code):
             return None
         if not _USCC_SHAPE.match(code):
-            return ("must be an 18-character unified social credit code (统一社会信用代码) "
-                    "or a 15-digit registration number")
+            return catalog_sentence("onboarding.error.uscc_shape")
         expected = unified_credit_code_check(code[:17])
         if code[17] != expected:
-            return f"check character of the unified social credit code should be {expected}: look for a typo"
+            return catalog_sentence("onboarding.error.uscc_check", expected=expected)
         return None
     if not _RESIDENT_ID_SHAPE.match(code):
-        return "must be an 18-character resident id number (身份证号)"
+        return catalog_sentence("onboarding.error.resident_id_shape")
     if not _birth_date_valid(code):
-        return "the birth date in the resident id number is not a real date"
+        return catalog_sentence("onboarding.error.resident_id_birth_date")
     expected = resident_id_check(code[:17])
     if code[17] != expected:
-        return f"check character of the resident id number should be {expected}: look for a typo"
+        return catalog_sentence("onboarding.error.resident_id_check", expected=expected)
     return None
 
 

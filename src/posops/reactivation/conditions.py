@@ -18,6 +18,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from posops.core.errors import RuleBroken
 from posops.core.labels import Condition, Label, catalog_condition, catalog_labels, catalog_sentence
 from posops.core.transitions import (
     ACTOR_LABELS,
@@ -350,12 +351,12 @@ def resubmit_request(
 def reject_request(
     status: RequestStatus | str, reason: SuspensionReason | str, role: str, rejection_reason: str
 ) -> RequestStatus:
-    """Reject a submitted request; ``rejection_reason`` (shown to the merchant) must not be blank."""
+    """Reject a submitted request; ``rejection_reason`` (shown to the merchant) must not be blank (else RuleBroken)."""
     who, why = str(role), SuspensionReason(reason)
     st = _expect_status(RequestAction.REJECT, status, RequestStatus.SUBMITTED, why, who)
     _expect_role(RequestAction.REJECT, st, why, who, approvers_for(why))
     if not rejection_reason.strip():
-        raise ValueError("a rejection needs a reason the merchant can act on")
+        raise RuleBroken("reactivation.error.rejection_reason")
     return RequestStatus.REJECTED
 
 

@@ -9,6 +9,9 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from posops.core.errors import Problem, input_problems
+from posops.core.labels import catalog_sentence
+
 RowT = TypeVar("RowT", bound=BaseModel)
 
 
@@ -17,7 +20,7 @@ class ParsedCsv(Generic[RowT]):
     """Rows that passed validation (with their line numbers) and every problem found."""
 
     rows: list[tuple[int, RowT]]
-    errors: list[tuple[int | None, str, str]]
+    errors: list[Problem]
 
 
 def parse_csv(content: bytes, model: type[RowT], *, renames: dict[str, str] | None = None,
@@ -26,30 +29,30 @@ def parse_csv(content: bytes, model: type[RowT], *, renames: dict[str, str] | No
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        return ParsedCsv([], [(None, "file", f"not UTF-8 text (byte {exc.start})")])
+        return ParsedCsv([], [Problem("file", catalog_sentence("terminals.error.csv_not_utf8", byte=exc.start))])
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in (reader.fieldnames or [])]
     if not header:
-        return ParsedCsv([], [(1, "header", "the file is empty or has no header line")])
+        return ParsedCsv([], [Problem("header", catalog_sentence("terminals.error.csv_no_header"), 1)])
     known = set(model.model_fields) | set((renames or {}).keys())
     unknown = [h for h in header if h not in known]
     if unknown:
-        return ParsedCsv([], [(1, "header", f"unknown column(s): {', '.join(unknown)}")])
+        return ParsedCsv([], [Problem("header", catalog_sentence("terminals.error.csv_unknown_columns",
+                                                                 columns=", ".join(unknown)), 1)])
     parsed: ParsedCsv[RowT] = ParsedCsv([], [])
     for index, raw in enumerate(reader):
         line = index + 2
         if index >= max_rows:
-            parsed.errors.append((line, "file", f"more than {max_rows} rows"))
+            too_many = catalog_sentence("terminals.error.csv_too_many_rows", max_rows=max_rows)
+            parsed.errors.append(Problem("file", too_many, line))
             break
         if None in raw:
-            parsed.errors.append((line, "row", "more values than columns"))
+            parsed.errors.append(Problem("row", catalog_sentence("terminals.error.csv_extra_values"), line))
             continue
         values = {(renames or {}).get(k.strip(), k.strip()): v.strip()
                   for k, v in raw.items() if v is not None and v.strip() != ""}
         try:
             parsed.rows.append((line, model.model_validate(values)))
         except ValidationError as exc:
-            for err in exc.errors():
-                field = ".".join(str(p) for p in err["loc"]) or "row"
-                parsed.errors.append((line, field, err["msg"]))
+            parsed.errors.extend(problem._replace(line=line) for problem in input_problems(exc.errors()))
     return parsed
