@@ -1,6 +1,7 @@
-"""Console pages for terminals: the filtered list, the detail page and its lifecycle forms (suspend, activate …).
+"""Console pages for terminals: the detail page and its lifecycle forms (suspend, activate …).
 
 The detail page shows the sections every feature registers (see :class:`posops.core.web.TerminalSection`).
+The terminal list, which shows telemetry presence, is the fleet feature's (:mod:`posops.fleet.views`).
 """
 
 from __future__ import annotations
@@ -9,14 +10,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import ValidationError
 
 from posops.core.audit import AuditEntity
 from posops.core.auth import Principal
-from posops.core.deps import DbDep, PageNumber
+from posops.core.deps import DbDep
 from posops.core.forms import Refusal, dates, lines, validated
 from posops.core.web import (
-    CONSOLE_PER_PAGE,
     PageUser,
     TerminalSection,
     render,
@@ -26,27 +25,11 @@ from posops.core.web import (
 )
 from posops.terminals import service
 from posops.terminals.lifecycle import TerminalStatus
-from posops.terminals.schemas import DecommissionIn, ReasonChangeIn, SuspendIn, TerminalFilters
+from posops.terminals.schemas import DecommissionIn, ReasonChangeIn, SuspendIn
 
 router = APIRouter(include_in_schema=False)
 template_vocabulary(TerminalStatus, AuditEntity)
 Field = Annotated[str, Form()]
-
-
-@router.get("/terminals", response_class=HTMLResponse)
-def terminal_list(request: Request, db: DbDep, user: PageUser, q: str = "", status: str = "", model: str = "",
-                  region: str = "", page: PageNumber = 1) -> HTMLResponse:
-    """List terminals with filters and paging."""
-    try:
-        filters = TerminalFilters(q=q or None, status=status or None, model=model or None,
-                                  region=region or None)
-    except ValidationError:
-        filters = TerminalFilters(q=q or None, model=model or None, region=region or None)
-    result = service.list_terminals(db, user, filters, page=page, per_page=CONSOLE_PER_PAGE)
-    query = {"q": q, "status": status, "model": model, "region": region}
-    return render(request, "terminals/list.html", {
-        "result": result, "pages": result.pages, "query": query, "statuses": tuple(TerminalStatus),
-        "models": service.terminal_models(db, user)})
 
 
 @router.get("/terminals/{terminal_id}", response_class=HTMLResponse)
