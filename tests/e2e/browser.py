@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from posops.demo import DEMO_PASSWORDS
 
 
-def log_in(page: Any, base: str, username: str) -> None:
-    """Log in as a demo user and wait for the terminal list."""
-    page.goto(base + "/login")
+def log_in(page: Any, base: str, username: str, landing: str = "/terminals") -> None:
+    """Log in as a demo user and wait where the login sends them: the terminal list unless told (``/``: home)."""
+    page.goto(base + "/login" + ("" if landing == "/" else f"?next={quote(landing)}"))
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", DEMO_PASSWORDS[username])
     page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_url(base + "/terminals")
+    page.wait_for_url(base + landing)

@@ -33,7 +33,8 @@ def test_merchant_sees_only_its_own_terminals(live_server: str, page: Any) -> No
     page.fill("input[name=username]", "merchant")
     page.fill("input[name=password]", DEMO_PASSWORDS["merchant"])
     page.click("button[type=submit]")
-    page.wait_for_url(live_server + "/terminals")
+    page.wait_for_url(live_server + "/")  # signing in lands on the home page
+    page.goto(live_server + "/terminals")
     merchants = set(page.locator("[data-testid=terminal-table] tbody td:nth-child(4)").all_inner_texts())
     assert merchants == {"上海静安好邻居便利店"}
 

@@ -1,4 +1,4 @@
-"""Console pages of the shell itself: login, logout, language switch and the home redirect."""
+"""Console pages of the shell itself: login, logout and the language switch (the home page is posops.home)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from posops.core import accounts
-from posops.core.deps import DbDep, OptionalPrincipal, SettingsDep
+from posops.core.deps import DbDep, SettingsDep
 from posops.core.i18n import LANGUAGES, translate
 from posops.core.web import check_csrf, page_lang, render
 
@@ -19,13 +19,7 @@ def _safe_next(next_url: str | None) -> str:
     """Only follow local paths after login, never another site."""
     if next_url and next_url.startswith("/") and not next_url.startswith("//"):
         return next_url
-    return "/terminals"
-
-
-@router.get("/", response_class=RedirectResponse)
-def home(principal: OptionalPrincipal) -> RedirectResponse:
-    """Send signed-in users to their terminals and others to the login page."""
-    return RedirectResponse("/terminals" if principal else "/login", status_code=303)
+    return "/"
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -37,7 +31,7 @@ def login_page(request: Request, next: str | None = None) -> Response:
 @router.post("/login", response_class=HTMLResponse)
 def login_submit(request: Request, db: DbDep, settings: SettingsDep,
                  username: Annotated[str, Form()], password: Annotated[str, Form()],
-                 csrf_token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/terminals") -> Response:
+                 csrf_token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/") -> Response:
     """Check the credentials, start a signed session and go where the user was heading."""
     check_csrf(request, csrf_token)
     lang = page_lang(request)
