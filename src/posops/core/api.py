@@ -12,6 +12,7 @@ from sqlalchemy import text
 from posops import __version__
 from posops.core import accounts
 from posops.core.deps import CurrentPrincipal, DbDep
+from posops.core.schemas import PasswordIn, TokenOut, UserOut, UserPatch
 
 router = APIRouter()
 
@@ -63,3 +64,33 @@ def create_user(body: UserCreate, db: DbDep, principal: CurrentPrincipal) -> dic
 def create_token(username: str, body: TokenCreate, db: DbDep, principal: CurrentPrincipal) -> dict[str, Any]:
     """Issue a bearer token for a user (admin); the token is in this answer only."""
     return asdict(accounts.create_token(db, principal, username, body.name))
+
+
+@router.patch("/api/v1/users/{username}", tags=["platform"])
+def update_user(username: str, body: UserPatch, db: DbDep, principal: CurrentPrincipal) -> UserOut:
+    """Change a user's role (and merchant), display name or ``active`` (admin); disabling ends its access at once."""
+    changes = body.model_fields_set
+    user = accounts.update_user(
+        db, principal, username, role=body.role.value if body.role is not None else None,
+        merchant_id=body.merchant_id if "merchant_id" in changes else accounts.KEEP,
+        display_name=body.display_name, active=body.active)
+    return UserOut.model_validate(user)
+
+
+@router.post("/api/v1/users/{username}/password", tags=["platform"])
+def set_password(username: str, body: PasswordIn, db: DbDep, principal: CurrentPrincipal) -> UserOut:
+    """Set a user's password (admin), e.g. after they forgot theirs."""
+    accounts.set_password(db, principal, username, body.password)
+    return UserOut.model_validate(accounts.get_user(db, principal, username))
+
+
+@router.get("/api/v1/users/{username}/tokens", tags=["platform"])
+def list_tokens(username: str, db: DbDep, principal: CurrentPrincipal) -> list[TokenOut]:
+    """A user's API tokens, newest first, revoked ones included (admin); names and prefixes, never values."""
+    return [TokenOut.model_validate(token) for token in accounts.list_tokens(db, principal, username)]
+
+
+@router.delete("/api/v1/users/{username}/tokens/{token_id}", tags=["platform"])
+def revoke_token(username: str, token_id: int, db: DbDep, principal: CurrentPrincipal) -> TokenOut:
+    """Revoke one of a user's API tokens (admin): refused from the next request; revoking again changes nothing."""
+    return TokenOut.model_validate(accounts.revoke_token(db, principal, username, token_id))

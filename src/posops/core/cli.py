@@ -1,7 +1,8 @@
 """What every `posops` command shares (consoles, refusals, the migrated database) and the core commands.
 
-The core commands are `serve`, `db upgrade`, `users create` and `tokens create`; each feature's
-commands live in its own `cli.py`, and `posops/cli.py` only assembles them.
+The core commands are `serve`, `db upgrade`, `users create/disable/enable/role/password` and
+`tokens create/list/revoke`; each feature's commands live in its own `cli.py`, and `posops/cli.py`
+only assembles them.
 """
 
 from __future__ import annotations
@@ -9,10 +10,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import typer
 import uvicorn
 from rich.console import Console
+from rich.table import Table
 from sqlalchemy import select
 
 from posops.core import accounts
@@ -63,7 +67,7 @@ def acting_as(db: Database, username: str) -> Principal:
     with db.transaction() as session:
         user = session.scalar(select(User).where(User.username == username))
         if user is None or not user.active:
-            raise NotFound(f"no active user {username!r}")
+            raise NotFound(key="error.not_found.active_user", username=username)
         return Principal(user_id=user.id, username=user.username, role=Role(user.role), merchant_id=user.merchant_id)
 
 
@@ -109,3 +113,80 @@ def tokens_create(user: str = typer.Option(..., "--user", help="the user the tok
         issued = accounts.create_token(db, OPERATOR, user, name)
     console.print("token (shown once, keep it safe):", style="bold")
     sys.stdout.write(issued.token + "\n")
+
+
+@users_app.command("disable")
+def users_disable(username: str = typer.Argument(..., help="login name")) -> None:
+    """Disable a user: their console session and API tokens are refused from their next request."""
+    db = migrated_database()
+    with use_case_errors():
+        accounts.update_user(db, OPERATOR, username, active=False)
+    console.print(f"disabled user {username}")
+
+
+@users_app.command("enable")
+def users_enable(username: str = typer.Argument(..., help="login name")) -> None:
+    """Enable a disabled user again."""
+    db = migrated_database()
+    with use_case_errors():
+        accounts.update_user(db, OPERATOR, username, active=True)
+    console.print(f"enabled user {username}")
+
+
+@users_app.command("role")
+def users_role(username: str = typer.Argument(..., help="login name"),
+               role: Role = typer.Option(..., help="merchant, agent, risk, technician or admin"),
+               merchant_id: int | None = typer.Option(None, help="the merchant of a merchant user")) -> None:
+    """Give a user another role; a merchant user needs --merchant-id (staff lose theirs)."""
+    db = migrated_database()
+    with use_case_errors():
+        user = accounts.update_user(db, OPERATOR, username, role=role.value,
+                                    merchant_id=accounts.KEEP if merchant_id is None else merchant_id)
+    console.print(f"user {user.username} is now {user.role}"
+                  + (f" of {user.merchant_name}" if user.merchant_name else ""), highlight=False)
+
+
+@users_app.command("password")
+def users_password(username: str = typer.Argument(..., help="login name"),
+                   password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True,
+                                                help="at least 8 characters")) -> None:
+    """Set a user's password."""
+    db = migrated_database()
+    with use_case_errors():
+        accounts.set_password(db, OPERATOR, username, password)
+    console.print(f"password of {username} changed")
+
+
+def _when(moment: datetime | None) -> str:
+    """A stored instant in the configured time zone (POSOPS_TIMEZONE), or '—'."""
+    if moment is None:
+        return "—"
+    return moment.astimezone(ZoneInfo(get_settings().timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+@tokens_app.command("list")
+def tokens_list(user: str = typer.Option(..., "--user", help="whose tokens")) -> None:
+    """List a user's tokens, newest first: name, first characters, created, last used; never their values."""
+    db = migrated_database()
+    with use_case_errors():
+        tokens = accounts.list_tokens(db, OPERATOR, user)
+    if not tokens:
+        console.print(f"{user} has no tokens")
+        return
+    table = Table(title=f"tokens of {user} (times in {get_settings().timezone})")
+    for column in ("id", "name", "prefix", "created", "last used", "state"):
+        table.add_column(column)
+    for token in tokens:
+        table.add_row(str(token.id), token.name or "—", token.prefix + "…", _when(token.created_at),
+                      _when(token.last_used_at), "active" if token.active else f"revoked {_when(token.revoked_at)}")
+    console.print(table)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: int = typer.Argument(..., help="the token's id (see `posops tokens list`)"),
+                  user: str = typer.Option(..., "--user", help="whose token it is")) -> None:
+    """Revoke a user's token: it is refused from its next request."""
+    db = migrated_database()
+    with use_case_errors():
+        token = accounts.revoke_token(db, OPERATOR, user, token_id)
+    console.print(f"revoked token {token.id} ({token.prefix}…) of {user}", highlight=False)

@@ -1,0 +1,1 @@
+"""Administration in the console: users and their API tokens, merchants' records, CSV imports."""
