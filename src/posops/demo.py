@@ -1,28 +1,42 @@
-"""Builds the demo fleet (merchants in several cities, 300 terminals of five models, a user per role): `posops demo`."""
+"""Builds the demo (`posops demo load`): a fleet that lives — merchants, terminals, a user per role, and what they did.
+
+The fleet itself is made here; each later part of the load has its own module beside this one
+(``demo_lifecycle``, ``demo_telemetry``, ``demo_traffic``, ``demo_diagnosis``, ``demo_onboarding``,
+``demo_repairs``), and ``demo_cast`` decides which terminal plays which part.
+"""
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import date, timedelta
+from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.progress import Progress
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from posops.core import audit
 from posops.core.audit import AuditEntity
 from posops.core.auth import Principal, Role, hash_password
 from posops.core.cli import console, migrated_database, use_case_errors
-from posops.core.db import Database
-from posops.core.models import User
+from posops.core.config import get_settings
+from posops.core.db import Database, utcnow
+from posops.core.errors import Conflict, Invalid
+from posops.core.models import AuditEvent, User
+from posops.demo_cast import Cast, People, choose_cast, demo_people
+from posops.demo_diagnosis import load_diagnoses
+from posops.demo_lifecycle import load_lifecycle
+from posops.demo_onboarding import load_applications
 from posops.demo_repairs import load_repairs
+from posops.demo_summary import DemoSummary, count_demo
+from posops.demo_telemetry import load_telemetry
+from posops.demo_traffic import load_traffic
 from posops.telemetry.catalogue import CARRIERS, MODEL_CATALOGUE
-from posops.terminals.lifecycle import SuspensionReason, TerminalStatus
+from posops.terminals.lifecycle import TerminalStatus
 from posops.terminals.models import FeePlan, Merchant, Terminal
-from posops.tickets.models import Loaner
 
 SYSTEM = Principal(user_id=None, username="demo-loader", role=Role.ADMIN)
 
@@ -46,26 +60,30 @@ MERCHANTS = [
 ]
 
 demo_app = typer.Typer(help="The demo fleet.", no_args_is_help=True)
-SUSPENSION_REASONS = (SuspensionReason.ARREARS, SuspensionReason.ARREARS, SuspensionReason.RISK_LIMIT,
-                      SuspensionReason.DORMANT, SuspensionReason.DEVICE_FAULT, SuspensionReason.SECURITY)
+CARRIER_SHARES = (5, 3, 2)
+"""How the fleet's SIM cards split between the carriers (in the order of ``CARRIERS``)."""
+MIN_TERMINALS = 30
+"""The smallest fleet that has a terminal for every part of the demo."""
 
 
-@dataclass(frozen=True)
-class DemoSummary:
-    """What the demo load left in the database."""
+def load_demo(db: Database, *, terminals: int = 300, seed: int = 8583, progress: Console | None = None,
+              var_dir: Path | None = None) -> DemoSummary:
+    """Load the demo once (a second run only resets the demo users' passwords) and say what it holds.
 
-    merchants: int
-    terminals: int
-    suspended: int
-    repairs: int
-
-
-def load_demo(db: Database, *, terminals: int = 300, seed: int = 8583, progress: Console | None = None) -> DemoSummary:
-    """Load the demo fleet once (a second run only resets the demo users' passwords)."""
+    The fleet, its users and a year of repairs are one transaction; then the rest is made through
+    the features' services, one use case at a time, as people and terminals would: suspensions and
+    reactivation requests, 30 days of telemetry and the incidents it shows, imported traffic,
+    diagnoses and onboarding applications. Uploads go to ``var_dir`` (POSOPS_VAR_DIR by default).
+    """
+    if terminals < MIN_TERMINALS:
+        raise Invalid("terminals", key="error.demo.too_few_terminals", count=MIN_TERMINALS)
     rng = random.Random(seed)
+    created = False
     with db.transaction() as session:
         merchants = list(session.scalars(select(Merchant).where(
             Merchant.legal_id.in_([m[1] for m in MERCHANTS])).order_by(Merchant.id)))
+        if merchants and session.scalar(select(AuditEvent.id).where(*_LOADED).limit(1)) is None:
+            raise Conflict(key="error.demo.half_loaded")
         if not merchants:
             merchants = [Merchant(name=n, legal_id=lid, contact_name=c, contact_phone=p, region=r)
                          for n, lid, c, p, r in MERCHANTS]
@@ -76,43 +94,64 @@ def load_demo(db: Database, *, terminals: int = 300, seed: int = 8583, progress:
                                      daily_penalty_bp=5, grace_days=15, penalty_cap_fen=20000,
                                      contract_ref=f"POS-2024-{m.id:04d}") for m in merchants])
             _add_terminals(session, merchants, terminals, rng, progress)
-            audit.record(session, SYSTEM, AuditEntity.FLEET, "demo", "demo_load",
-                         after={"merchants": len(merchants), "terminals": terminals})
+            created = True
         _ensure_users(session, merchants[0].id)
-        repairs = load_repairs(session, merchants, rng, DEMO_PASSWORDS["tech"])
-        spares = select(Loaner.terminal_id)
-        count = session.scalar(select(func.count(Terminal.id)).where(
-            Terminal.merchant_id.in_([m.id for m in merchants]), Terminal.id.not_in(spares))) or 0
-        suspended = session.scalar(select(func.count(Terminal.id)).where(
-            Terminal.merchant_id.in_([m.id for m in merchants]), Terminal.status == TerminalStatus.SUSPENDED)) or 0
-        return DemoSummary(len(merchants), count, suspended, repairs.tickets)
+        load_repairs(session, merchants, rng, DEMO_PASSWORDS["tech"])
+        cast = choose_cast(session, merchants, seed) if created else None
+        people = demo_people(session)
+    if cast is not None:
+        _bring_to_life(db, merchants, cast, people, seed, var_dir or get_settings().var_dir, progress)
+    with db.transaction() as session:
+        summary = count_demo(session, merchants)
+    return replace(summary, showcase=_showcase(db, cast)) if cast is not None else summary
+
+
+_LOADED = (AuditEvent.entity_type == AuditEntity.FLEET, AuditEvent.entity_id == "demo",
+           AuditEvent.action == "demo_load")
+"""The audit event the end of a complete load writes."""
+
+
+def _bring_to_life(db: Database, merchants: list[Merchant], cast: Cast, people: People, seed: int, var_dir: Path,
+                   progress: Console | None) -> None:
+    """Everything after the fleet, through the services, then the event that says the load is complete."""
+    load_lifecycle(db, cast, people, var_dir, utcnow().date())
+    telemetry = load_telemetry(db, merchants, cast, seed, utcnow(), progress)
+    load_traffic(db, people.agent, cast, telemetry.in_outage, seed, utcnow())
+    load_diagnoses(db, cast, people)
+    load_applications(db, people, var_dir)
+    with db.transaction() as session:
+        audit.record(session, SYSTEM, AuditEntity.FLEET, "demo", "demo_load",
+                     after={"merchants": len(merchants), "seed": seed, "heartbeats": telemetry.heartbeats})
+
+
+def _showcase(db: Database, cast: Cast) -> tuple[str, str]:
+    with db.transaction() as session:
+        serials = dict(session.execute(select(Terminal.id, Terminal.serial_number)
+                                       .where(Terminal.id.in_((cast.healthy, cast.suspended)))).all())
+    return serials[cast.healthy], serials[cast.suspended]
 
 
 def _add_terminals(session: Session, merchants: list[Merchant], count: int, rng: random.Random,
                    progress: Console | None) -> None:
     today = date.today()
-    with Progress(console=progress, disable=progress is None, transient=True) as bar:
+    with Progress(console=progress, disable=progress is None or not progress.is_terminal, transient=True) as bar:
         task = bar.add_task("terminals", total=count)
         for index in range(count):
             merchant = merchants[index % len(merchants)] if index < len(merchants) * 3 else rng.choice(merchants)
             model = rng.choice(list(MODEL_CATALOGUE))
             vendor, networks, firmwares, apps = MODEL_CATALOGUE[model]
             bought = today - timedelta(days=rng.randint(30, 4 * 365))
-            status, reason = TerminalStatus.ACTIVE, None
-            roll = rng.random()
-            if roll < 0.06:
-                status, reason = TerminalStatus.SUSPENDED, rng.choice(SUSPENSION_REASONS)
-            elif roll < 0.08:
-                status = TerminalStatus.ONBOARDING
+            # Suspensions come later, through the lifecycle service; a few terminals are still being installed.
+            status = TerminalStatus.ONBOARDING if 0.06 <= rng.random() < 0.08 else TerminalStatus.ACTIVE
             session.add(Terminal(
                 serial_number=f"{vendor[:2].upper()}{model.split()[-1]}{index + 1:06d}",
                 model=model, vendor=vendor, tid=f"{10000001 + index:08d}",
                 mid=f"898{merchant.id:04d}{5411 + merchant.id:04d}{index % 10000:04d}"[:15],
                 merchant_id=merchant.id, firmware_version=rng.choice(firmwares),
                 app_version=rng.choices(apps, weights=range(1, len(apps) + 1))[0],
-                network_type=rng.choice(networks), carrier=rng.choice(CARRIERS), region=merchant.region,
-                purchase_date=bought, warranty_end=bought + timedelta(days=3 * 365),
-                status=status, status_reason=reason))
+                network_type=rng.choice(networks), carrier=rng.choices(CARRIERS, weights=CARRIER_SHARES)[0],
+                region=merchant.region, purchase_date=bought, warranty_end=bought + timedelta(days=3 * 365),
+                status=status))
             bar.advance(task)
     session.flush()
 
@@ -131,14 +170,13 @@ def _ensure_users(session: Session, merchant_id: int) -> None:
 
 
 @demo_app.command("load")
-def demo_load(terminals: int = typer.Option(300, min=1, help="how many terminals"),
+def demo_load(terminals: int = typer.Option(300, min=MIN_TERMINALS, help="how many terminals"),
               seed: int = typer.Option(8583, help="random seed: the same seed gives the same fleet")) -> None:
-    """Load a realistic demo fleet and one user per role, printing their logins."""
+    """Load a living demo fleet and one user per role, printing what it holds and the logins."""
     db = migrated_database()
     with use_case_errors():
         summary = load_demo(db, terminals=terminals, seed=seed, progress=console)
-    console.print(f"[green]demo fleet:[/] {summary.merchants} merchants, {summary.terminals} terminals "
-                  f"({summary.suspended} suspended), {summary.repairs} repair tickets")
+    console.print(f"[green]demo fleet:[/] {summary.paragraph()}", soft_wrap=True)
     console.print("logins (http://127.0.0.1:8000/login):")
     for username, password in DEMO_PASSWORDS.items():
         console.print(f"  {username:<12} {password}")

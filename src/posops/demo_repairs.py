@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from posops.core.auth import hash_password
 from posops.core.db import utcnow
 from posops.core.models import User
-from posops.terminals.lifecycle import SuspensionReason, TerminalStatus
+from posops.terminals.lifecycle import TerminalStatus
 from posops.terminals.models import Merchant, Terminal
 from posops.tickets.lifecycle import Channel, Outcome, TicketStatus, WaitingFor
 from posops.tickets.loans import LoanStatus
@@ -69,10 +69,12 @@ def load_repairs(session: Session, merchants: list[Merchant], rng: random.Random
 
 def _technicians(session: Session, password: str) -> dict[str, User]:
     found: dict[str, User] = {}
+    hashed = ""  # they share the demo's technician password: hash it once, argon2 is slow on purpose
     for name, regions in TECHNICIANS.items():
         user = session.scalar(select(User).where(User.username == name))
         if user is None:
-            user = User(username=name, role="technician", display_name=name, password_hash=hash_password(password))
+            hashed = hashed or hash_password(password)
+            user = User(username=name, role="technician", display_name=name, password_hash=hashed)
             session.add(user)
             session.flush()
         if session.get(TechnicianProfile, user.id) is None:
@@ -176,9 +178,6 @@ def _open_tickets(session: Session, home: Merchant, fleet: list[Terminal], techn
     # The demo merchant's newest terminals, so the first rows of its list stay the healthy ones.
     plan = ([(t, *rest) for t, rest in zip(reversed(own), mine, strict=False)]
             + [(t, *rest) for t, rest in zip(others, theirs, strict=False)])
-    if plan and plan[0][1] is TicketStatus.REPAIRED:
-        faulty = plan[0][0]
-        faulty.status, faulty.status_reason = TerminalStatus.SUSPENDED, SuspensionReason.DEVICE_FAULT
     for terminal, status, age, extra in plan:
         opened = now - age
         cause, symptom, complaint, part, cost = FAULTS[terminal.id % len(FAULTS)]

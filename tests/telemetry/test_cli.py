@@ -44,8 +44,9 @@ def test_telemetry_commands(cli_db: Database) -> None:
 
     scanned = runner.invoke(app, ["telemetry", "scan"])
     assert scanned.exit_code == 0, scanned.output
-    assert json.loads(scanned.stdout) | {"at": None} == {"at": None, "groups": 0, "opened": [], "closed": [],
-                                                         "open": 0}
+    outcome = json.loads(scanned.stdout)
+    assert set(outcome) == {"at", "groups", "opened", "closed", "open"}
+    assert outcome["groups"] > 0, "the demo's terminals have just reported"
     with cli_db.transaction() as session:
         assert session.scalars(select(ScheduledRun.job)).all() == ["incident_scan"], "counts as a scan run"
 
@@ -57,7 +58,8 @@ def test_telemetry_commands(cli_db: Database) -> None:
 
     letters = runner.invoke(app, ["telemetry", "dead-letters"])
     assert letters.exit_code == 0 and json.loads(letters.stdout)["total"] == 0
-    assert "removed 0 rows" in runner.invoke(app, ["telemetry", "prune", "--days", "7"]).output
+    pruned = runner.invoke(app, ["telemetry", "prune", "--days", "7"]).output
+    assert "removed" in pruned and "removed 0 rows" not in pruned, "the demo's history goes back 30 days"
 
 
 def test_the_simulator_is_registered() -> None:
