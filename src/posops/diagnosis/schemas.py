@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from posops.core.card_data import mask_card_numbers
 from posops.core.schemas import InputModel
 from posops.diagnosis.vocabulary import HandoverReason, SessionStatus, StepBy, StepKind
 from posops.terminals.lifecycle import SuspensionReason
@@ -15,8 +16,9 @@ from posops.terminals.lifecycle import SuspensionReason
 class DiagnosisCreate(InputModel):
     """A fault in the person's own words, with what is already known."""
 
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)] = Field(
-        description="the complaint, in Chinese or English")
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+                    AfterValidator(mask_card_numbers)] = Field(
+        description="the complaint, in Chinese or English; a card number in it is kept masked (first six, last four)")
     symptom: str | None = Field(None, max_length=32, description="a taxonomy symptom id, when already known")
     terminal_id: str | None = Field(None, max_length=32, description="serial number, TID or id of the terminal")
     evidence: dict[str, str] = Field(default_factory=dict, description="check id -> outcome already known")
@@ -25,7 +27,7 @@ class DiagnosisCreate(InputModel):
 class HandoverIn(InputModel):
     """Stop the diagnosis and hand it to the service desk, with a note for the desk if wanted."""
 
-    note: str = Field("", max_length=500)
+    note: Annotated[str, AfterValidator(mask_card_numbers)] = Field("", max_length=500)
 
 
 class StepAnswer(InputModel):

@@ -8,35 +8,16 @@
 
 from __future__ import annotations
 
-import re
-
+from posops.core.card_data import SHORTEST_MASKABLE, mask_card_numbers, mask_pan
 from posops.iso8583.spec import SENSITIVE_TAGS
 from posops.iso8583.tlv import TlvError, rewrite_tags
 
-#: Shorter than this, first six and last four would reveal (nearly) everything.
-_SHORTEST_MASKABLE = 13
-_CARD_NUMBER_LIKE = re.compile(r"(?<!\d)\d{13,19}(?!\d)")
-
-
-def mask_pan(pan: str) -> str:
-    """Return the PAN with all but the first six and last four digits replaced by ``*``."""
-    if len(pan) < _SHORTEST_MASKABLE:
-        return "*" * len(pan)
-    return pan[:6] + "*" * (len(pan) - 10) + pan[-4:]
-
-
-def mask_card_numbers(text: str) -> str:
-    """Mask every run of 13 to 19 digits in free text (a file name, a note) as if it were a PAN.
-
-    >>> mask_card_numbers("pos-6222021234567890123.log")
-    'pos-622202*********0123.log'
-    """
-    return _CARD_NUMBER_LIKE.sub(lambda match: mask_pan(match.group()), text)
+__all__ = ["blank_pan", "blanked_chip_data", "mask_card_numbers", "mask_pan", "safe_chip_data"]
 
 
 def blank_pan(pan: str) -> str:
     """Return the PAN with its hidden digits set to ``0``: what a redacted log may keep."""
-    if len(pan) < _SHORTEST_MASKABLE:
+    if len(pan) < SHORTEST_MASKABLE:
         return "0" * len(pan)
     return pan[:6] + "0" * (len(pan) - 10) + pan[-4:]
 
