@@ -63,7 +63,7 @@ def test_bad_input_exits_2_with_a_message(cli_db: Database) -> None:
     assert short.exit_code == 2 and "password" in short.output
     merchant_without = runner.invoke(app, ["users", "create", "li", "--role", "merchant"],
                                      input="long-enough-1\nlong-enough-1\n")
-    assert merchant_without.exit_code == 2 and "merchant_id" in merchant_without.output
+    assert merchant_without.exit_code == 2 and "required for merchant users" in merchant_without.output
     no_user = runner.invoke(app, ["tokens", "create", "--user", "nobody"])
     assert no_user.exit_code == 2 and "nobody" in no_user.output
     bad_role = runner.invoke(app, ["users", "create", "li", "--role", "boss"], input="long-enough-1\nlong-enough-1\n")

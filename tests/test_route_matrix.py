@@ -9,6 +9,8 @@ from starlette.routing import Match
 
 from posops.app import create_app
 from posops.core.config import Settings
+from tests.admin.test_authorization import FORMS as ADMIN_FORMS
+from tests.admin.test_authorization import PAGES as ADMIN_PAGES
 from tests.conftest import Fleet
 from tests.core.test_authorization import FORMS as CONSOLE_FORMS
 from tests.core.test_authorization import PAGES as CONSOLE_PAGES
@@ -18,7 +20,10 @@ from tests.diagnosis.test_authorization import FORMS as DIAGNOSIS_FORMS
 from tests.diagnosis.test_authorization import PAGES as DIAGNOSIS_PAGES
 from tests.diagnosis.test_authorization import ROUTES as DIAGNOSIS_ROUTES
 from tests.diagnosis.test_authorization import diagnosed  # noqa: F401  (fixture)
+from tests.fleet.test_authorization import PAGES as FLEET_PAGES
+from tests.fleet.test_authorization import ROUTES as FLEET_ROUTES
 from tests.helpers import app_routes
+from tests.home.test_authorization import PAGES as HOME_PAGES
 from tests.iso8583.test_authorization import FORMS as ISO8583_FORMS
 from tests.iso8583.test_authorization import ROUTES as ISO8583_ROUTES
 from tests.telemetry.test_authorization import PAGES as TELEMETRY_PAGES
@@ -62,6 +67,9 @@ def test_every_route_has_a_row_in_a_route_role_matrix(settings: Settings, seeded
     every = {f"{method} {template}" for method, template, _ in _templates(settings)}
     covered = (_covered(settings, seeded, [*CORE_ROUTES, *ISO8583_ROUTES, *CONSOLE_PAGES, *CONSOLE_FORMS,
                                            *ISO8583_FORMS])
+               | _covered(settings, seeded, HOME_PAGES)
+               | _covered(settings, seeded, [*FLEET_ROUTES, *FLEET_PAGES])
+               | _covered(settings, seeded, [*ADMIN_PAGES, *ADMIN_FORMS])
                | _covered(settings, with_incident, [*TELEMETRY_ROUTES, *TELEMETRY_PAGES])
                | _covered(settings, diagnosed, [*DIAGNOSIS_ROUTES, *DIAGNOSIS_PAGES, *DIAGNOSIS_FORMS])
                | _covered(settings, ticketed, [*TICKET_ROUTES, *TICKET_PAGES, *TICKET_FORMS]))

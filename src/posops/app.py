@@ -9,7 +9,6 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -17,19 +16,22 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from posops import __version__, tables  # noqa: F401  every feature's tables, so foreign keys across features resolve
+from posops.admin import views as admin_views
 from posops.core import api as core_api
 from posops.core import views as core_views
 from posops.core.apidocs import install_api_docs
 from posops.core.config import Settings, get_settings
 from posops.core.db import Database
-from posops.core.errors import PosopsError
+from posops.core.errors import Invalid, PosopsError, input_problems
 from posops.core.i18n import translate
 from posops.core.migrate import ensure_migrated
-from posops.core.transitions import TransitionError
 from posops.core.web import LoginRequired, page_lang, register_terminal_sections, render, use_time_zone
 from posops.diagnosis import api as diagnosis_api
 from posops.diagnosis import service as diagnosis_service
 from posops.diagnosis import views as diagnosis_views
+from posops.fleet import api as fleet_api
+from posops.fleet import views as fleet_views
+from posops.home import views as home_views
 from posops.iso8583 import api as iso8583_api
 from posops.iso8583 import views as iso8583_views
 from posops.onboarding import api as onboarding_api
@@ -70,10 +72,13 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_error_handlers(app)
     for router in (core_api.router, core_views.router, terminals_api.router, terminals_views.router,
+                   home_views.router,
                    reactivation_api.router, reactivation_views.router, onboarding_api.router, onboarding_views.router,
                    diagnosis_api.router, diagnosis_views.router, iso8583_api.router, iso8583_views.router,
-                   telemetry_api.router, telemetry_views.router, tickets_api.router, tickets_views.router):
+                   telemetry_api.router, telemetry_views.router, tickets_api.router, tickets_views.router,
+                   fleet_api.router, fleet_views.router):
         app.include_router(router)
+    app.include_router(admin_views.router)
     register_terminal_sections(app.state, [
         terminals_views.TERMINAL_SECTION, reactivation_views.TERMINAL_SECTION, telemetry_views.TERMINAL_SECTION,
         iso8583_views.TERMINAL_SECTION, diagnosis_views.TERMINAL_SECTION, tickets_views.TERMINAL_SECTION])
@@ -93,10 +98,12 @@ def _error_page(request: Request, status: int, exc: Exception | None = None) -> 
     """The console's error page, in the page's language: a refusal's own words when it has them in both."""
     lang = page_lang(request)
     general = translate(f"error.status.{status}" if status in ERROR_STATUSES else "error.status.other", lang)
-    specific = exc.text(lang) if isinstance(exc, TransitionError) else None
-    if specific is None and lang == "en" and isinstance(exc, PosopsError):
-        specific = exc.message  # use-case errors are written in English
+    specific = exc.text(lang) if isinstance(exc, PosopsError) else None
     return render(request, "error.html", {"status": status, "message": general, "detail": specific}, status)
+
+
+HTTP_ERROR_KEYS = {404: "error.not_found.route", 405: "error.method_not_allowed"}
+HTTP_ERROR_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -111,13 +118,18 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if _wants_html(request):
             return _error_page(request, exc.status_code)
-        return await http_exception_handler(request, exc)
+        error = PosopsError(key=HTTP_ERROR_KEYS.get(exc.status_code, f"error.status.{exc.status_code}"
+                                                     if exc.status_code in ERROR_STATUSES else "error.status.other"))
+        error.code = HTTP_ERROR_CODES.get(exc.status_code, "error")
+        return JSONResponse({"detail": error.detail()}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        problems = input_problems(exc.errors(), skip=1)
         if _wants_html(request):
-            return _error_page(request, 422)
-        return await request_validation_exception_handler(request, exc)
+            return _error_page(request, 422, Invalid.many(problems) if problems else None)
+        error = Invalid.many(problems) if problems else Invalid("body", key="error.input.other")
+        return JSONResponse({"detail": error.detail()}, status_code=422)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:

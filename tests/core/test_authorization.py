@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from posops.core import accounts
+from posops.core.auth import BOOTSTRAP_ADMIN
 from posops.core.config import Settings
 from posops.core.db import Database
 from tests.authorization import (
@@ -24,7 +26,7 @@ from tests.authorization import (
 )
 from tests.conftest import PASSWORD, Fleet
 from tests.helpers import login
-from tests.terminals.flows import FEE_PLAN, pdf
+from tests.terminals.flows import CONTACT, FEE_PLAN, pdf
 from tests.terminals.seed import Seeded, seed_lifecycle
 
 ROLES = ["merchant", "agent", "risk", "technician", "admin"]
@@ -75,8 +77,12 @@ def _payment() -> dict[str, Any]:
 
 @pytest.fixture
 def seeded(db: Database, fleet: Fleet, settings: Settings) -> Fleet:
-    """The fleet with lifecycle records in every state the routes act on (ids on `fleet.seeded`)."""
+    """The fleet with lifecycle records in every state the routes act on (ids on `fleet.seeded`).
+
+    The agent also has a spare API token (its id on `fleet.spare_token`) for the routes that revoke one.
+    """
     fleet.seeded = seed_lifecycle(db, fleet, settings.var_dir)  # type: ignore[attr-defined]
+    fleet.spare_token = accounts.create_token(db, BOOTSTRAP_ADMIN, "agent", "spare").id  # type: ignore[attr-defined]
     return fleet
 
 
@@ -90,6 +96,13 @@ ROUTES: list[Route] = [
      {**{r: 403 for r in ROLES}, "admin": 201}),
     ("tokens create", "POST", lambda f: "/api/v1/users/agent/tokens", lambda f: {"json": {"name": "ci"}},
      {**{r: 403 for r in ROLES}, "admin": 201}),
+    ("user update", "PATCH", lambda f: "/api/v1/users/technician", lambda f: {"json": {"display_name": "维修员"}},
+     _only("admin")),
+    ("user password", "POST", lambda f: "/api/v1/users/risk/password", lambda f: {"json": {"password": PASSWORD}},
+     _only("admin")),
+    ("tokens list", "GET", lambda f: "/api/v1/users/agent/tokens", lambda f: {}, _only("admin")),
+    ("token revoke", "DELETE", lambda f: f"/api/v1/users/agent/tokens/{f.spare_token}",  # type: ignore[attr-defined]
+     lambda f: {}, _only("admin")),
     ("merchants list", "GET", lambda f: "/api/v1/merchants", lambda f: {}, {r: 200 for r in ROLES}),
     ("merchant own", "GET", lambda f: f"/api/v1/merchants/{f.merchant_a}", lambda f: {}, {r: 200 for r in ROLES}),
     ("merchant other", "GET", lambda f: f"/api/v1/merchants/{f.merchant_b}", lambda f: {},
@@ -172,10 +185,10 @@ ROUTES: list[Route] = [
          lambda f: {"json": {"note": "已验收"}}, _only("merchant", "agent")),
         # onboarding
         ("application create", "POST", lambda f: "/api/v1/onboarding/applications",
-         lambda f: {"json": {"applicant_type": "business", "terminal_model": "PAX A920"}},
+         lambda f: {"json": {"applicant_type": "business", "terminal_model": "PAX A920", **CONTACT}},
          {**_only("merchant", status=201), "agent": 422}),
         ("application create walk-in", "POST", lambda f: "/api/v1/onboarding/applications",
-         lambda f: {"json": {"applicant_type": "business", "terminal_model": "PAX A920", "name": "新店",
+         lambda f: {"json": {"applicant_type": "business", "terminal_model": "PAX A920", **CONTACT, "name": "新店",
                              "legal_id": "91350100M000100Y43"}},
          {**_only("agent", status=201), "merchant": 422}),
         ("applications list", "GET", lambda f: "/api/v1/onboarding/applications", _none, _only(*READERS)),
@@ -225,7 +238,8 @@ def test_anonymous_callers_get_401_on_every_api_route(client: TestClient, seeded
 def test_a_wrong_bearer_token_is_401_not_anonymous(client: TestClient, fleet: Fleet) -> None:
     response = client.get("/api/v1/terminals", headers={"Authorization": "Bearer pos_not-a-real-token"})
     assert response.status_code == 401
-    assert "invalid" in response.json()["detail"]
+    assert response.json()["detail"]["code"] == "error.unauthorized.bad_token"
+    assert "invalid" in response.json()["detail"]["message"]["en"]
 
 
 def test_merchant_lists_only_its_own_terminals_and_merchant(client: TestClient, fleet: Fleet) -> None:
@@ -266,7 +280,6 @@ def test_console_pages_send_anonymous_visitors_to_login(client: TestClient, flee
 
 # console pages every role opens (GET); the forms that post are in FORMS below
 PAGES: list[Page] = [
-    ("home", "GET", lambda f: "/", dict.fromkeys(ROLES, 303)),  # on to the terminal list
     ("terminals", "GET", lambda f: "/terminals", dict.fromkeys(ROLES, 200)),
     ("terminal own", "GET", lambda f: f"/terminals/{f.terminals_a[0]}", dict.fromkeys(ROLES, 200)),
     ("terminal other", "GET", lambda f: f"/terminals/{f.terminals_b[0]}",
@@ -276,6 +289,10 @@ PAGES: list[Page] = [
     ("application own", "GET", lambda f: f"/onboarding/{_s(f).apps['draft']}", _only(*READERS)),
     ("application other", "GET", lambda f: f"/onboarding/{_s(f).app_other_merchant}",
      {**_only(*READERS), "merchant": 404}),
+    ("application form to print", "GET", lambda f: f"/onboarding/{_s(f).apps['draft']}/application-form",
+     _only(*READERS)),
+    ("application form to print, other", "GET",
+     lambda f: f"/onboarding/{_s(f).app_other_merchant}/application-form", {**_only(*READERS), "merchant": 404}),
     ("reactivation requests", "GET", lambda f: "/reactivation-requests", _only(*READERS)),
     ("reactivation request own", "GET", lambda f: f"/reactivation-requests/{_s(f).r_payable}", _only(*READERS)),
     ("reactivation request other", "GET", lambda f: f"/reactivation-requests/{_s(f).r_other_merchant}",
@@ -345,16 +362,16 @@ FORMS: list[Form] = [
      _only("agent", status=303)),
     # onboarding
     ("application create", "POST", lambda f: "/onboarding/new",
-     lambda f: _fields(applicant_type="business", terminal_model="PAX A920", terminal_count="2"),
+     lambda f: _fields(applicant_type="business", terminal_model="PAX A920", terminal_count="2", **CONTACT),
      {**_only("merchant", status=303), "agent": 422}),
     ("application create walk-in", "POST", lambda f: "/onboarding/new",
-     lambda f: _fields(applicant_type="business", terminal_model="PAX A920", name="新店",
+     lambda f: _fields(applicant_type="business", terminal_model="PAX A920", **CONTACT, name="新店",
                        legal_id="91350100M000100Y43"), {**_only("agent", status=303), "merchant": 422}),
-    ("material upload", "POST", lambda f: _application_form(f, "draft", "/materials/bank_account"),
-     lambda f: {"files": pdf()}, _only("merchant", "agent", status=303)),
+    ("material upload", "POST", lambda f: _application_form(f, "draft", "/materials"),
+     lambda f: {"files": {"file_bank_account": pdf()["file"]}}, _only("merchant", "agent", status=303)),
     ("material upload other merchant", "POST",
-     lambda f: f"/onboarding/{_s(f).app_other_merchant}/materials/bank_account",
-     lambda f: {"files": pdf()}, {**_only("agent", status=303), "merchant": 404}),
+     lambda f: f"/onboarding/{_s(f).app_other_merchant}/materials",
+     lambda f: {"files": {"file_bank_account": pdf()["file"]}}, {**_only("agent", status=303), "merchant": 404}),
     ("material verify", "POST", lambda f: _application_form(f, "reviewing", "/materials/application_form/verify"),
      _none, _only("agent", status=303)),
     ("application submit", "POST", lambda f: _application_form(f, "ready", "/steps/submit"), _none,

@@ -42,7 +42,7 @@ def test_a_missing_sentence_or_placeholder_is_an_error() -> None:
 def test_a_sentence_fills_each_language_from_a_label() -> None:
     who = Label("客服", "agent")
     assert catalog_sentence("transitions.allowed.some", who=who, actions=Label("停机", "suspend")) == Label(
-        "客服可执行的操作:停机。", "As agent you may: suspend.")
+        "客服可执行的操作：停机。", "As agent you may: suspend.")
     condition = catalog_condition("reactivation.condition.", "arrears_unpaid", "100", owed="1.00")
     assert (condition.code, condition.subject) == ("arrears_unpaid", "100")
     assert who.starting_sentence() == Label("客服", "Agent")

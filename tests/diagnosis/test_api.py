@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from posops.core.db import Database
 from posops.core.models import AuditEvent
 from tests.conftest import Fleet
+from tests.helpers import error_fields
 
 
 def _start(client: TestClient, fleet: Fleet, role: str = "agent", **body: Any) -> Any:
@@ -63,10 +64,11 @@ def test_wrong_step_or_outcome_is_422_naming_the_field(client: TestClient, fleet
                         ({"step": "clean_reader", "outcome": "ok"}, "outcome")):
         response = client.post(f"/api/v1/diagnoses/{sid}/steps", json=body, headers=fleet.headers("agent"))
         assert response.status_code == 422, body
-        assert response.json()["detail"][0]["loc"][-1] == field
+        assert error_fields(response) == [field]
     bad_start = client.post("/api/v1/diagnoses", json={"text": "x", "evidence": {"power_led": "blue"}},
                             headers=fleet.headers("agent"))
-    assert bad_start.status_code == 422 and bad_start.json()["detail"][0]["loc"][-2:] == ["evidence", "power_led"]
+    assert bad_start.status_code == 422 and error_fields(bad_start) == ["evidence.power_led"]
+    assert bad_start.json()["detail"]["message"]["en"].endswith("check power_led has no outcome 'blue'")
     bad_symptom = client.post("/api/v1/diagnoses", json={"text": "x", "symptom": "smoke"},
                               headers=fleet.headers("agent"))
     assert bad_symptom.status_code == 422

@@ -11,11 +11,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from posops.core.db import Database, utcnow
+from posops.core.labels import read_said
 from posops.core.models import AuditEvent
 from posops.diagnosis import service
 from posops.diagnosis.models import DiagnosisSession
 from tests.conftest import Fleet
-from tests.helpers import login
+from tests.helpers import error_fields, login
 
 SUSPENDED_FOR_ARREARS = "SN-TEST-0002"  # merchant A's; SN-TEST-0000 and -0001 are its working ones
 
@@ -34,7 +35,7 @@ def _start(client: TestClient, fleet: Fleet, role: str, **body: Any) -> Any:
 def test_a_diagnosis_needs_the_complaint(client: TestClient, fleet: Fleet, body: dict[str, Any]) -> None:
     response = client.post("/api/v1/diagnoses", json=body, headers=fleet.headers("agent"))
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"][-1] == "text"
+    assert error_fields(response) == ["text"]
 
 
 def test_a_merchant_waits_for_the_desk_instead_of_doing_its_work(client: TestClient, fleet: Fleet) -> None:
@@ -43,7 +44,9 @@ def test_a_merchant_waits_for_the_desk_instead_of_doing_its_work(client: TestCli
     assert step["by"] == "support" and doc["waiting_for_desk"] is True
     refused = client.post(f"/api/v1/diagnoses/{doc['id']}/steps", json={"step": step["id"], "outcome": "ok"},
                           headers=fleet.headers("merchant"))
-    assert refused.status_code == 403 and "客服" in refused.json()["detail"]
+    assert refused.status_code == 403 and refused.json()["detail"]["code"] == "diagnosis.error.desk_step"
+    assert "客服" in refused.json()["detail"]["message"]["zh-CN"]
+    assert "service desk" in refused.json()["detail"]["message"]["en"]
     queue = client.get("/api/v1/diagnoses/queue", headers=fleet.headers("agent")).json()
     assert [d["id"] for d in queue["waiting"]] == [doc["id"]]
     answered = _post(client, fleet, f"/api/v1/diagnoses/{doc['id']}/steps", "agent",
@@ -71,9 +74,11 @@ def test_the_person_can_stop_and_hand_over(client: TestClient, fleet: Fleet, db:
     assert [(d["id"], d["handover_reason"]) for d in queue["handed_over"]] == [(doc["id"], "requested")]
     assert queue["counts"]["escalated"] == 1
     with db.transaction() as session:
-        events = {(e.entity_type, e.action, e.reason) for e in session.scalars(select(AuditEvent))}
+        events = {(e.entity_type, e.action, read_said(e.reason)) for e in session.scalars(select(AuditEvent))}
     assert ("diagnosis", "escalated", "请尽快联系我") in events
     assert ("terminal", "diagnosis_escalated", "handed over to the desk") in events
+    timeline = client.get(f"/api/v1/terminals/{fleet.terminals_a[0]}/timeline", headers=fleet.headers("agent")).json()
+    assert "handed over to the desk" in [e["reason"] for e in timeline], "the API says posops' own reasons in English"
 
 
 def test_idle_sessions_close_as_abandoned(client: TestClient, fleet: Fleet, db: Database) -> None:
@@ -157,4 +162,4 @@ def test_the_session_page_names_the_terminal_by_serial_number_and_tid(client: Te
     login(client, "merchant")
     page = client.get(f"/diagnoses/{doc['id']}", headers={"accept": "text/html"}).text
     link = page.split('data-testid="terminal-link">')[1].split("</a>")[0]
-    assert link == "终端 SN-TEST-0000(终端号 90000000)", "people know terminals by SN and TID, not by posops' id"
+    assert link == "终端 SN-TEST-0000（终端号 90000000）", "people know terminals by SN and TID, not by posops' id"

@@ -29,7 +29,7 @@ def test_agent_suspends_and_merchant_sees_what_reactivation_needs(live_server: s
     form.locator("button[type=submit]").click()
     page.wait_for_url(f"{live_server}/terminals/{terminal_id}")
     assert page.locator("[data-testid=terminal-status]").inner_text() == "已停机"
-    assert "原因:长期未使用" in page.locator("[data-testid=screen-notice]").inner_text()
+    assert "原因：长期未使用" in page.locator("[data-testid=screen-notice]").inner_text()
     page.click("button:has-text('退出')")
     page.wait_for_url(live_server + "/login")
 

@@ -72,7 +72,7 @@ def test_frame_error_messages(cut: int) -> None:
     try:
         decode_frame(bytes(frame))
     except FrameError as exc:
-        _clean(str(exc) + repr(exc) + json.dumps(exc.to_dict()), "frame error")
+        _clean(str(exc) + repr(exc) + json.dumps(exc.to_dict()) + exc.said.zh, "frame error")
 
 
 def test_log_analysis_of_an_unredacted_log(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from posops.iso8583.codec import encode_frame
 from posops.iso8583.keys import issue_working_keys
 from tests.conftest import Fleet
+from tests.helpers import error_fields
 from tests.iso8583.helpers import answer, captures, expected, purchase, sign_in
 from tests.iso8583.traffic import CARD_SECRETS, MASKED_PAN, PAN, PIN_BLOCK, TRACK_2
 
@@ -43,21 +44,25 @@ def test_malformed_frame_is_422_naming_the_field_and_the_byte_offset(client: Tes
     frame[2 + 5 + 6 + 2 + 8] = 0x9A  # field 2's length prefix: not BCD
     response = client.post(URL, json={"hex": frame.hex()}, headers=fleet.headers("agent"))
     assert response.status_code == 422
-    error = response.json()["detail"][0]
-    assert error["loc"] == ["body", "hex"]
-    assert error["ctx"]["field"] == 2 and error["ctx"]["offset"] == 23
-    assert "field 2 at byte 23" in error["msg"]
+    assert error_fields(response) == ["hex"]
+    [error] = response.json()["detail"]["fields"]
+    assert error["context"]["field"] == 2 and error["context"]["offset"] == 23
+    assert error["reason"].startswith("field 2 at byte 23: ")
+    assert error["message"]["zh-CN"].startswith("第 2 域（第 23 字节）：")
     assert PAN[:10] not in response.text
 
 
 def test_bad_hex_and_bad_master_key_are_422(client: TestClient, fleet: Fleet) -> None:
     odd = client.post(URL, json={"hex": "00ABC"}, headers=fleet.headers("agent"))
-    assert odd.status_code == 422 and odd.json()["detail"][0]["ctx"]["part"] == "hex"
+    assert odd.status_code == 422 and odd.json()["detail"]["fields"][0]["context"]["part"] == "hex"
+    assert odd.json()["detail"]["fields"][0]["reason"] == "hex at byte 2: odd number of hex digits"
+    assert odd.json()["detail"]["fields"][0]["message"]["zh-CN"] == "十六进制报文（第 2 字节）：十六进制位数为奇数。"
     not_hex = client.post(URL, json={"hex": "00ZZ"}, headers=fleet.headers("agent"))
-    assert not_hex.status_code == 422 and not_hex.json()["detail"][0]["ctx"]["offset"] == 1
+    assert not_hex.status_code == 422 and not_hex.json()["detail"]["fields"][0]["context"]["offset"] == 1
     frame = captures()["signin_resp"].hex()
     key = client.post(URL, json={"hex": frame, "master_key": "0011"}, headers=fleet.headers("agent"))
-    assert key.status_code == 422 and key.json()["detail"][0]["loc"] == ["body", "master_key"]
+    assert key.status_code == 422 and error_fields(key) == ["master_key"]
+    assert key.json()["detail"]["message"]["en"] == "master key: must be 8, 16 or 24 bytes (16, 32 or 48 hex digits)"
     extra = client.post(URL, json={"hex": frame, "pan": PAN}, headers=fleet.headers("agent"))
     assert extra.status_code == 422
 

@@ -18,6 +18,7 @@ from posops.iso8583 import service
 from posops.iso8583.models import TerminalTrafficRecord, TrafficAnalysis
 from posops.terminals.models import Terminal
 from tests.conftest import Fleet
+from tests.helpers import error_fields
 from tests.iso8583.helpers import answer, purchase, sign_in
 from tests.iso8583.traffic import TID_A0, TID_B, TID_TIMEOUT, TID_UNKNOWN, fleet_steps, log_text
 
@@ -167,7 +168,7 @@ def test_files_that_hold_no_traffic_are_refused_naming_the_file(client: TestClie
                                                                content: bytes, reason: str) -> None:
     response = client.post(URL, files={"file": ("x.bin", content)}, headers=fleet.headers("agent"))
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["body", "file"] and reason in response.json()["detail"][0]["msg"]
+    assert error_fields(response) == ["file"] and reason in response.json()["detail"]["message"]["en"]
     with db.transaction() as session:
         assert session.scalar(select(func.count()).select_from(TrafficAnalysis)) == 0
 
@@ -175,7 +176,8 @@ def test_files_that_hold_no_traffic_are_refused_naming_the_file(client: TestClie
 def test_a_multipart_upload_needs_its_file_part(client: TestClient, fleet: Fleet) -> None:
     response = client.post(URL, data={"other": "x"}, files={"attachment": ("a.log", b"x")},
                            headers=fleet.headers("agent"))
-    assert response.status_code == 422 and "'file'" in response.json()["detail"][0]["msg"]
+    assert response.status_code == 422 and error_fields(response) == ["file"]
+    assert "multipart part named 'file'" in response.json()["detail"]["message"]["en"]
 
 
 def test_the_uploaded_file_is_analysed_from_a_private_temporary_file_then_deleted(
@@ -203,7 +205,9 @@ def test_the_uploaded_file_is_analysed_from_a_private_temporary_file_then_delete
 
 def test_terminal_without_traffic_is_404(client: TestClient, fleet: Fleet) -> None:
     response = client.get(f"/api/v1/terminals/{fleet.terminals_a[1]}/traffic", headers=fleet.headers("agent"))
-    assert response.status_code == 404 and "no traffic" in response.json()["detail"]
+    assert response.status_code == 404
+    assert response.json()["detail"]["message"]["en"] == "no traffic has been analysed for this terminal"
+    assert response.json()["detail"]["code"] == "iso8583.error.no_traffic"
 
 
 @pytest.mark.parametrize(("given", "kept"), [

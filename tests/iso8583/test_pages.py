@@ -40,17 +40,19 @@ def test_terminal_page_shows_the_latest_traffic_and_its_evidence(client: TestCli
     login(client, "merchant", "zh-CN")
     section = _section(client.get(f"/terminals/{fleet.terminals_a[0]}").text)
     assert "morning.log" in section and "agent" in section
-    assert re.search(r">55</span>\s*<span lang=\"zh-CN\">密码错</span> / <span lang=\"en\">Incorrect PIN", section)
+    assert re.search(r">55</span>\s*密码错", section) and "Incorrect PIN" not in section, "in the page's language only"
     shown = start.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S")
     assert shown in section, "the last successful sign-in, in the console's time zone"
-    assert "消费 / Purchase" in section  # the last outcome's message, named
+    assert "消费" in section and "Purchase" not in section  # the last outcome's message, named in the page's language
     failures = re.search(r'data-testid="traffic-failures".*?</table>', section, re.S)
     assert failures is not None and "密码错" in failures.group() and ">5<" in failures.group()
     storms = re.search(r'data-testid="traffic-storms".*?</ul>', section, re.S)
     assert storms is not None and "× 5" in storms.group()
     evidence = re.search(r'data-testid="traffic-evidence".*?</ul>', section, re.S)
     assert evidence is not None
-    assert "response_code=55" in evidence.group() and "key_check=work_key_invalid" in evidence.group()
+    assert 'data-check="response_code" data-outcome="55"' in evidence.group()
+    assert 'data-check="key_check" data-outcome="work_key_invalid"' in evidence.group()
+    assert "work_key_invalid<" not in evidence.group() and "工作密钥无效" in evidence.group(), "said in words"
     assert "traffic-upload-link" not in section  # merchants do not import traffic
 
 
@@ -62,7 +64,7 @@ def test_terminal_page_counts_timeouts_and_reversals_in_english(client: TestClie
     assert "Transaction traffic" in section
     assert re.search(r'data-testid="traffic-timeouts">1<', section)
     assert re.search(r'data-testid="traffic-reversals">1<', section)
-    assert "No answer (timeout)" in section and "response_code=timeout" in section
+    assert "No answer (timeout)" in section and 'data-check="response_code" data-outcome="timeout"' in section
     assert "traffic-upload-link" in section
 
 
@@ -107,5 +109,5 @@ def test_upload_page_shows_why_a_file_was_refused(client: TestClient, fleet: Fle
                            files={"file": ("notes.txt", b"hello\nworld\n", "text/plain")})
     assert response.status_code == 422
     error = re.search(r'data-testid="upload-error">(.*?)</p>', response.text, re.S)
-    assert error is not None and "no ISO 8583 frames" in error.group(1)
+    assert error is not None and "没有找到 ISO 8583 报文" in error.group(1), "said in the page's language"
     assert 'data-testid="upload-report"' not in response.text

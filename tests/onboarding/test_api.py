@@ -13,7 +13,8 @@ from posops.core.db import Database
 from posops.core.models import AuditEvent
 from posops.terminals.models import FeePlan, Merchant, Terminal
 from tests.conftest import Fleet
-from tests.terminals.flows import PDF, merchant_application, new_device, ok, pdf, take_live
+from tests.helpers import error_fields
+from tests.terminals.flows import CONTACT, PDF, merchant_application, new_device, ok, pdf, take_live
 
 WALK_IN = {"applicant_type": "business", "name": "福州鼓楼茶行", "legal_id": "91350100M000100Y43",
            "contact_name": "林先生", "contact_phone": "13905910000", "region": "福州", "terminal_model": "Landi A8"}
@@ -52,27 +53,29 @@ def test_an_individual_needs_id_card_and_bank_account(client: TestClient, fleet:
     assert [m["material"] for m in app["materials"]] == ["application_form", "id_card", "bank_account"]
     assert [c["subject"] for c in app["next_missing"]] == ["application_form", "id_card", "bank_account"]
     wrong = client.put(f"{_base(app['id'])}/materials/business_licence", headers=fleet.headers("agent"), files=pdf())
-    assert wrong.status_code == 422 and wrong.json()["detail"][0]["loc"] == ["body", "material"]
+    assert wrong.status_code == 422 and error_fields(wrong) == ["material"]
+    assert "not on the checklist" in wrong.json()["detail"]["message"]["en"]
 
 
 def test_legal_ids_are_checked(client: TestClient, fleet: Fleet) -> None:
     for legal_id, words in (("91350100M000100Y44", "check character"), ("ABC", "unified social credit code")):
         response = client.post("/api/v1/onboarding/applications", headers=fleet.headers("agent"),
                                json={**WALK_IN, "legal_id": legal_id})
-        assert response.status_code == 422 and words in response.text
-        assert response.json()["detail"][0]["loc"] == ["body", "legal_id"]
+        assert response.status_code == 422 and words in response.json()["detail"]["message"]["en"]
+        assert error_fields(response) == ["legal_id"]
     other = client.post("/api/v1/onboarding/applications", headers=fleet.headers("merchant"),
                         json={**WALK_IN, "legal_id": "91350100M000100Y43"})
-    assert other.status_code == 422 and "on record" in other.text
+    assert other.status_code == 422 and "on record" in other.json()["detail"]["message"]["en"]
     bad_count = client.post("/api/v1/onboarding/applications", headers=fleet.headers("merchant"),
-                            json={"applicant_type": "business", "terminal_model": "PAX A920", "terminal_count": 0})
-    assert bad_count.status_code == 422 and bad_count.json()["detail"][0]["loc"] == ["body", "terminal_count"]
+                            json={"applicant_type": "business", "terminal_model": "PAX A920", "terminal_count": 0,
+                                  **CONTACT})
+    assert bad_count.status_code == 422 and error_fields(bad_count) == ["terminal_count"]
 
 
 def test_submission_refused_with_the_missing_materials_then_review(client: TestClient, fleet: Fleet) -> None:
     merchant, agent = fleet.headers("merchant"), fleet.headers("agent")
     app = ok(client.post("/api/v1/onboarding/applications", headers=merchant,
-                         json={"applicant_type": "business", "terminal_model": "PAX A920"}), 201)
+                         json={"applicant_type": "business", "terminal_model": "PAX A920", **CONTACT}), 201)
     assert (app["name"], app["legal_id"]) == ("甲商户", "91310000AAAA00001X"), "filled in from the merchant"
     early = client.post(f"{_base(app['id'])}/submit", headers=merchant)
     assert early.status_code == 409
@@ -110,15 +113,16 @@ def test_later_steps_check_their_data(client: TestClient, fleet: Fleet) -> None:
     bad_plan = client.post(f"{base}/contract", headers=agent,
                            json={"contract_ref": "HT-1", "fee_plan": {"monthly_fee_fen": -1, "daily_penalty_bp": 5,
                                                                       "grace_days": 5}})
-    assert bad_plan.status_code == 422 and "monthly_fee_fen" in str(bad_plan.json()["detail"])
+    assert bad_plan.status_code == 422 and error_fields(bad_plan) == ["fee_plan.monthly_fee_fen"]
     ok(client.post(f"{base}/contract", headers=agent, json={"contract_ref": "HT-1", "fee_plan": {
         "monthly_fee_fen": 3_000, "daily_penalty_bp": 5, "grace_days": 5}}))
     taken = {"serial_number": "SN-TEST-0000", "model": "Sunmi P2", "tid": "99990000", "mid": "898310000009999"}
     clash = client.post(f"{base}/installation", headers=agent, json={"devices": [taken]})
     assert clash.status_code == 422
-    assert clash.json()["detail"][0]["loc"] == ["body", "devices", "0", "serial_number"]
+    assert error_fields(clash) == ["devices.0.serial_number"]
     twice = client.post(f"{base}/installation", headers=agent, json={"devices": [new_device()] * 2})
-    assert twice.status_code == 422
+    assert twice.status_code == 422 and error_fields(twice) == ["devices"]
+    assert "the same serial_number is given twice" in twice.json()["detail"]["message"]["en"]
     ok(client.post(f"{base}/installation", headers=agent, json={"devices": [new_device()]}))
     unverified = client.post(f"{base}/training", headers=agent, json={"installation_verified": False})
     assert unverified.status_code == 409
@@ -130,7 +134,7 @@ def test_material_files_are_kept_on_disk_and_downloadable(client: TestClient, fl
                                                           settings: Settings, db: Database) -> None:
     merchant = fleet.headers("merchant")
     app = ok(client.post("/api/v1/onboarding/applications", headers=merchant,
-                         json={"applicant_type": "business", "terminal_model": "PAX A920"}), 201)
+                         json={"applicant_type": "business", "terminal_model": "PAX A920", **CONTACT}), 201)
     url = f"{_base(app['id'])}/materials/application_form"
     ok(client.put(url, headers=merchant, files=pdf("申请表.pdf")))
     ok(client.put(url, headers=merchant, files={"file": ("申请表.png", b"\x89PNG\r\n\x1a\n..", "image/png")}))
@@ -153,7 +157,7 @@ def test_corrections_only_before_submission_or_after_rejection(client: TestClien
     late = client.patch(_base(submitted["id"]), headers=fleet.headers("merchant"), json={"contact_name": "钱"})
     assert late.status_code == 409
     draft = ok(client.post("/api/v1/onboarding/applications", headers=fleet.headers("merchant"),
-                           json={"applicant_type": "business", "terminal_model": "PAX A920"}), 201)
+                           json={"applicant_type": "business", "terminal_model": "PAX A920", **CONTACT}), 201)
     patched = ok(client.patch(_base(draft["id"]), headers=fleet.headers("merchant"),
                               json={"contact_phone": "021-12345678", "terminal_count": 3}))
     assert (patched["contact_phone"], patched["terminal_count"]) == ("021-12345678", 3)

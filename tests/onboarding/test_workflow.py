@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
@@ -345,7 +346,8 @@ def test_valid_legal_ids(applicant: str, legal_id: str) -> None:
 )
 def test_invalid_legal_ids_say_why(applicant: str, legal_id: str, words: str) -> None:
     problem = legal_id_problem(applicant, legal_id)
-    assert problem is not None and words in problem
+    assert problem is not None and words in problem.en
+    assert re.search(r"[\u4e00-\u9fff]", problem.zh) and problem.zh.endswith("。"), "said in Chinese too"
 
 
 def test_unified_licence_is_read_from_the_code() -> None:

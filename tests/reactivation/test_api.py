@@ -13,6 +13,7 @@ from posops.core.config import Settings
 from posops.core.db import Database
 from posops.core.models import StoredDocument
 from tests.conftest import Fleet
+from tests.helpers import error_fields
 from tests.terminals.flows import FEE_PLAN, PDF, PNG, ok, pdf
 
 
@@ -72,7 +73,7 @@ def test_a_partial_payment_leaves_the_rest_owed(client: TestClient, fleet: Fleet
     assert again.status_code == 409, "the same voucher twice"
     future = _evidence(client, fleet, owed["id"], "merchant", kind="payment", amount_fen=100, voucher="TX-PART-2",
                        paid_on=(date.today() + timedelta(days=1)).isoformat())
-    assert future.status_code == 422 and future.json()["detail"][0]["loc"] == ["body", "paid_on"]
+    assert future.status_code == 422 and error_fields(future) == ["paid_on"]
     done = ok(_evidence(client, fleet, owed["id"], "merchant", kind="payment", amount_fen=100, voucher="TX-PART-2",
                         paid_on=date.today().isoformat()))
     assert done["unmet"] == [] and [p["voucher"] for p in done["payments"]] == ["TX-PART-1", "TX-PART-2"]
@@ -118,9 +119,9 @@ def test_uploads_refuse_wrong_types_and_sizes_and_leave_nothing_behind(client: T
     for files, words in cases:
         response = client.post(url, headers=merchant, data={"name": "凭证"}, files=files)
         assert response.status_code == 422, response.text
-        assert response.json()["detail"][0]["loc"] == ["body", "file"] and words in response.text
+        assert error_fields(response) == ["file"] and words in response.json()["detail"]["message"]["en"]
     nameless = client.post(url, headers=merchant, files=pdf())
-    assert nameless.status_code == 422 and "name" in nameless.text
+    assert nameless.status_code == 422 and error_fields(nameless) == ["name"]
     forbidden = client.post(url, headers=fleet.headers("technician"), data={"name": "凭证"}, files=pdf())
     assert forbidden.status_code == 403
     with db.transaction() as session:
@@ -156,7 +157,7 @@ def test_dormant_needs_the_merchant_to_reconfirm_identity(client: TestClient, fl
     request = _request(client, fleet, fleet.terminals_a[0])
     assert _codes(request) == ["identity_not_reconfirmed"]
     wrong = _evidence(client, fleet, request["id"], "merchant", kind="identity", legal_id="91310000BBBB00002Y")
-    assert wrong.status_code == 422 and wrong.json()["detail"][0]["loc"] == ["body", "legal_id"]
+    assert wrong.status_code == 422 and error_fields(wrong) == ["legal_id"]
     confirmed = ok(_evidence(client, fleet, request["id"], "merchant", kind="identity",
                              legal_id="91310000aaaa00001x"))
     assert confirmed["unmet"] == [] and confirmed["identity_reconfirmed_by"] == "merchant"
@@ -178,7 +179,7 @@ def test_reject_says_why_and_the_request_can_be_resubmitted(client: TestClient, 
     request = _request(client, fleet, fleet.terminals_a[0])
     blank = client.post(f"/api/v1/reactivation-requests/{request['id']}/reject", headers=fleet.headers("agent"),
                         json={"reason": "  "})
-    assert blank.status_code == 422 and blank.json()["detail"][0]["loc"] == ["body", "reason"]
+    assert blank.status_code == 422 and error_fields(blank) == ["reason"]
     rejected = ok(client.post(f"/api/v1/reactivation-requests/{request['id']}/reject", headers=fleet.headers("agent"),
                               json={"reason": "尚未核实原因"}))
     assert rejected["status"] == "rejected" and rejected["allowed_actions"] == ["resubmit"]
@@ -186,7 +187,8 @@ def test_reject_says_why_and_the_request_can_be_resubmitted(client: TestClient, 
     assert notices[0]["kind"] == "reactivation_rejected" and "尚未核实原因" in notices[0]["body_zh"]
     fresh = client.post(f"/api/v1/terminals/{fleet.terminals_a[0]}/reactivation-requests",
                         headers=fleet.headers("merchant"), json={})
-    assert fresh.status_code == 409 and "resubmit" in fresh.json()["detail"]
+    assert fresh.status_code == 409 and "resubmit" in fresh.json()["detail"]["message"]["en"]
+    assert "尚未核实原因" in fresh.json()["detail"]["message"]["zh-CN"], "says why it was rejected"
     again = client.post(f"/api/v1/reactivation-requests/{request['id']}/reject", headers=fleet.headers("agent"),
                         json={"reason": "再次驳回"})
     assert again.status_code == 409
@@ -196,7 +198,8 @@ def test_reject_says_why_and_the_request_can_be_resubmitted(client: TestClient, 
     assert resubmitted["rejection_reason"] is None
     duplicate = client.post(f"/api/v1/terminals/{fleet.terminals_a[0]}/reactivation-requests",
                             headers=fleet.headers("merchant"), json={})
-    assert duplicate.status_code == 409 and "already open" in duplicate.json()["detail"]
+    assert duplicate.status_code == 409 and "already open" in duplicate.json()["detail"]["message"]["en"]
+    assert duplicate.json()["detail"]["code"] == "reactivation.error.already_open"
 
 
 def test_a_reason_change_is_caught_at_approval(client: TestClient, fleet: Fleet) -> None:
@@ -225,7 +228,7 @@ def test_merchants_list_only_their_own_requests(client: TestClient, fleet: Fleet
     assert queue["total"] == 2
     assert ok(client.get("/api/v1/reactivation-requests?for_me=true", headers=fleet.headers("risk")))["total"] == 0
     bad = client.get("/api/v1/reactivation-requests?status=open", headers=fleet.headers("agent"))
-    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "status"]
+    assert bad.status_code == 422 and error_fields(bad) == ["status"]
     submit_for_other = client.post(f"/api/v1/terminals/{fleet.terminals_b[0]}/reactivation-requests",
                                    headers=fleet.headers("merchant"), json={})
     assert submit_for_other.status_code == 404
@@ -236,9 +239,12 @@ def test_approval_of_an_active_terminal_and_bad_evidence(client: TestClient, fle
                                 headers=fleet.headers("merchant"), json={})
     assert not_suspended.status_code == 409
     request = _request(client, fleet, fleet.terminals_a[2])
-    bad = [({"kind": "gift"}, "kind"), ({"kind": "payment", "amount_fen": -5, "voucher": "TX-1",
-                                         "paid_on": "2024-01-01"}, "amount_fen"),
-           ({"kind": "payment", "amount_fen": 5, "voucher": "x", "paid_on": "2024-01-01"}, "voucher")]
-    for body, field in bad:
+    bad = [({"kind": "gift"}, "body", "kind must be one of"),
+           ({"kind": "payment", "amount_fen": -5, "voucher": "TX-1", "paid_on": "2024-01-01"}, "payment.amount_fen",
+            "greater than 0"),
+           ({"kind": "payment", "amount_fen": 5, "voucher": "x", "paid_on": "2024-01-01"}, "payment.voucher",
+            "expected format")]
+    for body, field, words in bad:
         response = _evidence(client, fleet, request["id"], "merchant", **body)
-        assert response.status_code == 422 and field in str(response.json()["detail"]), body
+        assert response.status_code == 422 and error_fields(response) == [field], body
+        assert words in response.json()["detail"]["message"]["en"], body

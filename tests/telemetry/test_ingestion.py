@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -12,12 +13,18 @@ from posops.core.db import Database, utcnow
 from posops.telemetry import service
 from posops.telemetry.models import DeadLetter, HeartbeatRecord, TelemetrySnapshot
 from tests.conftest import ADMIN_TOKEN, Fleet
+from tests.helpers import error_fields
 from tests.telemetry.heartbeats import full_payload, section
 from tests.telemetry.storage import failing, healthy, store
 
 URL = "/api/v1/telemetry/heartbeats"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 SN = "SN-TEST-0000"
+
+
+def reasons(response: Any) -> list[tuple[str, str]]:
+    """Each field a 422 blames with its English reason (a dead letter's reason, word for word)."""
+    return list(zip(error_fields(response), [f["reason"] for f in response.json()["detail"]["fields"]], strict=True))
 
 
 def count(db: Database, model: type) -> int:
@@ -83,8 +90,7 @@ def test_invalid_heartbeats_are_refused_with_field_and_reason_and_dead_lettered(
     bad = healthy(SN, 2, now, battery={"pct": 150, "charging": False, "power_source": "battery"})
     response = client.post(URL, json=bad, headers=ADMIN)
     assert response.status_code == 422
-    assert response.json()["detail"] == [{"loc": ["body", "battery", "pct"], "type": "value_error",
-                                          "msg": "Input should be less than or equal to 100"}]
+    assert reasons(response) == [("battery.pct", "Input should be less than or equal to 100")]
     [letter] = dead_letters(db)
     assert letter.source == "http" and letter.sn == SN and letter.reason.startswith("battery.pct:")
     assert json.loads(letter.payload)["battery"]["pct"] == 150
@@ -97,9 +103,9 @@ def test_in_an_array_the_valid_ones_are_stored_and_each_problem_is_named(client:
     batch = [healthy(SN, 1, now), {"v": 1, "sn": SN, "seq": 2}, healthy("NO-SUCH-SN", 1, now)]
     response = client.post(URL, json=batch, headers=ADMIN)
     assert response.status_code == 422
-    assert [(e["loc"], e["msg"]) for e in response.json()["detail"]] == [
-        (["body", "1", "ts"], "Field required"),
-        (["body", "2", "sn"], "unknown terminal serial number 'NO-SUCH-SN'")]
+    assert reasons(response) == [
+        ("1.ts", "Field required"),
+        ("2.sn", "unknown terminal serial number 'NO-SUCH-SN'")]
     assert count(db, HeartbeatRecord) == 1
     assert [(d.sn, d.reason) for d in dead_letters(db)] == [
         (SN, "ts: Field required"), ("NO-SUCH-SN", "unknown terminal serial number 'NO-SUCH-SN'")]
@@ -110,8 +116,8 @@ def test_in_an_array_the_valid_ones_are_stored_and_each_problem_is_named(client:
 def test_a_body_that_is_not_json_is_dead_lettered(client: TestClient, fleet: Fleet, db: Database) -> None:
     response = client.post(URL, content=b'{"v": 1, "sn": ', headers={**ADMIN, "content-type": "application/json"})
     assert response.status_code == 422
-    [problem] = response.json()["detail"]
-    assert problem["loc"] == ["body", "payload"] and problem["msg"].startswith("not valid JSON")
+    [(field, reason)] = reasons(response)
+    assert field == "payload" and reason.startswith("not valid JSON")
     assert [d.reason.startswith("not valid JSON") for d in dead_letters(db)] == [True]
 
 
@@ -133,7 +139,8 @@ def test_a_terminal_token_posts_only_its_own_heartbeats(client: TestClient, flee
     now = utcnow()
     assert client.post(URL, json=healthy(SN, 1, now), headers=terminal).json()["stored"] == 1
     other = client.post(URL, json=[healthy(SN, 2, now), healthy("SN-TEST-0001", 1, now)], headers=terminal)
-    assert other.status_code == 403 and "SN-TEST-0000" in other.json()["detail"]
+    assert other.status_code == 403 and "SN-TEST-0000" in other.json()["detail"]["message"]["en"]
+    assert other.json()["detail"]["code"] == "telemetry.error.other_terminal"
     assert count(db, HeartbeatRecord) == 1, "nothing of a refused request is stored"
     reissued = client.post(f"/api/v1/terminals/{fleet.terminals_a[0]}/telemetry-token", headers=ADMIN).json()
     assert client.post(URL, json=healthy(SN, 3, now), headers=terminal).status_code == 401, "the old one is revoked"
@@ -170,7 +177,8 @@ def test_a_request_holds_at_least_one_and_at_most_a_thousand_heartbeats(client: 
                                                                         db: Database) -> None:
     now = utcnow()
     too_many = client.post(URL, json=[healthy(SN, seq, now) for seq in range(1001)], headers=ADMIN)
-    assert too_many.status_code == 422 and too_many.json()["detail"][0]["loc"] == ["body", "body"]
-    assert "at most 1000" in too_many.json()["detail"][0]["msg"]
-    assert client.post(URL, json=[], headers=ADMIN).status_code == 422
+    assert too_many.status_code == 422 and error_fields(too_many) == ["body"]
+    assert "at most 1000 heartbeats per request" in too_many.json()["detail"]["message"]["en"]
+    empty = client.post(URL, json=[], headers=ADMIN)
+    assert empty.status_code == 422 and error_fields(empty) == ["body"]
     assert count(db, HeartbeatRecord) == 0 and dead_letters(db) == []

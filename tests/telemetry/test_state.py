@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from posops.core.db import Database, utcnow
 from posops.telemetry import service
 from posops.telemetry.models import DeadLetter, HeartbeatRecord
+from posops.telemetry.views import terminal_charts
 from tests.conftest import Fleet
 from tests.telemetry.heartbeats import section
 from tests.telemetry.storage import healthy, store
@@ -53,8 +54,10 @@ def test_history_series_for_the_charts(db: Database, fleet: Fleet) -> None:
     assert {p.value for p in history.signal_dbm} == {-90}
     assert history.read_error_rate and all(abs(p.value - 0.02) < 1e-9 for p in history.read_error_rate)
     section_data = service.terminal_section(db, fleet.users["merchant"], fleet.terminals_a[0], now)
-    assert set(section_data.charts) == {"battery", "signal", "read_errors"}
-    assert all(svg.startswith("<svg") for svg in section_data.charts.values())
+    svgs = terminal_charts(section_data, "zh-CN")
+    assert set(svgs) == {"battery", "signal", "read_errors"}
+    assert all(svg.startswith("<svg") for svg in svgs.values())
+    assert "电量" in svgs["battery"] and "Battery" in terminal_charts(section_data, "en")["battery"]
     assert section_data.network_type == "4g" and section_data.state.online is True
 
 

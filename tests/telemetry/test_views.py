@@ -35,8 +35,9 @@ def test_the_terminal_page_shows_state_charts_and_evidence(client: TestClient, d
     assert "33% · 用电池" in page and "4g · -90 dBm · 可连通收单主机" in page and "缺纸" in page
     charts = page.split('data-testid="telemetry-charts"')[1].split("</section>")[0]
     assert charts.count("<svg") == 3 and charts.count("<polyline") == 3
-    evidence = page.split('data-testid="telemetry-evidence"')[1]
-    assert "printer_paper" in evidence and "empty_or_reversed" in evidence
+    known = page.split('data-testid="known-checks"')[1].split("</section>")[0]
+    assert 'data-check="printer_paper" data-outcome="empty_or_reversed"' in known
+    assert "printer_paper" not in known.replace('data-check="printer_paper"', "")  # named in words, not by id
     client.get("/lang/en")
     english = client.get(f"/terminals/{fleet.terminals_a[0]}").text
     assert "Online" in english and "Card read error rate" in english
@@ -57,9 +58,9 @@ def test_an_outage_is_shown_to_the_merchant_and_on_the_incident_page(client: Tes
     assert len(notices) == 3, "the area and the cohort"
     assert "上海地区的中国移动网络正在发生故障" in page and "这不是您设备的问题" in page
     incidents = client.get("/incidents").text
-    assert "以下故障影响过您的终端" in incidents and "地区/运营商: 上海 · 中国移动" in incidents
+    assert "以下故障影响过您的终端" in incidents and "地区/运营商：上海 · 中国移动" in incidents
     incident_id = page.split('href="/incidents/')[1].split('"')[0]
     detail = client.get(f"/incidents/{incident_id}").text
     timeline = detail.split('data-testid="incident-timeline"')[1].split("</section>")[0]
     assert "<svg" in timeline and "<polyline" in timeline, "two scans, one line"
-    assert detail.count('href="/terminals/') == 12 and "12 / 12 台(100%)" in detail
+    assert detail.count('href="/terminals/') == 12 and "12 / 12 台（100%）" in detail

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import uuid
 from datetime import date, timedelta
 from typing import Any
@@ -14,6 +16,9 @@ PDF = b"%PDF-1.7\n% scan\n"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
 FEE_PLAN = {"monthly_fee_fen": 3_000, "monthly_data_fee_fen": 1_000, "daily_penalty_bp": 5, "grace_days": 5}
 UNIFIED_REQUIRED = ["application_form", "business_licence", "legal_rep_id", "premises_proof", "bank_account"]
+CJK = re.compile(r"[\u3400-\u9fff\u3000-\u303f\uff00-\uffef]")
+ENGLISH_WORDS = re.compile(r"[A-Za-z]{3,}[ ,;:']+[A-Za-z]{2,}")
+"""Two English words in a row: a sentence, not a code such as SN-TEST-0000 or TID."""
 
 
 def ok(response: Any, status: int = 200) -> dict[str, Any]:
@@ -21,6 +26,10 @@ def ok(response: Any, status: int = 200) -> dict[str, Any]:
     assert response.status_code == status, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+CONTACT = {"contact_name": "林先生", "contact_phone": "13905910000"}
+"""Who a provider calls back about an application: every application names them."""
 
 
 def pdf(name: str = "scan.pdf") -> dict[str, Any]:
@@ -39,7 +48,7 @@ def merchant_application(client: TestClient, fleet: Fleet) -> dict[str, Any]:
     """Merchant A files an application, uploads the required materials and submits it."""
     merchant = fleet.headers("merchant")
     app = ok(client.post("/api/v1/onboarding/applications", headers=merchant,
-                         json={"applicant_type": "business", "terminal_model": "Newland N910"}), 201)
+                         json={"applicant_type": "business", "terminal_model": "Newland N910", **CONTACT}), 201)
     for material in UNIFIED_REQUIRED:
         ok(client.put(f"/api/v1/onboarding/applications/{app['id']}/materials/{material}", headers=merchant,
                       files=pdf(f"{material}.pdf")))
@@ -69,3 +78,19 @@ def suspend_for_arrears(client: TestClient, fleet: Fleet, terminal_id: int, mont
     dues = [(today - timedelta(days=30 * (i + 1))).isoformat() for i in range(months)]
     return ok(client.post(f"/api/v1/terminals/{terminal_id}/suspend", headers=fleet.headers("agent"),
                           json={"reason": "arrears", "note": "两个月服务费未缴", "unpaid_due_dates": dues}))
+
+
+def shown_refusal(page: str) -> str:
+    """The words of the refusal a console page shows: its refusal box, else its error page's detail ('' if none)."""
+    match = re.search(r'data-testid="refusal">\s*<p>(.*?)</p>', page, re.S) or \
+        re.search(r'data-testid="error-detail">(.*?)</p>', page, re.S)
+    return html.unescape(match.group(1)).strip() if match else ""
+
+
+def assert_said_in(lang: str, text: str) -> None:
+    """A zh-CN refusal is Chinese with no English sentence in it; an English one has no Chinese."""
+    assert text, "the page shows a refusal"
+    if lang == "en":
+        assert not CJK.search(text) and ENGLISH_WORDS.search(text), text
+    else:
+        assert CJK.search(text) and not ENGLISH_WORDS.search(text), text

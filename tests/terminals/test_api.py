@@ -11,6 +11,7 @@ from posops.core.db import Database
 from posops.core.models import AuditEvent
 from posops.terminals.models import Terminal
 from tests.conftest import Fleet
+from tests.helpers import error_fields
 
 
 def _new_terminal(fleet: Fleet, **overrides: Any) -> dict[str, Any]:
@@ -46,28 +47,30 @@ def test_validation_errors_name_the_field(client: TestClient, fleet: Fleet) -> N
     agent = fleet.headers("agent")
     bad_tid = client.post("/api/v1/terminals", json=_new_terminal(fleet, tid="12"), headers=agent)
     assert bad_tid.status_code == 422
-    assert bad_tid.json()["detail"][0]["loc"] == ["body", "tid"]
+    assert error_fields(bad_tid) == ["tid"]
     dates = client.post("/api/v1/terminals", json=_new_terminal(fleet, warranty_end="2020-01-01"), headers=agent)
     assert dates.status_code == 422 and "warranty_end" in dates.text
     no_merchant = client.post("/api/v1/terminals", json=_new_terminal(fleet, merchant_id=99999), headers=agent)
     assert no_merchant.status_code == 422
-    assert no_merchant.json()["detail"][0]["loc"] == ["body", "merchant_id"]
+    assert error_fields(no_merchant) == ["merchant_id"]
+    assert "no merchant 99999" in no_merchant.json()["detail"]["message"]["en"]
     reason = client.post("/api/v1/terminals", json=_new_terminal(fleet, status="suspended"), headers=agent)
     assert reason.status_code == 422 and "status_reason" in reason.text
     status_patch = client.patch(f"/api/v1/terminals/{fleet.terminals_a[0]}", json={"status": "active"},
                                 headers=agent)
     assert status_patch.status_code == 422, "status changes belong to the lifecycle, not PATCH"
     paging = client.get("/api/v1/terminals?per_page=1000", headers=agent)
-    assert paging.status_code == 422 and paging.json()["detail"][0]["loc"] == ["query", "per_page"]
+    assert paging.status_code == 422 and error_fields(paging) == ["per_page"]
 
 
 def test_duplicates_are_409(client: TestClient, fleet: Fleet) -> None:
     agent = fleet.headers("agent")
     assert client.post("/api/v1/terminals", json=_new_terminal(fleet), headers=agent).status_code == 201
     same_serial = client.post("/api/v1/terminals", json=_new_terminal(fleet, tid="99887766"), headers=agent)
-    assert same_serial.status_code == 409 and "serial number" in same_serial.json()["detail"]
+    assert same_serial.status_code == 409 and "serial number" in same_serial.json()["detail"]["message"]["en"]
+    assert same_serial.json()["detail"]["code"] == "terminals.error.serial_number_taken"
     same_tid = client.post("/api/v1/terminals", json=_new_terminal(fleet, serial_number="OTHER-0001"), headers=agent)
-    assert same_tid.status_code == 409 and "TID" in same_tid.json()["detail"]
+    assert same_tid.status_code == 409 and "TID" in same_tid.json()["detail"]["message"]["en"]
     patch = client.patch(f"/api/v1/terminals/{fleet.terminals_a[0]}", json={"tid": "33445566"}, headers=agent)
     assert patch.status_code == 409
     merchant = client.post("/api/v1/merchants", json={"name": "重复", "legal_id": "91310000AAAA00001X"},
@@ -116,7 +119,7 @@ def test_csv_import_all_or_nothing_with_line_numbers(client: TestClient, fleet: 
            "LA-A8-000004,Landi A8,55550004,898310058120001,NOSUCHMERCHANT,wifi\n")
     response = client.post("/api/v1/terminals/import", content=bad.encode(), headers=agent)
     assert response.status_code == 422
-    problems = {(e["line"], e["loc"][-1]) for e in response.json()["detail"]}
+    problems = {(e["line"], e["field"]) for e in response.json()["detail"]["fields"]}
     assert problems == {(3, "tid"), (4, "serial_number"), (5, "network_type"), (6, "merchant_legal_id")}
     assert _count_terminals(db) == before, "a rejected file imports nothing"
     good = ("\ufeffserial_number,model,tid,mid,merchant_legal_id,network_type,purchase_date\n"
@@ -128,7 +131,7 @@ def test_csv_import_all_or_nothing_with_line_numbers(client: TestClient, fleet: 
     assert imported.json() == {"imported": 2}
     assert _count_terminals(db) == before + 2
     again = client.post("/api/v1/terminals/import", files=files, headers=fleet.headers("agent"))
-    assert again.status_code == 422 and {e["loc"][-1] for e in again.json()["detail"]} == {"serial_number", "tid"}
+    assert again.status_code == 422 and set(error_fields(again)) == {"serial_number", "tid"}
 
 
 def test_csv_import_rejects_unknown_columns_and_empty_files(client: TestClient, fleet: Fleet) -> None:
@@ -136,7 +139,7 @@ def test_csv_import_rejects_unknown_columns_and_empty_files(client: TestClient, 
     unknown = client.post("/api/v1/merchants/import", content=b"name,legal_id,colour\nA,91310000ZZZZ00009Q,red\n",
                           headers=agent)
     assert unknown.status_code == 422 and "colour" in unknown.text
-    assert unknown.json()["detail"][0]["line"] == 1
+    assert unknown.json()["detail"]["fields"][0]["line"] == 1
     empty = client.post("/api/v1/merchants/import", content=b"name,legal_id\n", headers=agent)
     assert empty.status_code == 422
     not_utf8 = client.post("/api/v1/merchants/import", content="name,legal_id\n商户,X\n".encode("gbk"),
@@ -151,6 +154,6 @@ def test_merchant_update_and_listing(client: TestClient, fleet: Fleet) -> None:
     assert response.status_code == 200 and response.json()["contact_phone"] == "+86 138 0000 0000"
     bad_phone = client.patch(f"/api/v1/merchants/{fleet.merchant_b}", json={"contact_phone": "call me"},
                              headers=agent)
-    assert bad_phone.status_code == 422 and bad_phone.json()["detail"][0]["loc"] == ["body", "contact_phone"]
+    assert bad_phone.status_code == 422 and error_fields(bad_phone) == ["contact_phone"]
     listed = client.get("/api/v1/merchants?q=乙", headers=agent).json()
     assert [m["id"] for m in listed["items"]] == [fleet.merchant_b]

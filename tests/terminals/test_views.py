@@ -121,22 +121,36 @@ def test_technicians_do_not_see_requests_or_applications(client: TestClient, fle
 def test_merchant_applies_and_follows_the_checklist(client: TestClient, fleet: Fleet) -> None:
     csrf = _login(client, "merchant")
     form = client.get("/onboarding/new").text
-    assert "申请商户:甲商户" in form, "the merchant sees which shop it applies for"
+    assert "申请商户：甲商户" in form, "the merchant sees which shop it applies for"
     assert re.search(r'name="contact_phone"[^>]*required', form), "an empty form cannot be sent from the page"
-    created = client.post("/onboarding/new", follow_redirects=False, data={
+    empty = client.post("/onboarding/new", follow_redirects=False, data={
         "csrf_token": csrf, "applicant_type": "business", "terminal_model": "PAX A920", "terminal_count": "2"})
+    assert empty.status_code == 422 and "联系人：必填" in empty.text and "联系电话：必填" in empty.text
+    assert 'data-testid="apply"' in client.get("/onboarding").text and "PAX A920" not in client.get("/onboarding").text
+    created = client.post("/onboarding/new", follow_redirects=False, data={
+        "csrf_token": csrf, "applicant_type": "business", "terminal_model": "PAX A920", "terminal_count": "2",
+        "contact_name": "王丽", "contact_phone": "13800138001"})
     assert created.status_code == 303
     url = created.headers["location"]
     page = client.get(url)
     assert "营业执照" in page.text and "税务登记证" in page.text and "选交" in page.text
-    upload = client.post(f"{url}/materials/application_form", data={"csrf_token": csrf},
-                         files={"file": ("form.pdf", PDF, "application/pdf")}, follow_redirects=False)
-    assert upload.status_code == 303
+    printable = client.get(f"{url}/application-form")
+    assert printable.status_code == 200 and "申请人签字" in printable.text and "PAX A920 × 2" in printable.text
+    upload = client.post(f"{url}/materials", data={"csrf_token": csrf}, follow_redirects=False, files={
+        "file_application_form": ("form.pdf", PDF, "application/pdf"),
+        "file_tax_registration": ("tax.pdf", PDF, "application/pdf")})
+    assert upload.status_code == 303, "several materials go up in one submit"
+    checklist = client.get(url).text
+    assert checklist.count(">form.pdf<") == 1 and checklist.count(">tax.pdf<") == 1
+    wrong = client.post(f"{url}/materials", data={"csrf_token": csrf}, files={
+        "file_business_licence": ("licence.pdf", PDF, "application/pdf"),
+        "file_bank_account": ("notes.txt", b"plain text", "text/plain")})
+    assert wrong.status_code == 422 and ">licence.pdf<" not in client.get(url).text, "one bad file keeps none"
     refused = client.post(f"{url}/steps/submit", data={"csrf_token": csrf})
     assert refused.status_code == 409 and "缺少营业执照" in refused.text
     bad = client.post("/onboarding/new", data={"csrf_token": csrf, "applicant_type": "business",
                                                "terminal_model": "PAX A920", "terminal_count": "0"})
-    assert bad.status_code == 422 and "terminal_count" in bad.text
+    assert bad.status_code == 422 and "终端数量：须不小于 1" in bad.text
 
 
 def test_agent_takes_an_application_through_the_steps_on_its_page(client: TestClient, fleet: Fleet) -> None:

@@ -17,6 +17,7 @@ from posops.terminals.models import Merchant, MerchantNotice, Terminal
 from posops.tickets import service
 from posops.tickets.models import TechnicianProfile, Ticket
 from tests.conftest import ADMIN_TOKEN, Fleet
+from tests.helpers import error_fields
 from tests.telemetry.heartbeats import full_payload
 from tests.terminals.flows import ok
 
@@ -67,7 +68,7 @@ def test_a_ticket_carries_the_record_the_warranty_and_its_sla(client: TestClient
 def test_bad_reports_are_refused_with_the_field(client: TestClient, fleet: Fleet) -> None:
     empty = _post(client, fleet, "/api/v1/tickets", "merchant", {"terminal_id": fleet.terminals_a[0],
                                                                   "description": "  "})
-    assert empty.status_code == 422 and empty.json()["detail"][0]["loc"] == ["body", "description"]
+    assert empty.status_code == 422 and error_fields(empty) == ["description"]
     other = _post(client, fleet, "/api/v1/tickets", "merchant", {"terminal_id": fleet.terminals_b[0],
                                                                   "description": "坏了"})
     assert other.status_code == 404, "merchant A cannot report merchant B's terminal"
@@ -75,7 +76,9 @@ def test_bad_reports_are_refused_with_the_field(client: TestClient, fleet: Fleet
                                                                          "description": "坏了"})
     assert technician.status_code == 403
     waiting = _move(client, fleet, _open(client, fleet, fleet.terminals_a[0])["id"], "agent", "waiting")
-    assert waiting.status_code == 422 and "waiting_for" in waiting.text
+    assert waiting.status_code == 422
+    assert "waiting_for is required" in waiting.json()["detail"]["message"]["en"]
+    assert "等待" in waiting.json()["detail"]["message"]["zh-CN"]
 
 
 def test_the_lifecycle_refuses_with_what_is_allowed(client: TestClient, fleet: Fleet) -> None:
@@ -210,7 +213,8 @@ def test_a_refused_acceptance_sends_the_ticket_back_to_repair(client: TestClient
     ok(_move(client, fleet, ticket, "technician", "in_repair"))
     ok(_move(client, fleet, ticket, "technician", "repaired"))
     silent = _post(client, fleet, f"/api/v1/tickets/{ticket}/acceptance", "merchant", {"accepted": False})
-    assert silent.status_code == 422 and "note" in silent.text
+    assert silent.status_code == 422
+    assert "note is required when the repair is not accepted" in silent.json()["detail"]["message"]["en"]
     back = ok(_post(client, fleet, f"/api/v1/tickets/{ticket}/acceptance", "merchant",
                     {"accepted": False, "note": "还是读不了卡"}))
     assert back["status"] == "in_repair"

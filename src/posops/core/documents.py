@@ -21,10 +21,11 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Annotated
 
-from fastapi import Depends, File, UploadFile
+from fastapi import Depends, File, Request, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from posops.core.auth import Principal
 from posops.core.errors import Invalid, NotFound
@@ -81,7 +82,7 @@ def accepted_name(filename: str, content_type: str, content: bytes) -> str:
     shown = display_name(filename)
     problem = check_upload(shown, content_type, len(content), content[:16])
     if problem is not None:
-        raise Invalid("file", problem.en)
+        raise Invalid("file", Label(problem.zh, problem.en))
     return shown
 
 
@@ -101,7 +102,7 @@ def owned(session: Session, owner_type: str, owner_id: int, document_id: int) ->
     """The document ``document_id`` if it belongs to that owner; NotFound otherwise (never another's file)."""
     document = session.get(StoredDocument, document_id)
     if document is None or document.owner_type != owner_type or document.owner_id != owner_id:
-        raise NotFound("document not found")
+        raise NotFound(key="error.not_found.document")
     return document
 
 
@@ -110,7 +111,7 @@ def locate(var_dir: Path, relative: str) -> Path:
     root = (var_dir / UPLOADS).resolve()
     path = (var_dir / relative).resolve()
     if root not in path.parents or not path.is_file():
-        raise NotFound("document file not found")
+        raise NotFound(key="error.not_found.document_file")
     return path
 
 
@@ -206,6 +207,23 @@ async def read_upload(file: Annotated[UploadFile, File(description="PDF, JPEG or
 
 
 UploadDep = Annotated[Upload, Depends(read_upload)]
+UPLOAD_FIELD_PREFIX = "file_"
+"""A console form that uploads several documents names each file field ``file_<what it is>``."""
+
+
+async def read_uploads(request: Request) -> dict[str, Upload]:
+    """Every file chosen in a multipart console form, by what it is (``file_bank_account`` → ``bank_account``)."""
+    form = await request.form()
+    uploads = {}
+    for name, value in form.multi_items():
+        if name.startswith(UPLOAD_FIELD_PREFIX) and isinstance(value, StarletteUploadFile) and value.filename:
+            content = await value.read(UPLOAD_RULES.max_bytes + 1)
+            uploads[name.removeprefix(UPLOAD_FIELD_PREFIX)] = Upload(
+                value.filename, value.content_type or "application/octet-stream", content)
+    return uploads
+
+
+UploadsDep = Annotated[dict[str, Upload], Depends(read_uploads)]
 
 
 

@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 
 from posops.core.auth import Principal
 from posops.core.db import Database
@@ -22,6 +23,7 @@ from posops.core.deps import OptionalPrincipal
 from posops.core.errors import Forbidden, PosopsError
 from posops.core.forms import Refusal, refusal
 from posops.core.i18n import normalize_lang, translate
+from posops.core.labels import in_lang
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 CONSOLE_PER_PAGE = 25
@@ -42,7 +44,14 @@ def _environment() -> Environment:
     env = Environment(loader=ChoiceLoader([FileSystemLoader(str(f)) for f in folders]),
                       autoescape=select_autoescape(["html"]))
     env.globals["translate"] = translate
+    env.filters["in_lang"] = _in_page_lang
     return env
+
+
+@pass_context
+def _in_page_lang(context: Context, text: str | None) -> str:
+    """``{{ note|in_lang }}``: a note posops wrote itself in the page's language, a typed one as it is."""
+    return in_lang(text, context.get("lang", "zh-CN"))
 
 
 templates = Jinja2Templates(env=_environment())
@@ -109,7 +118,7 @@ def check_csrf(request: Request, submitted: str | None) -> None:
     """Refuse a form whose CSRF token is not the session's."""
     expected = request.session.get("csrf")
     if not submitted or not isinstance(expected, str) or not secrets.compare_digest(submitted, expected):
-        raise Forbidden("the form has expired or did not come from this console; reload the page")
+        raise Forbidden(key="error.forbidden.csrf")
 
 
 def render(request: Request, template: str, context: dict[str, Any] | None = None,

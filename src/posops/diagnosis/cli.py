@@ -56,7 +56,7 @@ def diagnose(text: str = typer.Option("", "--text", "-t", help="the complaint; a
         state = engine.start(text, symptom=symptom, evidence=known)
         assessment = engine.assess(state, lang)
     except StepError as exc:
-        errors.print(f"[bold red]error:[/] {exc.field}: {exc.reason}")
+        errors.print(f"[bold red]error:[/] {exc.text(lang)}")
         raise typer.Exit(2) from None
     if as_json:
         sys.stdout.write(json.dumps(assessment.to_dict(), ensure_ascii=False, indent=1) + "\n")

@@ -17,11 +17,11 @@ from posops.core.auth import Principal, Role, require_role
 from posops.core.config import get_settings
 from posops.core.db import Database, conflict_on_duplicate, utcnow
 from posops.core.errors import Conflict, Forbidden
-from posops.core.labels import Label, catalog_sentence
+from posops.core.labels import Label, catalog_sentence, said
 from posops.core.scoping import load_visible
 from posops.diagnosis.continuity import likely_down, meanwhile
-from posops.diagnosis.engine import Assessment, DiagnosisEngine, SessionState
-from posops.diagnosis.knowledge import Knowledge, apply_overlay, load_knowledge
+from posops.diagnosis.engine import Assessment, DiagnosisEngine, SessionState, status_word
+from posops.diagnosis.knowledge import Check, Knowledge, apply_overlay, load_knowledge
 from posops.diagnosis.learning import ResolvedCase, learned_overlay, refit
 from posops.diagnosis.models import DiagnosisSession, DiagnosisStep, KnowledgeOverlay
 from posops.diagnosis.schemas import (
@@ -95,6 +95,24 @@ def fleet_evidence(session: Session, terminal: Terminal) -> dict[str, str]:
     # 15 minutes old, so when it has them they are fresher than imported traffic and win.
     evidence.update(telemetry.telemetry_evidence(session, terminal))
     return evidence
+
+
+@dataclass(frozen=True)
+class KnownCheck:
+    """A check whose outcome posops already knows for a terminal (from its account, traffic or telemetry)."""
+
+    check: Check
+    outcome: str
+
+
+def known_checks(db: Database, principal: Principal, terminal_id: int) -> list[KnownCheck]:
+    """The checks a diagnosis of this terminal would not need to ask, with their outcomes, in knowledge order."""
+    with db.transaction() as session:
+        terminal = terminals.load_terminal(session, principal, terminal_id)
+        evidence = fleet_evidence(session, terminal)
+    checks = load_knowledge().checks
+    return [KnownCheck(check, evidence[check_id]) for check_id, check in checks.items()
+            if check_id in evidence and evidence[check_id] in check.outcomes]
 
 
 def _audience(principal: Principal) -> StepBy:
@@ -190,7 +208,7 @@ def _load_open(session: Session, principal: Principal, session_id: str) -> Diagn
     """Load and lock a session that is still open; a closed one is a 409."""
     row = _load(session, principal, session_id, lock=True)
     if row.status != SessionStatus.OPEN:
-        raise Conflict(f"this diagnosis is {row.status}; start a new one for a new fault")
+        raise Conflict(key="diagnosis.error.closed", status=status_word(SessionStatus(row.status)))
     return row
 
 
@@ -202,7 +220,7 @@ def answer(db: Database, principal: Principal, session_id: str, body: StepAnswer
         by = engine.performer(body.step)
         if principal.is_merchant and by is not None and by != StepBy.MERCHANT and body.step != ESCALATE:
             title = Label(engine.step_title(body.step), engine.step_title(body.step, "en"))
-            raise Forbidden(catalog_sentence("diagnosis.refusal.desk_step", step=title).text(lang))
+            raise Forbidden(key="diagnosis.error.desk_step", step=title)
         previous = SessionState.from_dict(row.state)
         state = engine.apply(previous, body.step, body.outcome)
         assessment = engine.assess(state, lang, _audience(principal))
@@ -222,7 +240,7 @@ def answer(db: Database, principal: Principal, session_id: str, body: StepAnswer
             if assessment.status == SessionStatus.ESCALATED:
                 row.handover_reason = HandoverReason.REPAIR
                 _hand_over_to_desk(session, principal, row, engine, assessment)
-        with conflict_on_duplicate("another answer to this diagnosis arrived at the same time; reload it"):
+        with conflict_on_duplicate(key="diagnosis.error.answer_race"):
             session.flush()
         return DiagnosisOut.model_validate(_out(session, row, assessment, engine, lang))
 
@@ -234,7 +252,7 @@ def _hand_over_to_desk(session: Session, principal: Principal, row: DiagnosisSes
     if terminal is None:
         return
     audit.record(session, principal, AuditEntity.TERMINAL, terminal.id, "diagnosis_escalated",
-                 after={"diagnosis": row.id, "reason": row.handover_reason}, reason="handed over to the desk")
+                 after={"diagnosis": row.id, "reason": row.handover_reason}, reason=said("diagnosis.audit.handed_over"))
     if terminal.status == TerminalStatus.DECOMMISSIONED:
         return
     steps = session.scalars(select(DiagnosisStep).where(DiagnosisStep.session_id == row.id)
@@ -402,8 +420,7 @@ def learn(db: Database, principal: Principal, *, min_cases: int = 20) -> LearnRe
                  if (case := engine.resolved_case(SessionState.from_dict(r.state))) is not None]
         cases += _repaired_cases(session, engine)
         if len(cases) < min_cases:
-            raise Conflict(f"only {len(cases)} resolved diagnoses with a known cause; "
-                           f"at least {min_cases} are needed to learn from")
+            raise Conflict(key="diagnosis.error.too_few_cases", cases=len(cases), least=min_cases)
         learned = refit(engine.knowledge, cases)
         before = engine.score(cases)
         after = DiagnosisEngine(learned).score(cases)

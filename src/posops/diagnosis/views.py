@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from posops.core.deps import DbDep
 from posops.core.errors import PosopsError
+from posops.core.export import Column, csv_response, first_rows
 from posops.core.forms import validated
+from posops.core.i18n import translate
 from posops.core.web import PageUser, TerminalSection, check_csrf, page_lang, render, template_vocabulary
 from posops.diagnosis import service
-from posops.diagnosis.schemas import DiagnosisCreate, HandoverIn, StepAnswer, SymptomPick
+from posops.diagnosis.schemas import DiagnosisCreate, DiagnosisSummary, HandoverIn, StepAnswer, SymptomPick
 from posops.diagnosis.vocabulary import HandoverReason, SessionStatus, StepBy, StepKind, StepOutcome
 
 router = APIRouter(include_in_schema=False)
@@ -31,11 +33,11 @@ def start_diagnosis(request: Request, db: DbDep, user: PageUser, text: Annotated
     """Start the diagnosis and show its first step."""
     check_csrf(request, csrf_token)
     try:
-        started = service.start(db, user, DiagnosisCreate(text=text, terminal_id=terminal_id or None),
-                                page_lang(request))
+        complaint = validated(DiagnosisCreate, {"text": text, "terminal_id": terminal_id or None})
+        started = service.start(db, user, complaint, page_lang(request))
     except PosopsError as exc:
         return render(request, "diagnosis/new.html", {"terminal_id": terminal_id, "text": text,
-                                                      "error": exc.message}, exc.status)
+                                                      "error": exc.text(page_lang(request))}, exc.status)
     return RedirectResponse(f"/diagnoses/{started.id}", status_code=303)  # type: ignore[return-value]
 
 
@@ -43,6 +45,26 @@ def start_diagnosis(request: Request, db: DbDep, user: PageUser, text: Annotated
 def desk_queue(request: Request, db: DbDep, user: PageUser) -> HTMLResponse:
     """The desk's queue: merchant sessions waiting for a desk step, then the recent hand-overs."""
     return render(request, "diagnosis/queue.html", {"queue": service.desk_queue(db, user)})
+
+
+@router.get("/diagnoses/queue.csv")
+def desk_queue_export(request: Request, db: DbDep, user: PageUser) -> Response:
+    """The desk's queue as CSV, both its lists (see posops.core.export); complaints keep no card number."""
+    queue = service.desk_queue(db, user)
+    lang = page_lang(request)
+    rows = [("diagnosis.queue_waiting", d) for d in queue.waiting] + \
+        [("diagnosis.status_escalated", d) for d in queue.handed_over]
+    columns: list[Column[tuple[str, DiagnosisSummary]]] = [
+        Column("export.section", lambda r: translate(r[0], lang)),
+        Column("diagnosis.complaint", lambda r: r[1].text or r[1].symptom),
+        Column("field.serial_number", lambda r: r[1].terminal_serial, verbatim=True),
+        Column("diagnosis.steps", lambda r: r[1].steps),
+        Column("export.handover_reason", lambda r: translate(f"diagnosis.handover_reason.{r[1].handover_reason}",
+                                                             lang) if r[1].handover_reason else None),
+        Column("export.created_by", lambda r: r[1].created_by),
+        Column("export.created_at", lambda r: r[1].created_at),
+    ]
+    return csv_response(first_rows(rows), columns, lang=lang, name="diagnosis-queue")
 
 
 @router.get("/diagnoses/{session_id}", response_class=HTMLResponse)
@@ -81,5 +103,6 @@ def hand_over(request: Request, session_id: str, db: DbDep, user: PageUser, note
 
 TERMINAL_SECTION = TerminalSection(
     "diagnosis/terminal_section.html",
-    lambda db, user, terminal_id: {"diagnoses": service.history(db, user, terminal_id)})
+    lambda db, user, terminal_id: {"diagnoses": service.history(db, user, terminal_id),
+                                   "known_checks": service.known_checks(db, user, terminal_id)})
 """The terminal page's diagnosis history, with the link to diagnose it."""

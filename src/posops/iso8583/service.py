@@ -22,7 +22,7 @@ from posops.core import audit
 from posops.core.audit import AuditEntity
 from posops.core.auth import Principal, Role, require_role
 from posops.core.db import Database, utcnow
-from posops.core.errors import Invalid, NotFound
+from posops.core.errors import Invalid, NotFound, Problem
 from posops.iso8583.analysis import AnalysisSettings, TerminalTraffic, TrafficReport, analyze
 from posops.iso8583.codec import frame_from_hex
 from posops.iso8583.errors import FrameError
@@ -72,9 +72,7 @@ def decode(principal: Principal, data: DecodeIn) -> DecodedFrame:
     try:
         safe = decode_safe(frame_from_hex(data.hex), master_key)
     except FrameError as exc:
-        error = Invalid("hex", str(exc))
-        error.errors[0]["ctx"] = exc.to_dict()
-        raise error from None
+        raise Invalid.many([Problem("hex", exc.said, context=exc.to_dict())]) from None
     return DecodedFrame.model_validate(safe.to_dict())
 
 
@@ -84,9 +82,9 @@ def _master_key(text: str | None) -> bytes | None:
     try:
         key = bytes.fromhex("".join(text.split()))
     except ValueError:
-        raise Invalid("master_key", "must be hexadecimal") from None
+        raise Invalid("master_key", key="iso8583.error.master_key_hex") from None
     if len(key) not in (8, 16, 24):
-        raise Invalid("master_key", "must be 8, 16 or 24 bytes (16, 32 or 48 hex digits)")
+        raise Invalid("master_key", key="iso8583.error.master_key_size")
     return key
 
 
@@ -101,7 +99,7 @@ def import_traffic(db: Database, principal: Principal, path: Path, source_name: 
     try:
         report = analyze(read_frames(path, port=port), settings, master_keys)
     except PcapError as exc:
-        raise Invalid("file", str(exc)) from None
+        raise Invalid("file", exc.said) from None
     return import_report(db, principal, report, source_name)
 
 
@@ -109,8 +107,7 @@ def import_report(db: Database, principal: Principal, report: TrafficReport, sou
     """Store an analysis for every registered terminal it covers, in one transaction, audited per terminal."""
     ensure_may_import(principal)
     if report.frames == 0:
-        raise Invalid("file", "no ISO 8583 frames found: expected a frame log (time, > or <, hex per line) "
-                              "or a pcap capture")
+        raise Invalid("file", key="iso8583.error.no_frames")
     name = clean_source_name(source_name)
     now = utcnow()
     with db.transaction() as session:
@@ -207,7 +204,7 @@ def latest_traffic(db: Database, principal: Principal, terminal_id: int) -> Term
         terminal = terminals.load_terminal(session, principal, terminal_id)
         found = _latest(session, terminal.id)
         if found is None:
-            raise NotFound("no traffic has been analysed for this terminal")
+            raise NotFound(key="iso8583.error.no_traffic")
         return _traffic_out(*found, terminal.serial_number)
 
 

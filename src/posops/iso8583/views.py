@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from posops.core.deps import DbDep
 from posops.core.errors import Invalid
-from posops.core.web import PageUser, TerminalSection, check_csrf, render
+from posops.core.web import PageUser, TerminalSection, check_csrf, page_lang, render
 from posops.iso8583 import service
 from posops.iso8583.uploads import MAX_UPLOAD_BYTES, spooled_file
 
@@ -38,7 +38,7 @@ def upload(request: Request, db: DbDep, user: PageUser, file: Annotated[UploadFi
         with spooled_file(file) as spooled:
             result = service.import_traffic(db, user, spooled.path, spooled.name)
     except Invalid as exc:
-        return _page(request, exc.status, error=exc.message)
+        return _page(request, exc.status, error=exc.text(page_lang(request)))
     return _page(request, result=result)
 
 

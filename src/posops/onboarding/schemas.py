@@ -8,6 +8,8 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from posops.core.documents import DocumentOut
+from posops.core.errors import RuleBroken, field_label
+from posops.core.labels import Label
 from posops.core.schemas import InputModel
 from posops.onboarding.workflow import ApplicantType, ApplicationStatus
 from posops.terminals.schemas import (
@@ -79,7 +81,7 @@ def _distinct_devices(devices: list[DeviceIn]) -> list[DeviceIn]:
     for field in ("serial_number", "tid"):
         values = [getattr(d, field) for d in devices]
         if len(set(values)) != len(values):
-            raise ValueError(f"the same {field} is given twice")
+            raise RuleBroken("onboarding.error.device_twice", field=Label(field_label(field).zh, field))
     return devices
 
 
@@ -144,6 +146,8 @@ class ApplicationOut(BaseModel):
     updated_at: datetime
     materials: list[MaterialOut]
     terminal_ids: list[int]
+    terminal_serials: list[str]
+    """The registered terminals' serial numbers, in the order of ``terminal_ids``."""
     allowed_actions: list[str]
     material_actions: list[str]
     next_missing: list[ConditionOut] = Field(description="what the next step still needs")

@@ -8,6 +8,8 @@ creates (or finds) the merchant, records its fee plan and registers and activate
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,8 @@ from posops.core.audit import AuditEntity
 from posops.core.auth import Principal, Role, require_role, scoped
 from posops.core.db import Database, compare_and_set, utcnow
 from posops.core.documents import DocumentOut
-from posops.core.errors import Conflict, Invalid, NotFound
+from posops.core.errors import Conflict, Invalid, NotFound, Problem, RuleBroken
+from posops.core.labels import Label, catalog_sentence
 from posops.core.models import StoredDocument
 from posops.core.paging import Page, check_page, paginate
 from posops.core.scoping import load_visible
@@ -36,6 +39,8 @@ from posops.onboarding.schemas import (
     TrainIn,
 )
 from posops.onboarding.workflow import (
+    APPLICANT_LABELS,
+    MATERIAL_LABELS,
     REQUIRED_MATERIALS,
     ApplicantType,
     ApplicationFacts,
@@ -126,11 +131,13 @@ def _out(session: Session, principal: Principal, application: OnboardingApplicat
     status, role = _status(application), principal.role.value
     following = NEXT_STEP.get(status)
     missing = requirements(following, _facts(application, materials)) if following else []
-    terminal_ids = list(session.scalars(select(Terminal.id).where(Terminal.application_id == application.id)
-                                        .order_by(Terminal.id)))
+    registered = session.execute(select(Terminal.id, Terminal.serial_number)
+                                 .where(Terminal.application_id == application.id).order_by(Terminal.id)).all()
+    terminal_ids = [row.id for row in registered]
     values = {c.key: getattr(application, c.key) for c in OnboardingApplication.__table__.columns}
     return ApplicationOut(
         **values, unified_licence=_unified(application), materials=checklist, terminal_ids=terminal_ids,
+        terminal_serials=[row.serial_number for row in registered],
         allowed_actions=[a.value for a in allowed_onboarding_actions(status, role)],
         material_actions=[a.value for a in allowed_material_actions(status, role)],
         next_missing=[ConditionOut(**c._asdict()) for c in missing])
@@ -143,12 +150,12 @@ def _advance(session: Session, principal: Principal, application: OnboardingAppl
     try:
         target = step(_status(application), action, principal.role.value,
                       _facts(application, _materials(session, application.id)), rejection_reason=reason)
-    except ValueError as exc:
-        raise Invalid("reason", str(exc)) from None
+    except RuleBroken as exc:
+        raise Invalid("reason", exc.said) from None
     compare_and_set(session, update(OnboardingApplication)
                     .where(OnboardingApplication.id == application.id, OnboardingApplication.status == was)
                     .values(status=target.value, updated_at=utcnow(), **stamps),
-                    f"application #{application.id} was changed meanwhile; reload it")
+                    key="onboarding.error.changed_meanwhile", id=application.id)
     session.refresh(application)
     audit.record(session, principal, OWNER, application.id, action.value, before={"status": was},
                  after={"status": application.status, **(after or {})}, reason=reason)
@@ -165,21 +172,24 @@ def create_application(db: Database, principal: Principal, data: ApplicationIn) 
         if principal.is_merchant:
             merchant = session.get(Merchant, principal.merchant_id)
             if merchant is None:
-                raise NotFound("merchant not found")
+                raise NotFound(key="error.not_found.merchant")
             if data.legal_id and data.legal_id != merchant.legal_id.upper():
-                raise Invalid("legal_id", "a merchant applies under the licence or id number on record; leave it out")
+                raise Invalid("legal_id", key="onboarding.error.legal_id_on_record")
             name, legal_id, merchant_id = data.name or merchant.name, merchant.legal_id, merchant.id
             for key in ("contact_name", "contact_phone", "region"):
                 values[key] = values[key] or getattr(merchant, key)
         else:
             if not data.name:
-                raise Invalid("name", "the applicant's name is required")
+                raise Invalid("name", key="onboarding.error.name_required")
             if not data.legal_id:
-                raise Invalid("legal_id", "the applicant's licence or id number is required")
+                raise Invalid("legal_id", key="onboarding.error.legal_id_required")
             problem = legal_id_problem(data.applicant_type, data.legal_id)
-            if problem:
+            if problem is not None:
                 raise Invalid("legal_id", problem)
             name, legal_id, merchant_id = data.name, data.legal_id, None
+        missing = [key for key in ("contact_name", "contact_phone") if not values[key]]
+        if missing:  # a provider calls the applicant back: an application nobody can be reached for is refused
+            raise Invalid.many([Problem(key, catalog_sentence("error.invalid.required")) for key in missing])
         application = OnboardingApplication(status=ApplicationStatus.DRAFT, name=name, legal_id=legal_id,
                                             merchant_id=merchant_id, applicant_user_id=principal.user_id, **values)
         session.add(application)
@@ -197,11 +207,11 @@ def update_application(db: Database, principal: Principal, application_id: int,
     with db.transaction() as session:
         application = _load(session, principal, application_id, lock=True)
         if application.status not in (ApplicationStatus.DRAFT, ApplicationStatus.REJECTED):
-            raise Conflict("an application can be corrected only before it is submitted or after a rejection")
+            raise Conflict(key="onboarding.error.not_correctable")
         changes = patch.model_dump(exclude_unset=True)
-        for key, value in changes.items():
+        for name, value in changes.items():
             if value is None:
-                raise Invalid(key, "may not be null")
+                raise Invalid(name, key="error.invalid.not_null")
         before = {k: getattr(application, k) for k in changes}
         for key, value in changes.items():
             setattr(application, key, value)
@@ -222,7 +232,7 @@ def list_applications(db: Database, principal: Principal, *, status: str | None 
     require_role(principal, *READERS)
     check_page(page, per_page)
     if status is not None and status not in set(ApplicationStatus):
-        raise Invalid("status", "must be an application status")
+        raise Invalid("status", key="onboarding.error.status")
     query = select(OnboardingApplication).order_by(OnboardingApplication.id.desc())
     query = scoped(query, principal, OnboardingApplication.merchant_id)
     if status:
@@ -239,33 +249,56 @@ def list_applications(db: Database, principal: Principal, *, status: str | None 
 def _material(application: OnboardingApplication, code: str) -> Material:
     kind = ApplicantType(application.applicant_type)
     if code not in {m.value for m in REQUIRED_MATERIALS[kind]}:
-        allowed = ", ".join(REQUIRED_MATERIALS[kind])
-        raise Invalid("material", f"not on the checklist of a {kind.value} applicant ({allowed})")
+        allowed = Label("、".join(MATERIAL_LABELS[m].zh for m in REQUIRED_MATERIALS[kind]),
+                        ", ".join(REQUIRED_MATERIALS[kind]))
+        raise Invalid("material", key="onboarding.error.material_not_on_checklist",
+                      kind=Label(APPLICANT_LABELS[kind].zh, kind.value), allowed=allowed)
     return Material(code)
 
 
 def upload_material(db: Database, principal: Principal, var_dir: Path, application_id: int, material: str,
                     filename: str, content_type: str, content: bytes) -> ApplicationOut:
     """Upload (or upload again) one material: PDF, JPEG or PNG, at most 10 MiB."""
-    shown = storage.accepted_name(filename, content_type, content)
-    saved = storage.save(var_dir, f"onboarding/{application_id}", content, Path(shown).suffix)
-    with storage.kept_only_if_committed(var_dir, saved), db.transaction() as session:
-        application = _load(session, principal, application_id, lock=True)
-        code = _material(application, material)
-        row = _materials(session, application.id).get(code)
-        before = row.state if row else MaterialState.MISSING.value
-        state = material_step(_status(application), before, MaterialAction.PROVIDE, principal.role.value)
-        document = storage.record(session, principal, OWNER, application.id, code, shown, content_type, saved)
-        if row is None:
-            row = ApplicationMaterial(application_id=application.id, material=code)
-            session.add(row)
-        row.state, row.document_id, row.note, row.reviewed_by, row.reviewed_at = state, document.id, None, None, None
-        session.flush()
-        audit.record(session, principal, OWNER, application.id, "material.provide",
-                     before={"material": code, "state": before},
-                     after={"material": code, "state": state.value, "document_id": document.id, "filename": shown,
-                            "sha256": saved.sha256, "size_bytes": saved.size})
-        return _out(session, principal, application)
+    return upload_materials(db, principal, var_dir, application_id,
+                            {material: storage.Upload(filename, content_type, content)})
+
+
+def upload_materials(db: Database, principal: Principal, var_dir: Path, application_id: int,
+                     uploads: Mapping[str, storage.Upload]) -> ApplicationOut:
+    """Upload several materials at once (one page, one submit): all of them are kept, or none."""
+    if not uploads:
+        raise Invalid("file", key="onboarding.error.no_file")
+    shown = {material: storage.accepted_name(u.filename, u.content_type, u.content) for material, u in uploads.items()}
+    with ExitStack() as kept:
+        saved = {}
+        for material, upload in uploads.items():
+            saved[material] = storage.save(var_dir, f"onboarding/{application_id}", upload.content,
+                                           Path(shown[material]).suffix)
+            kept.enter_context(storage.kept_only_if_committed(var_dir, saved[material]))
+        with db.transaction() as session:
+            application = _load(session, principal, application_id, lock=True)
+            for material, upload in uploads.items():
+                _provide(session, principal, application, material, shown[material], upload.content_type,
+                         saved[material])
+            return _out(session, principal, application)
+
+
+def _provide(session: Session, principal: Principal, application: OnboardingApplication, material: str,
+             shown: str, content_type: str, saved: storage.SavedFile) -> None:
+    code = _material(application, material)
+    row = _materials(session, application.id).get(code)
+    before = row.state if row else MaterialState.MISSING.value
+    state = material_step(_status(application), before, MaterialAction.PROVIDE, principal.role.value)
+    document = storage.record(session, principal, OWNER, application.id, code, shown, content_type, saved)
+    if row is None:
+        row = ApplicationMaterial(application_id=application.id, material=code)
+        session.add(row)
+    row.state, row.document_id, row.note, row.reviewed_by, row.reviewed_at = state, document.id, None, None, None
+    session.flush()
+    audit.record(session, principal, OWNER, application.id, "material.provide",
+                 before={"material": code, "state": before},
+                 after={"material": code, "state": state.value, "document_id": document.id, "filename": shown,
+                        "sha256": saved.sha256, "size_bytes": saved.size})
 
 
 def review_material(db: Database, principal: Principal, application_id: int, material: str, action: MaterialAction,
@@ -278,8 +311,8 @@ def review_material(db: Database, principal: Principal, application_id: int, mat
         before = row.state if row else MaterialState.MISSING.value
         try:
             state = material_step(_status(application), before, action, principal.role.value, note=note)
-        except ValueError as exc:
-            raise Invalid("note", str(exc)) from None
+        except RuleBroken as exc:
+            raise Invalid("note", exc.said) from None
         assert row is not None  # only an uploaded material can be verified or sent back
         row.state, row.note = state.value, (note or None)
         row.reviewed_by, row.reviewed_at = principal.username, utcnow()
@@ -298,7 +331,7 @@ def material_file(db: Database, principal: Principal, var_dir: Path, application
         row = _materials(session, application.id).get(_material(application, material))
         document = session.get(StoredDocument, row.document_id) if row and row.document_id else None
         if document is None:
-            raise NotFound("no file uploaded for this material")
+            raise NotFound(key="onboarding.error.no_material_file")
         return storage.locate(var_dir, document.path), DocumentOut.model_validate(document)
 
 
@@ -336,13 +369,14 @@ def record_installation(db: Database, principal: Principal, application_id: int,
     """Record the installed terminals (安装调试); they are registered and activated at go-live."""
     with db.transaction() as session:
         application = _load(session, principal, application_id, lock=True)
-        problems: list[tuple[int | None, str, str]] = []
+        problems: list[Problem] = []
         for index, device in enumerate(data.devices):
             for field, value in (("serial_number", device.serial_number), ("tid", device.tid)):
                 column = Terminal.serial_number if field == "serial_number" else Terminal.tid
                 live = Terminal.status != TerminalStatus.DECOMMISSIONED if field == "tid" else true()
                 if session.scalar(select(Terminal.id).where(column == value, live)) is not None:
-                    problems.append((None, f"devices.{index}.{field}", f"a terminal with {field} {value} exists"))
+                    problems.append(Problem(f"devices.{index}.{field}", catalog_sentence(
+                        f"terminals.error.{field}_exists")))
         if problems:
             raise Invalid.many(problems)
         application.devices = [d.model_dump() for d in data.devices]

@@ -9,9 +9,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from posops.core.auth import Principal, Role, require_role
 from posops.core.deps import DbDep, PageNumber, SettingsDep
-from posops.core.documents import UploadDep
+from posops.core.documents import UploadsDep
 from posops.core.errors import Invalid, PosopsError
+from posops.core.export import Column, csv_response, every_page
 from posops.core.forms import Refusal, refusal, validated, yuan_to_fen
+from posops.core.i18n import translate
 from posops.core.web import CONSOLE_PER_PAGE, PageUser, check_csrf, page_lang, render, run_form, template_vocabulary
 from posops.onboarding import service as applications
 from posops.onboarding.schemas import ApplicationIn, ContractIn, GoLiveIn, InstallIn, TrainIn
@@ -29,11 +31,36 @@ MODELS = ("PAX A920", "Newland N910", "Landi A8", "Sunmi P2", "Verifone X990")
 def application_list(request: Request, db: DbDep, user: PageUser, status: str = "",
                      page: PageNumber = 1) -> HTMLResponse:
     """A merchant's applications, or the provider's queue filtered by status."""
-    chosen = status if status in set(ApplicationStatus) else None
+    chosen = _status_filter(status)
     result = applications.list_applications(db, user, status=chosen, page=page, per_page=CONSOLE_PER_PAGE)
     return render(request, "onboarding/applications.html", {
         "result": result, "status": chosen or "",
         "can_apply": user.role in (Role.MERCHANT, Role.AGENT), "pages": result.pages})
+
+
+def _status_filter(status: str) -> str | None:
+    """The list's status filter from the page's query (anything but a status: every application)."""
+    return status if status in set(ApplicationStatus) else None
+
+
+@router.get("/onboarding.csv")
+def application_export(request: Request, db: DbDep, user: PageUser, status: str = "") -> Response:
+    """The list's filtered applications, every page, as CSV (see posops.core.export)."""
+    chosen = _status_filter(status)
+    rows = every_page(lambda number, size: applications.list_applications(db, user, status=chosen, page=number,
+                                                                          per_page=size))
+    lang = page_lang(request)
+    return csv_response(rows, [
+        Column("export.number", lambda a: a.id),
+        Column("terminals.onboarding.applicant", lambda a: a.name),
+        Column("terminals.onboarding.applicant_type", lambda a: translate(f"terminals.applicant.{a.applicant_type}",
+                                                                          lang)),
+        Column("field.model", lambda a: a.terminal_model),
+        Column("terminals.onboarding.count", lambda a: a.terminal_count),
+        Column("field.status", lambda a: translate(f"terminals.application.{a.status}", lang)),
+        Column("terminals.onboarding.next_missing", lambda a: len(a.next_missing)),
+        Column("field.updated_at", lambda a: a.updated_at),
+    ], lang=lang, name="onboarding-applications")
 
 
 def _shop(db: DbDep, user: Principal) -> str | None:
@@ -75,6 +102,13 @@ def application_detail(request: Request, application_id: int, db: DbDep, user: P
     return _page(request, db, user, application_id)
 
 
+@router.get("/onboarding/{application_id}/application-form", response_class=HTMLResponse)
+def application_form(request: Request, application_id: int, db: DbDep, user: PageUser) -> HTMLResponse:
+    """The application form (申请表) filled in from the application, to print, sign and upload."""
+    item = applications.get_application(db, user, application_id)
+    return render(request, "onboarding/application_form.html", {"item": item})
+
+
 def _page(request: Request, db: DbDep, user: Principal, application_id: int,
           refused: Refusal | None = None) -> HTMLResponse:
     item = applications.get_application(db, user, application_id)
@@ -90,12 +124,12 @@ def _act(request: Request, db: DbDep, user: Principal, application_id: int, csrf
                     lambda refused: _page(request, db, user, application_id, refused))
 
 
-@router.post("/onboarding/{application_id}/materials/{material}")
-def upload_material(request: Request, application_id: int, material: str, db: DbDep, user: PageUser,
-                    settings: SettingsDep, upload: UploadDep, csrf_token: Field = "") -> Response:
-    """Upload one material from the checklist."""
-    return _act(request, db, user, application_id, csrf_token, lambda: applications.upload_material(
-        db, user, settings.var_dir, application_id, material, upload.filename, upload.content_type, upload.content))
+@router.post("/onboarding/{application_id}/materials")
+def upload_materials(request: Request, application_id: int, db: DbDep, user: PageUser, settings: SettingsDep,
+                     uploads: UploadsDep, csrf_token: Field = "") -> Response:
+    """Upload every material chosen on the checklist at once (one field per material)."""
+    return _act(request, db, user, application_id, csrf_token, lambda: applications.upload_materials(
+        db, user, settings.var_dir, application_id, uploads))
 
 
 @router.post("/onboarding/{application_id}/materials/{material}/{review}")
@@ -104,7 +138,7 @@ def review_material(request: Request, application_id: int, material: str, review
     """Verify a material or send it back with a note."""
     def action() -> object:
         if review not in (MaterialAction.VERIFY, MaterialAction.REJECT):
-            raise Invalid("review", "must be verify or reject")
+            raise Invalid("review", key="onboarding.error.review")
         return applications.review_material(db, user, application_id, material, MaterialAction(review),
                                             note.strip() or None)
     return _act(request, db, user, application_id, csrf_token, action)
@@ -119,7 +153,7 @@ def take_step(request: Request, application_id: int, step: str, db: DbDep, user:
     """Take the application's next step from its page (each step reads the fields it needs)."""
     def action() -> object:
         if step not in {a.value for a in OnboardingAction}:
-            raise Invalid("step", "not a step of an application")
+            raise Invalid("step", key="onboarding.error.step")
         act = OnboardingAction(step)
         if act is OnboardingAction.REJECT:
             return applications.take_step(db, user, application_id, act,

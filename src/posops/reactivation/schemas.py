@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from posops.core.documents import DocumentOut
+from posops.core.labels import read_said
 from posops.core.schemas import InputModel
 from posops.terminals.schemas import ConditionOut, DocumentNames, DueDates, Note, RequiredNote, Version, Voucher
 
@@ -114,7 +115,7 @@ class ReactivationRequestOut(BaseModel):
     merchant_name: str
     reason: str
     status: str
-    note: str
+    note: Annotated[str, AfterValidator(read_said)]
     requested_by: str
     created_at: datetime
     updated_at: datetime

@@ -21,7 +21,8 @@ from posops.core.audit import AuditEntity
 from posops.core.auth import Principal, Role, require_role, scoped
 from posops.core.db import Database, compare_and_set, conflict_on_duplicate, utcnow
 from posops.core.documents import DocumentOut
-from posops.core.errors import Conflict, Invalid
+from posops.core.errors import Conflict, Invalid, RuleBroken, excerpt
+from posops.core.labels import said
 from posops.core.models import StoredDocument
 from posops.core.paging import Page, check_page, paginate
 from posops.core.scoping import load_visible
@@ -83,7 +84,7 @@ def _claim(session: Session, request: ReactivationRequest, from_status: rules.Re
     compare_and_set(session, update(ReactivationRequest)
                     .where(ReactivationRequest.id == request.id, ReactivationRequest.status == from_status.value)
                     .values(updated_at=utcnow(), **values),
-                    f"reactivation request #{request.id} was changed meanwhile; reload it")
+                    key="reactivation.error.changed_meanwhile", id=request.id)
     session.refresh(request)
 
 
@@ -178,7 +179,7 @@ def list_requests(db: Database, principal: Principal, *, status: str | None = No
     require_role(principal, *READERS)
     check_page(page, per_page)
     if status is not None and status not in {s.value for s in rules.RequestStatus}:
-        raise Invalid("status", "must be submitted, approved or rejected")
+        raise Invalid("status", key="reactivation.error.status")
     query = select(ReactivationRequest).order_by(ReactivationRequest.id.desc())
     query = scoped(query, principal, ReactivationRequest.merchant_id)
     if status:
@@ -210,10 +211,10 @@ def submit_request(db: Database, principal: Principal, terminal_id: int,
             ReactivationRequest.status.in_((rules.RequestStatus.SUBMITTED, rules.RequestStatus.REJECTED)))
             .order_by(ReactivationRequest.id.desc()).limit(1))
         if existing is not None and existing.status == rules.RequestStatus.SUBMITTED:
-            raise Conflict(f"reactivation request #{existing.id} is already open for this terminal")
+            raise Conflict(key="reactivation.error.already_open", id=existing.id)
         if existing is not None and existing.reason == terminal.status_reason:
-            raise Conflict(f"reactivation request #{existing.id} was rejected ({existing.rejection_reason}); "
-                           "correct what it says and resubmit that request")
+            raise Conflict(key="reactivation.error.rejected_resubmit", id=existing.id,
+                           reason=excerpt(existing.rejection_reason or ""))
         request = ReactivationRequest(
             terminal_id=terminal.id, merchant_id=terminal.merchant_id, reason=terminal.status_reason,
             suspension_id=suspension.id if suspension else None, note=data.note,
@@ -222,7 +223,8 @@ def submit_request(db: Database, principal: Principal, terminal_id: int,
             documents_requested=list(suspension.documents_requested or []) if suspension else [],
             required_version=suspension.required_version if suspension else None, payments=[])
         session.add(request)
-        with conflict_on_duplicate(f"terminal {terminal.id} already has an open reactivation request"):
+        with conflict_on_duplicate(key="reactivation.error.open_request_exists", id=terminal.id,
+                                   sn=terminal.serial_number):
             session.flush()
         audit.record(session, principal, OWNER, request.id, "submit", reason=data.note or None,
                      after={"terminal_id": terminal.id, "reason": request.reason, "status": request.status})
@@ -245,7 +247,8 @@ def resubmit_request(db: Database, principal: Principal, request_id: int,
             values.update(suspension_id=suspension.id, documents_requested=list(suspension.documents_requested),
                           required_version=suspension.required_version,
                           unpaid_due_dates=suspension.unpaid_due_dates or request.unpaid_due_dates)
-        with conflict_on_duplicate(f"terminal {terminal.id} already has an open reactivation request"):
+        with conflict_on_duplicate(key="reactivation.error.open_request_exists", id=terminal.id,
+                                   sn=terminal.serial_number):
             _claim(session, request, rules.RequestStatus.REJECTED, **values)
         audit.record(session, principal, OWNER, request.id, "resubmit", before=before,
                      after={"status": request.status, "reason": request.reason}, reason=data.note or None)
@@ -273,9 +276,9 @@ def _apply(session: Session, principal: Principal, request: ReactivationRequest,
     who = principal.username
     if isinstance(evidence, PaymentEvidence):
         if evidence.paid_on > utcnow().date():
-            raise Invalid("paid_on", "must not be in the future")
+            raise Invalid("paid_on", key="reactivation.error.paid_on_future")
         if any(p["voucher"] == evidence.voucher for p in request.payments):
-            raise Conflict(f"payment voucher {evidence.voucher} is already recorded on this request")
+            raise Conflict(key="reactivation.error.voucher_recorded", voucher=excerpt(evidence.voucher))
         payment = {"amount_fen": evidence.amount_fen, "voucher": evidence.voucher,
                    "paid_on": evidence.paid_on.isoformat(), "recorded_by": who, "recorded_at": utcnow().isoformat()}
         request.payments = [*request.payments, payment]
@@ -289,7 +292,7 @@ def _apply(session: Session, principal: Principal, request: ReactivationRequest,
         merchant = session.get(Merchant, request.merchant_id)
         assert merchant is not None
         if evidence.legal_id.upper() != merchant.legal_id.upper():
-            raise Invalid("legal_id", "does not match the licence or id number on record for this merchant")
+            raise Invalid("legal_id", key="reactivation.error.legal_id_mismatch")
         request.identity_reconfirmed_by = who
         return None, {"identity_reconfirmed_by": who}, None
     if isinstance(evidence, RequiredVersionEvidence):
@@ -310,7 +313,7 @@ def upload_document(db: Database, principal: Principal, var_dir: Path, request_i
     """Keep a document for a request (PDF, JPEG or PNG up to 10 MiB); `name` says which requested document it is."""
     name = name.strip()
     if not 1 <= len(name) <= MAX_DOCUMENT_NAME:
-        raise Invalid("name", f"must be 1 to {MAX_DOCUMENT_NAME} characters: the document asked for")
+        raise Invalid("name", key="reactivation.error.document_name", max=MAX_DOCUMENT_NAME)
     shown = storage.accepted_name(filename, content_type, content)
     saved = storage.save(var_dir, f"reactivation/{request_id}", content, Path(shown).suffix)
     with storage.kept_only_if_committed(var_dir, saved), db.transaction() as session:
@@ -359,7 +362,8 @@ def reactivate_after_repair(session: Session, principal: Principal, terminal: Te
         suspension = current_suspension(session, terminal.id)
         request = ReactivationRequest(
             terminal_id=terminal.id, merchant_id=terminal.merchant_id, reason=terminal.status_reason,
-            suspension_id=suspension.id if suspension else None, note=f"repair ticket #{ticket_id} accepted",
+            suspension_id=suspension.id if suspension else None,
+            note=said("terminals.audit.repair_accepted", number=ticket_id),
             requested_by=principal.username, requested_by_user_id=principal.user_id, payments=[],
             documents_requested=[])
         session.add(request)
@@ -398,7 +402,8 @@ def _decide(session: Session, principal: Principal, request: ReactivationRequest
     audit.record(session, principal, OWNER, request.id, "approve", before={"status": rules.RequestStatus.SUBMITTED},
                  after={"status": request.status})
     audit.record(session, principal, AuditEntity.TERMINAL, terminal.id, "reactivate", before=before,
-                 after=terminal_state(terminal), reason=f"reactivation request #{request.id}")
+                 after=terminal_state(terminal), reason=said("terminals.audit.reactivated_by_request",
+                                                                                number=request.id))
     notify_merchant(session, terminal, "reactivated", notices.reactivation_approved_notice(terminal.tid))
 
 
@@ -408,8 +413,8 @@ def reject_request(db: Database, principal: Principal, request_id: int, reason: 
         request, terminal = _lock_pair(session, principal, request_id)
         try:
             status = rules.reject_request(request.status, request.reason, principal.role.value, reason)
-        except ValueError as exc:
-            raise Invalid("reason", str(exc)) from None
+        except RuleBroken as exc:
+            raise Invalid("reason", exc.said) from None
         _claim(session, request, rules.RequestStatus.SUBMITTED, status=status.value, rejection_reason=reason,
                decided_by=principal.username, decided_at=utcnow())
         audit.record(session, principal, OWNER, request.id, "reject", before={"status": rules.RequestStatus.SUBMITTED},

@@ -11,12 +11,15 @@ from pydantic import TypeAdapter
 from posops.core.auth import Principal
 from posops.core.deps import DbDep, PageNumber, SettingsDep
 from posops.core.documents import UploadDep
+from posops.core.export import Column, csv_response, every_page
 from posops.core.forms import Refusal, dates, lines, validated, validated_as, yuan_to_fen
+from posops.core.i18n import translate
 from posops.core.web import (
     CONSOLE_PER_PAGE,
     PageUser,
     TerminalSection,
     check_csrf,
+    page_lang,
     render,
     run_form,
     template_vocabulary,
@@ -35,16 +38,40 @@ Field = Annotated[str, Form()]
 _EVIDENCE = TypeAdapter(Evidence)
 
 
+def _list_filters(user: Principal, status: str, mine: str) -> tuple[str | None, bool]:
+    """The list's status filter and whether it is the caller's review queue, from the page's query."""
+    for_me = mine == "1" if mine else not user.is_merchant
+    return (status if status in {s.value for s in RequestStatus} else None), for_me
+
+
 @router.get("/reactivation-requests", response_class=HTMLResponse)
 def request_list(request: Request, db: DbDep, user: PageUser, status: str = "", mine: str = "",
                  page: PageNumber = 1) -> HTMLResponse:
     """The review queue for agents and risk (requests they may decide), or a merchant's own requests."""
-    for_me = mine == "1" if mine else not user.is_merchant
-    chosen = status if status in {s.value for s in RequestStatus} else None
+    chosen, for_me = _list_filters(user, status, mine)
     result = requests.list_requests(db, user, status=chosen, for_me=for_me, page=page, per_page=CONSOLE_PER_PAGE)
     return render(request, "reactivation/requests.html", {
         "result": result, "status": chosen or "", "for_me": for_me, "statuses": [s.value for s in RequestStatus],
         "pages": result.pages})
+
+
+@router.get("/reactivation-requests.csv")
+def request_export(request: Request, db: DbDep, user: PageUser, status: str = "", mine: str = "") -> Response:
+    """The list's filtered requests, every page, as CSV (see posops.core.export)."""
+    chosen, for_me = _list_filters(user, status, mine)
+    rows = every_page(lambda number, size: requests.list_requests(db, user, status=chosen, for_me=for_me,
+                                                                  page=number, per_page=size))
+    lang = page_lang(request)
+    return csv_response(rows, [
+        Column("export.number", lambda r: r.id),
+        Column("field.tid", lambda r: r.terminal_tid, verbatim=True),
+        Column("field.serial_number", lambda r: r.terminal_serial, verbatim=True),
+        Column("field.merchant", lambda r: r.merchant_name),
+        Column("terminals.lifecycle.reason", lambda r: translate(f"reason.{r.reason}", lang)),
+        Column("field.status", lambda r: translate(f"terminals.request.{r.status}", lang)),
+        Column("terminals.requests.missing", lambda r: len(r.unmet)),
+        Column("field.updated_at", lambda r: r.updated_at),
+    ], lang=lang, name="reactivation-requests")
 
 
 @router.get("/reactivation-requests/{request_id}", response_class=HTMLResponse)

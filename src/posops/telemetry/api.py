@@ -39,14 +39,14 @@ def heartbeat_sender(request: Request, db: DbDep, settings: SettingsDep) -> serv
     """Who posts: a terminal's own token (``posterm_…``) or a user's bearer token; 401 without one."""
     token = bearer_token(request.headers.get("authorization"))
     if token is None:
-        raise Unauthorized("authentication required: send Authorization: Bearer <token>")
+        raise Unauthorized(key="error.unauthorized.required")
     if token.startswith(service.TERMINAL_TOKEN_PREFIX):
         sender = service.sender_for_terminal_token(db, token)
     else:
         principal = accounts.principal_for_token(db, settings, token)
         sender = service.Sender(principal=principal) if principal is not None else None
     if sender is None:
-        raise Unauthorized("invalid or revoked bearer token")
+        raise Unauthorized(key="error.unauthorized.bad_token")
     return sender
 
 

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from html import escape
+from itertools import pairwise
 
 WIDTH, HEIGHT = 360, 150
 LEFT, RIGHT, TOP, BOTTOM = 40, 10, 10, 22
+LABEL_GAP = 11
+"""Least vertical distance between two reference labels, in chart units (their font is 9)."""
 LINE_COLOUR = "#1656c1"
 REFERENCE_COLOURS = {"bad": "#c01c28", "warn": "#b54708", "muted": "#667085"}
 
@@ -39,11 +42,12 @@ def _format(value: float, unit: str) -> str:
 def line_chart(points: Sequence[tuple[datetime, float]], *, since: datetime, until: datetime, y_min: float,
                y_max: float, label: str, unit: str = "", scale: float = 1.0,
                references: Sequence[Reference] = (), gap: timedelta | None = None,
-               empty_text: str = "—") -> str:
+               empty_text: str = "—", zone: tzinfo | None = None) -> str:
     """An SVG line chart of ``points`` over ``[since, until]`` with the y axis from ``y_min`` to ``y_max``.
 
     Values are shown multiplied by ``scale`` (0.25 with ``scale=100`` and ``unit="%"`` reads 25%).
     Points further apart than ``gap`` are not joined: a terminal that went quiet leaves a hole.
+    Times on the x axis are shown in ``zone`` (UTC when None); reference labels never overlap.
     """
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     span = (until - since).total_seconds() or 1.0
@@ -69,12 +73,13 @@ def line_chart(points: Sequence[tuple[datetime, float]], *, since: datetime, unt
         at = since + (until - since) * fraction
         anchor = ("start", "middle", "end")[index]
         parts.append(f'<text x="{LEFT + plot_w * fraction:.1f}" y="{HEIGHT - 6}" font-size="10" '
-                     f'text-anchor="{anchor}" fill="#667085">{at:%H:%M}</text>')
-    for ref in references:
+                     f'text-anchor="{anchor}" fill="#667085">{at.astimezone(zone or UTC):%H:%M}</text>')
+    label_ys = _spread([y(ref.value) - 3 for ref in references], LABEL_GAP, TOP + 9, TOP + plot_h - 2)
+    for ref, label_y in zip(references, label_ys, strict=True):
         colour = REFERENCE_COLOURS.get(ref.tone, REFERENCE_COLOURS["muted"])
         parts.append(f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{y(ref.value):.1f}" y2="{y(ref.value):.1f}" '
                      f'stroke="{colour}" stroke-dasharray="4 3"/>')
-        parts.append(f'<text x="{LEFT + plot_w - 2}" y="{y(ref.value) - 3:.1f}" font-size="9" text-anchor="end" '
+        parts.append(f'<text x="{LEFT + plot_w - 2}" y="{label_y:.1f}" font-size="9" text-anchor="end" '
                      f'fill="{colour}">{escape(ref.label)}</text>')
     ordered = sorted((p for p in points if since <= p[0] <= until), key=lambda p: p[0])
     if not ordered:
@@ -95,6 +100,20 @@ def line_chart(points: Sequence[tuple[datetime, float]], *, since: datetime, unt
                      f"{escape(_format(value * scale, unit))}</text>")
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _spread(ys: Sequence[float], gap: float, low: float, high: float) -> list[float]:
+    """Move label positions apart so that no two are closer than ``gap``, keeping their order and the bounds.
+
+    >>> _spread([50.0, 52.0, 90.0], 10, 0, 100)
+    [50.0, 60.0, 90.0]
+    """
+    order = sorted(range(len(ys)), key=lambda i: ys[i])
+    placed = [min(max(v, low), high) for v in ys]
+    for previous, current in pairwise(order):
+        placed[current] = max(placed[current], placed[previous] + gap)
+    overflow = max([placed[i] - high for i in order] + [0.0])
+    return [v - overflow for v in placed] if overflow else placed
 
 
 def _runs(points: Sequence[tuple[datetime, float]],

@@ -47,11 +47,12 @@ from posops.core.audit import AuditEntity
 from posops.core.auth import STAFF_ROLES, Principal, Role, hash_token, require_role, scoped
 from posops.core.config import get_settings
 from posops.core.db import Database, insert_for, utcnow
-from posops.core.errors import Forbidden, Invalid, NotFound
+from posops.core.errors import Forbidden, Invalid, NotFound, Problem
+from posops.core.labels import Label, catalog_label
 from posops.core.models import ScheduledRun
 from posops.core.paging import check_limit
 from posops.core.versions import is_version, version_key
-from posops.telemetry import analytics, charts
+from posops.telemetry import analytics
 from posops.telemetry.analytics import (
     DEFAULT_INCIDENT_POLICY,
     Dimension,
@@ -61,7 +62,7 @@ from posops.telemetry.analytics import (
     IncidentStatus,
     failure_reasons,
 )
-from posops.telemetry.evidence import DEFAULT_POLICY, Evidence, FleetFacts, derive_evidence
+from posops.telemetry.evidence import Evidence, FleetFacts, derive_evidence
 from posops.telemetry.heartbeat import Heartbeat, HeartbeatError, parse_heartbeat
 from posops.telemetry.models import (
     DeadLetter,
@@ -185,10 +186,23 @@ def record_batch(db: Database, messages: Sequence[Message], now: datetime | None
 def store_messages(session: Session, messages: Sequence[Message], now: datetime,
                    directory: TerminalDirectory | None = None) -> IngestResult:
     """Store heartbeats, their snapshots and the dead letters in the caller's transaction."""
+    return store_received(session, [(now, messages)], directory)
+
+
+def store_received(session: Session, arrivals: Sequence[tuple[datetime, Sequence[Message]]],
+                   directory: TerminalDirectory | None = None) -> IngestResult:
+    """Store messages that arrived at different times, ``(received_at, messages)`` oldest first, in one go.
+
+    The rows :func:`store_messages` would write for each arrival in turn — every heartbeat at its
+    own receipt time, dead letters likewise — with one statement per table: each terminal's
+    snapshot is written once, from its latest heartbeat. For a backlog loaded at once (the demo's
+    history); ``rejected`` indexes count across all arrivals.
+    """
     batch = _Batch()
-    serials = {m.heartbeat.sn for m in messages if m.heartbeat is not None}
+    serials = {m.heartbeat.sn for _, messages in arrivals for m in messages if m.heartbeat is not None}
     known = (directory or TerminalDirectory()).resolve(session, serials) if serials else {}
-    for index, message in enumerate(messages):
+    received = [(now, message) for now, messages in arrivals for message in messages]
+    for index, (now, message) in enumerate(received):
         heartbeat = message.heartbeat
         if heartbeat is None:
             _dead_letter(batch, index, message, message.error or "not a heartbeat", now)
@@ -208,7 +222,7 @@ def store_messages(session: Session, messages: Sequence[Message], now: datetime,
     if batch.dead:
         session.execute(insert_for(session, DeadLetter).on_conflict_do_nothing(index_elements=["digest"]), batch.dead)
     terminals.record_sign_ins(session, batch.signed_in)
-    return IngestResult(received=len(messages), stored=stored, duplicates=len(batch.history) - stored,
+    return IngestResult(received=len(received), stored=stored, duplicates=len(batch.history) - stored,
                         rejected=batch.rejected)
 
 
@@ -323,7 +337,7 @@ def ingest_http(db: Database, sender: Sender, body: bytes, now: datetime | None 
     """
     if sender.terminal_id is None:
         if sender.principal is None:
-            raise Forbidden("heartbeats are posted with a terminal token or an admin token")
+            raise Forbidden(key="telemetry.error.poster")
         require_role(sender.principal, *POSTER_ROLES)
     messages = _http_messages(body, sender)
     with db.transaction() as session:
@@ -337,21 +351,21 @@ def ingest_http(db: Database, sender: Sender, body: bytes, now: datetime | None 
 def _http_messages(body: bytes, sender: Sender) -> list[Message]:
     """Split a request body into messages, refusing a terminal that posts for another."""
     if len(body) > MAX_HTTP_BODY:
-        raise Invalid("body", f"too large: {len(body)} bytes (limit {MAX_HTTP_BODY})")
+        raise Invalid("body", key="telemetry.error.body_too_large", size=len(body), limit=MAX_HTTP_BODY)
     try:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError):
         return [Message.parse("http", body, expected_sn=sender.serial_number)]  # dead-lettered with the reason
     items = document if isinstance(document, list) else [document]
     if not items:
-        raise Invalid("body", "an empty array holds no heartbeat")
+        raise Invalid("body", key="telemetry.error.empty_array")
     if len(items) > MAX_HTTP_HEARTBEATS:
-        raise Invalid("body", f"at most {MAX_HTTP_HEARTBEATS} heartbeats per request")
+        raise Invalid("body", key="telemetry.error.too_many_heartbeats", max=MAX_HTTP_HEARTBEATS)
     if sender.serial_number is not None:
         for item in items:
             claimed = item.get("sn") if isinstance(item, dict) else None
             if isinstance(claimed, str) and claimed != sender.serial_number:
-                raise Forbidden(f"this token may only post heartbeats of {sender.serial_number}")
+                raise Forbidden(key="telemetry.error.other_terminal", sn=sender.serial_number)
     messages = []
     for item in items:
         hint = item.get("sn") if isinstance(item, dict) and isinstance(item.get("sn"), str) else None
@@ -360,14 +374,18 @@ def _http_messages(body: bytes, sender: Sender) -> list[Message]:
     return messages
 
 
-def _problems(rejected: Rejected, array: bool) -> list[tuple[None, str, str]]:
-    """The (line, field path, message) of each problem in a dead letter's reason (``battery.pct: Input …``)."""
-    problems: list[tuple[None, str, str]] = []
+def _problems(rejected: Rejected, array: bool) -> list[Problem]:
+    """The field path and message of each problem in a dead letter's reason (``battery.pct: Input …``).
+
+    A dead letter keeps its reason in English only (it is for the terminal's developers), so both
+    languages of the problem say it in English.
+    """
+    problems: list[Problem] = []
     for part in rejected.reason.split("; "):
         where, sep, message = part.partition(": ")
         if not sep or not all(name.isidentifier() or name.isdigit() for name in where.split(".")):
             where, message = ("sn" if part.startswith("unknown terminal") else "payload"), part
-        problems.append((None, f"{rejected.index}.{where}" if array else where, message))
+        problems.append(Problem(f"{rejected.index}.{where}" if array else where, Label(message, message)))
     return problems
 
 
@@ -514,7 +532,7 @@ def terminal_history(db: Database, principal: Principal, terminal_id: int, *, ho
     """Battery, signal and reader error rate over ``hours`` (default: as far back as it reported, 15 min to 24 h)."""
     now = now or utcnow()
     if hours is not None and not 1 <= hours <= 24 * 7:
-        raise Invalid("hours", "must be between 1 and 168")
+        raise Invalid("hours", key="telemetry.error.between", min=1, max=24 * 7)
     with db.transaction() as session:
         terminal = terminals.load_terminal(session, principal, terminal_id)
         return _history(session, terminal, now, timedelta(hours=hours) if hours else None)
@@ -551,8 +569,6 @@ class TelemetrySection:
 
     state: TerminalTelemetry
     history: TerminalHistory
-    charts: dict[str, str]
-    """battery, signal and read_errors as inline SVG."""
     network_type: str | None
 
 
@@ -566,34 +582,7 @@ def terminal_section(db: Database, principal: Principal, terminal_id: int,
         history = _history(session, terminal, now, None)
     network = (state.heartbeat or {}).get("network") or {}
     network_type = network.get("type") if isinstance(network, dict) else None
-    return TelemetrySection(state=state, history=history, charts=_charts(history, network_type),
-                            network_type=network_type)
-
-
-def _charts(history: TerminalHistory, network_type: str | None) -> dict[str, str]:
-    span = history.until - history.since
-    # Points further apart than this are not joined: the terminal was offline in between.
-    quiet = 2 * timedelta(seconds=get_settings().telemetry_offline_after_s)
-    gap = max(span / 60 * 3, quiet)
-
-    def series(points: list[Point]) -> list[tuple[datetime, float]]:
-        return [(p.at, p.value) for p in points]
-
-    signal = DEFAULT_POLICY.signal.get(network_type or "")
-    signal_refs = [charts.Reference(signal.weak_below, f"{signal.weak_below} dBm", "warn")] if signal else []
-    return {
-        "battery": charts.line_chart(series(history.battery_pct), since=history.since, until=history.until,
-                                     y_min=0, y_max=100, unit="%", label="battery %", gap=gap,
-                                     references=[charts.Reference(DEFAULT_POLICY.battery_low_pct,
-                                                                  f"{DEFAULT_POLICY.battery_low_pct}%", "warn")]),
-        "signal": charts.line_chart(series(history.signal_dbm), since=history.since, until=history.until,
-                                    y_min=-130, y_max=-40, unit="", label="signal dBm", gap=gap,
-                                    references=signal_refs),
-        "read_errors": charts.line_chart(series(history.read_error_rate), since=history.since,
-                                         until=history.until, y_min=0,
-                                         y_max=max([0.1, *(p.value for p in history.read_error_rate)]),
-                                         unit="%", scale=100, label="reader error rate", gap=max(span / 24 * 3, quiet)),
-    }
+    return TelemetrySection(state=state, history=history, network_type=network_type)
 
 
 # -- dead letters and retention ---------------------------------------------------------------------
@@ -603,7 +592,7 @@ def dead_letters(db: Database, principal: Principal, *, limit: int = 50) -> Dead
     """The dead letters: how many, how many per reason (its text up to the first colon), the newest ones."""
     require_role(principal, *STAFF_ROLES)
     if not 1 <= limit <= 500:
-        raise Invalid("limit", "must be between 1 and 500")
+        raise Invalid("limit", key="telemetry.error.between", min=1, max=500)
     with db.transaction() as session:
         total = session.scalar(select(func.count(DeadLetter.id))) or 0
         by_reason: dict[str, int] = {}
@@ -631,7 +620,7 @@ def prune_history(db: Database, now: datetime, *, retention_days: int | None = N
     """
     days = retention_days if retention_days is not None else get_settings().telemetry_retention_days
     if days < 1:
-        raise Invalid("retention_days", "must be at least 1")
+        raise Invalid("retention_days", key="telemetry.error.retention_days", min=1)
     cutoff = now - timedelta(days=days)
     removed = 0
     for _ in range(max_chunks):
@@ -820,11 +809,17 @@ def _touches_visible_terminal(principal: Principal) -> ColumnElement[bool]:
     return exists(scoped(touched, principal, Terminal.merchant_id))
 
 
+def _status_word(status: IncidentStatus) -> Label:
+    """An incident status as a refusal names it: the console's word in zh-CN, the API's value in English."""
+    return Label(catalog_label(f"telemetry.status.{status.value}").zh, status.value)
+
+
 def list_incidents(db: Database, principal: Principal, *, status: str | None = None,
                    limit: int = 50) -> list[IncidentRef]:
     """Incidents, open first then newest; a merchant sees only those that affected its terminals."""
     if status is not None and status not in {*IncidentStatus}:
-        raise Invalid("status", "must be open or closed")
+        raise Invalid("status", key="telemetry.error.incident_status", open=_status_word(IncidentStatus.OPEN),
+                      closed=_status_word(IncidentStatus.CLOSED))
     check_limit("limit", limit)
     query = select(Incident).order_by((Incident.status == IncidentStatus.OPEN).desc(), Incident.opened_at.desc(),
                                       Incident.id.desc()).limit(limit)
@@ -843,7 +838,7 @@ def get_incident(db: Database, principal: Principal, incident_id: int) -> Incide
     with db.transaction() as session:
         row = session.get(Incident, incident_id)
         if row is None:
-            raise NotFound("incident not found")
+            raise NotFound(key="telemetry.error.incident_not_found")
         query = scoped(select(IncidentTerminal.since, Terminal, Merchant.name)
                        .join(Terminal, Terminal.id == IncidentTerminal.terminal_id)
                        .join(Merchant, Merchant.id == Terminal.merchant_id)
@@ -853,7 +848,7 @@ def get_incident(db: Database, principal: Principal, incident_id: int) -> Incide
                                      merchant_name=name, region=t.region, carrier=t.carrier, model=t.model,
                                      since=since) for since, t, name in session.execute(query)]
         if principal.is_merchant and not affected:
-            raise NotFound("incident not found")
+            raise NotFound(key="telemetry.error.incident_not_found")
         samples = [Sample(at=s.at, terminals=s.terminals, failing=s.failing,
                           share=s.failing / s.terminals if s.terminals else 0.0)
                    for s in session.scalars(select(IncidentSample).where(IncidentSample.incident_id == row.id)

@@ -41,12 +41,12 @@ async def _csv_body(request: Request) -> bytes:
         form = await request.form()
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
-            raise Invalid("file", "send the CSV file in the multipart field 'file'")
+            raise Invalid("file", key="terminals.error.csv_field")
         content = await upload.read(MAX_IMPORT_BYTES + 1)
     else:
         content = await request.body()
     if len(content) > MAX_IMPORT_BYTES:
-        raise Invalid("file", f"larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MiB")
+        raise Invalid("file", key="terminals.error.csv_too_large", mib=MAX_IMPORT_BYTES // (1024 * 1024))
     return content
 
 

@@ -13,7 +13,8 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from posops.core.audit import AuditEntity
-from posops.core.schemas import InputModel
+from posops.core.errors import RuleBroken, excerpt
+from posops.core.schemas import InputModel, StoredNote
 from posops.core.versions import parse_version
 from posops.terminals.lifecycle import SuspensionReason, TerminalStatus
 
@@ -36,7 +37,7 @@ LegalId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-
 
 def _phone(value: str) -> str:
     if value and not re.fullmatch(r"\+?[0-9 -]{5,20}", value):
-        raise ValueError("must be a phone number (digits, spaces, dashes, optional leading +)")
+        raise RuleBroken("terminals.error.phone")
     return value
 
 
@@ -85,7 +86,7 @@ class _TerminalFields(BaseModel):
     def _dates_in_order(self) -> _TerminalFields:
         purchase, warranty = getattr(self, "purchase_date", None), getattr(self, "warranty_end", None)
         if purchase and warranty and warranty < purchase:
-            raise ValueError("warranty_end must not be before purchase_date")
+            raise RuleBroken("terminals.error.warranty_end_before_purchase")
         return self
 
 
@@ -111,7 +112,7 @@ class TerminalIn(_TerminalFields):
     @model_validator(mode="after")
     def _reason_only_when_suspended(self) -> TerminalIn:
         if (self.status is TerminalStatus.SUSPENDED) != (self.status_reason is not None):
-            raise ValueError("status_reason is required for a suspended terminal and only for one")
+            raise RuleBroken("terminals.error.status_reason_only_suspended")
         return self
 
 
@@ -187,7 +188,10 @@ MAX_DOCUMENTS = 10
 
 
 def _version(value: str) -> str:
-    parse_version(value)  # ValueError names the unreadable version
+    try:
+        parse_version(value)
+    except ValueError:
+        raise RuleBroken("terminals.error.version", version=excerpt(value)) from None
     return value
 
 
@@ -196,13 +200,13 @@ Version = Annotated[VersionText, AfterValidator(_version)]
 
 def _distinct_dates(values: list[date]) -> list[date]:
     if len(set(values)) != len(values):
-        raise ValueError("the same due date is given twice")
+        raise RuleBroken("terminals.error.due_date_twice")
     return sorted(values)
 
 
 def _distinct_names(values: list[str]) -> list[str]:
     if len({v.casefold() for v in values}) != len(values):
-        raise ValueError("the same document is named twice")
+        raise RuleBroken("terminals.error.document_twice")
     return values
 
 
@@ -242,12 +246,12 @@ class SuspendIn(InputModel):
     @model_validator(mode="after")
     def _details_fit_the_reason(self) -> SuspendIn:
         if self.unpaid_due_dates is not None and self.reason is not SuspensionReason.ARREARS:
-            raise ValueError("unpaid_due_dates is only for an arrears suspension")
+            raise RuleBroken("terminals.error.unpaid_due_dates_only_arrears")
         if self.documents_requested and self.reason not in (SuspensionReason.RISK_LIMIT, SuspensionReason.SECURITY,
                                                               SuspensionReason.POLICY):
-            raise ValueError("documents_requested is only for risk_limit, security or policy suspensions")
+            raise RuleBroken("terminals.error.documents_only_risk")
         if self.required_version is not None and self.reason is not SuspensionReason.SYSTEM_UPDATE:
-            raise ValueError("required_version is only for a system_update suspension")
+            raise RuleBroken("terminals.error.version_only_update")
         return self
 
 
@@ -343,7 +347,7 @@ class TimelineEventOut(BaseModel):
     action: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
-    reason: str | None
+    reason: StoredNote
 
 
 class ConditionOut(BaseModel):

@@ -21,7 +21,7 @@ from posops.core.audit import AuditEntity
 from posops.core.auth import Principal, Role, ensure_visible, require_role, scoped
 from posops.core.config import get_settings
 from posops.core.db import Database, compare_and_set, conflict_on_duplicate, utcnow
-from posops.core.errors import Conflict, Invalid, NotFound
+from posops.core.errors import Conflict, Invalid, NotFound, Problem, excerpt
 from posops.core.labels import catalog_sentence
 from posops.core.models import AuditEvent
 from posops.core.paging import Page, check_limit, check_page, paginate
@@ -61,7 +61,6 @@ from posops.terminals.schemas import (
 )
 
 EDITORS = (Role.AGENT, Role.ADMIN)
-DUPLICATE = "already exists (serial number, TID and legal id are unique)"
 LOOKUP_CHUNK = 500
 """How many TIDs one IN (…) lookup carries."""
 
@@ -109,7 +108,7 @@ def _load_merchant(session: Session, principal: Principal, merchant_id: int) -> 
     ensure_visible(principal, merchant_id, "merchant")
     merchant = session.get(Merchant, merchant_id)
     if merchant is None:
-        raise NotFound("merchant not found")
+        raise NotFound(key="error.not_found.merchant")
     return merchant
 
 
@@ -124,10 +123,10 @@ def create_merchant(db: Database, principal: Principal, data: MerchantIn) -> Mer
 def insert_merchant(session: Session, principal: Principal, data: MerchantIn) -> Merchant:
     """Create a merchant in the caller's transaction, audited (409 when its legal id is taken)."""
     if session.scalar(select(Merchant.id).where(Merchant.legal_id == data.legal_id)) is not None:
-        raise Conflict(f"a merchant with legal id {data.legal_id} already exists")
+        raise Conflict(key="terminals.error.merchant_exists", legal_id=excerpt(data.legal_id))
     merchant = Merchant(**data.model_dump())
     session.add(merchant)
-    with conflict_on_duplicate(f"merchant {DUPLICATE}"):
+    with conflict_on_duplicate(key="terminals.error.merchant_duplicate"):
         session.flush()
     audit.record(session, principal, AuditEntity.MERCHANT, merchant.id, "create", after=_snapshot(merchant))
     return merchant
@@ -141,13 +140,13 @@ def update_merchant(db: Database, principal: Principal, merchant_id: int, patch:
         changes = patch.model_dump(exclude_unset=True)
         if changes.get("legal_id") not in (None, merchant.legal_id) and session.scalar(
                 select(Merchant.id).where(Merchant.legal_id == changes["legal_id"])) is not None:
-            raise Conflict(f"a merchant with legal id {changes['legal_id']} already exists")
+            raise Conflict(key="terminals.error.merchant_exists", legal_id=excerpt(changes["legal_id"]))
         before = _snapshot(merchant)
-        for key, value in changes.items():
+        for name, value in changes.items():
             if value is None:
-                raise Invalid(key, "may not be null")
-            setattr(merchant, key, value)
-        with conflict_on_duplicate(f"merchant {DUPLICATE}"):
+                raise Invalid(name, key="error.invalid.not_null")
+            setattr(merchant, name, value)
+        with conflict_on_duplicate(key="terminals.error.merchant_duplicate"):
             session.flush()
         audit.record(session, principal, AuditEntity.MERCHANT, merchant.id, "update",
                      before=before, after=_snapshot(merchant))
@@ -162,22 +161,23 @@ def import_merchants(db: Database, principal: Principal, content: bytes) -> int:
     seen: dict[str, int] = {}
     for line, row in parsed.rows:
         if row.legal_id in seen:
-            errors.append((line, "legal_id", f"duplicate of line {seen[row.legal_id]}"))
+            duplicate = catalog_sentence("terminals.error.csv_duplicate", line=seen[row.legal_id])
+            errors.append(Problem("legal_id", duplicate, line))
         seen.setdefault(row.legal_id, line)
     with db.transaction() as session:
         existing = set(session.scalars(select(Merchant.legal_id).where(Merchant.legal_id.in_(list(seen)))))
-        errors += [(line, "legal_id", "a merchant with this legal id already exists")
+        errors += [Problem("legal_id", catalog_sentence("terminals.error.merchant_legal_id_exists"), line)
                    for line, row in parsed.rows if row.legal_id in existing]
         return _insert_all(session, principal, [row for _, row in parsed.rows], errors, insert_merchant)
 
 
-def _insert_all(session: Session, principal: Principal, rows: Sequence[Any], errors: list[tuple[int | None, str, str]],
+def _insert_all(session: Session, principal: Principal, rows: Sequence[Any], errors: list[Problem],
                 insert: Callable[[Session, Principal, Any], object]) -> int:
     """Insert every row of a CSV import, or none: all the file's errors at once, or an empty file, refuse it."""
     if errors:
-        raise Invalid.many(sorted(errors, key=lambda e: e[0] or 0))
+        raise Invalid.many(sorted(errors, key=lambda e: e.line or 0))
     if not rows:
-        raise Invalid("file", "no rows to import")
+        raise Invalid("file", key="terminals.error.csv_no_rows")
     for row in rows:
         insert(session, principal, row)
     return len(rows)
@@ -223,7 +223,7 @@ def load_terminal(session: Session, principal: Principal, terminal_id: int) -> T
     """Load a terminal inside a caller's transaction, as NotFound when the caller may not see it."""
     terminal = session.get(Terminal, terminal_id)
     if terminal is None:
-        raise NotFound("terminal not found")
+        raise NotFound(key="error.not_found.terminal")
     ensure_visible(principal, terminal.merchant_id, "terminal")
     return terminal
 
@@ -236,7 +236,7 @@ def find_terminal(session: Session, principal: Principal, ref: str) -> Terminal:
     if terminal is None and ref.isdigit():
         terminal = session.get(Terminal, int(ref))
     if terminal is None:
-        raise NotFound("terminal not found")
+        raise NotFound(key="error.not_found.terminal")
     ensure_visible(principal, terminal.merchant_id, "terminal")
     return terminal
 
@@ -256,8 +256,8 @@ def get_terminal(db: Database, principal: Principal, terminal_id: int) -> Termin
 def check_identity_free(session: Session, serial_number: str | None, tid: str | None,
                         exclude_id: int | None = None) -> None:
     """Raise Conflict when another terminal already has this serial number or TID."""
-    for column, value, label in ((Terminal.serial_number, serial_number, "serial number"),
-                                 (Terminal.tid, tid, "TID")):
+    for column, value, taken in ((Terminal.serial_number, serial_number, "terminals.error.serial_number_taken"),
+                                 (Terminal.tid, tid, "terminals.error.tid_taken")):
         if value is None:
             continue
         query = select(Terminal.id).where(column == value)
@@ -266,7 +266,7 @@ def check_identity_free(session: Session, serial_number: str | None, tid: str | 
         if exclude_id is not None:
             query = query.where(Terminal.id != exclude_id)
         if session.scalar(query) is not None:
-            raise Conflict(f"a terminal with {label} {value} already exists")
+            raise Conflict(key=taken, value=excerpt(value))
 
 
 def insert_terminal(session: Session, principal: Principal, data: BaseModel, *,
@@ -277,7 +277,7 @@ def insert_terminal(session: Session, principal: Principal, data: BaseModel, *,
     if terminal.status in (TerminalStatus.ACTIVE, TerminalStatus.SUSPENDED):
         terminal.activated_at = utcnow()
     session.add(terminal)
-    with conflict_on_duplicate(f"terminal {DUPLICATE}"):
+    with conflict_on_duplicate(key="terminals.error.terminal_duplicate"):
         session.flush()
     audit.record(session, principal, AuditEntity.TERMINAL, terminal.id, "create", after=_snapshot(terminal))
     return terminal
@@ -288,7 +288,7 @@ def create_terminal(db: Database, principal: Principal, data: TerminalIn) -> Ter
     require_role(principal, *EDITORS)
     with db.transaction() as session:
         if session.get(Merchant, data.merchant_id) is None:
-            raise Invalid("merchant_id", f"no merchant {data.merchant_id}")
+            raise Invalid("merchant_id", key="error.invalid.no_merchant", merchant_id=data.merchant_id)
         check_identity_free(session, data.serial_number, data.tid)
         terminal = insert_terminal(session, principal, data)
         session.refresh(terminal)
@@ -302,20 +302,20 @@ def update_terminal(db: Database, principal: Principal, terminal_id: int, patch:
         terminal = load_terminal(session, principal, terminal_id)
         changes = patch.model_dump(exclude_unset=True)
         nullable = {"purchase_date", "warranty_end"}
-        for key, value in changes.items():
-            if value is None and key not in nullable:
-                raise Invalid(key, "may not be null")
+        for name, value in changes.items():
+            if value is None and name not in nullable:
+                raise Invalid(name, key="error.invalid.not_null")
         if "merchant_id" in changes and session.get(Merchant, changes["merchant_id"]) is None:
-            raise Invalid("merchant_id", f"no merchant {changes['merchant_id']}")
+            raise Invalid("merchant_id", key="error.invalid.no_merchant", merchant_id=changes["merchant_id"])
         check_identity_free(session, changes.get("serial_number"), changes.get("tid"), exclude_id=terminal.id)
         purchase = changes.get("purchase_date", terminal.purchase_date)
         warranty = changes.get("warranty_end", terminal.warranty_end)
         if purchase and warranty and warranty < purchase:
-            raise Invalid("warranty_end", "must not be before purchase_date")
+            raise Invalid("warranty_end", key="terminals.error.warranty_before_purchase")
         before = _snapshot(terminal)
         for key, value in changes.items():
             setattr(terminal, key, value)
-        with conflict_on_duplicate(f"terminal {DUPLICATE}"):
+        with conflict_on_duplicate(key="terminals.error.terminal_duplicate"):
             session.flush()
         audit.record(session, principal, AuditEntity.TERMINAL, terminal.id, "update",
                      before=before, after=_snapshot(terminal))
@@ -333,7 +333,7 @@ def import_terminals(db: Database, principal: Principal, content: bytes) -> int:
         for field in ("serial_number", "tid"):
             key = (field, getattr(row, field))
             if key in seen:
-                errors.append((line, field, f"duplicate of line {seen[key]}"))
+                errors.append(Problem(field, catalog_sentence("terminals.error.csv_duplicate", line=seen[key]), line))
             seen.setdefault(key, line)
     with db.transaction() as session:
         serials = {r.serial_number for _, r in parsed.rows}
@@ -345,17 +345,19 @@ def import_terminals(db: Database, principal: Principal, content: bytes) -> int:
         merchant_ids = set(legal_ids.values())
         for line, row in parsed.rows:
             if row.serial_number in taken_serials:
-                errors.append((line, "serial_number", "a terminal with this serial number already exists"))
+                errors.append(Problem("serial_number", catalog_sentence("terminals.error.serial_number_exists"), line))
             if row.tid in taken_tids:
-                errors.append((line, "tid", "a terminal with this TID already exists"))
+                errors.append(Problem("tid", catalog_sentence("terminals.error.tid_exists"), line))
             if row.merchant_id is None and row.merchant_legal_id is not None:
                 row.merchant_id = legal_ids.get(row.merchant_legal_id)
                 if row.merchant_id is None:
-                    errors.append((line, "merchant_legal_id", f"no merchant with legal id {row.merchant_legal_id}"))
+                    errors.append(Problem("merchant_legal_id", catalog_sentence("terminals.error.no_merchant_legal_id",
+                                                                               legal_id=row.merchant_legal_id), line))
             elif row.merchant_id is None:
-                errors.append((line, "merchant_id", "give merchant_id or merchant_legal_id"))
+                errors.append(Problem("merchant_id", catalog_sentence("terminals.error.merchant_needed"), line))
             elif row.merchant_id not in merchant_ids:
-                errors.append((line, "merchant_id", f"no merchant {row.merchant_id}"))
+                errors.append(Problem("merchant_id", catalog_sentence("error.invalid.no_merchant",
+                                                                         merchant_id=row.merchant_id), line))
         return _insert_all(session, principal, [row for _, row in parsed.rows], errors, insert_terminal)
 
 
@@ -385,7 +387,7 @@ def lock_terminal(session: Session, principal: Principal, terminal_id: int) -> T
     terminal = session.scalar(select(Terminal).where(Terminal.id == terminal_id).with_for_update()
                               .execution_options(populate_existing=True))
     if terminal is None:
-        raise NotFound("terminal not found")
+        raise NotFound(key="error.not_found.terminal")
     ensure_visible(principal, terminal.merchant_id, "terminal")
     return terminal
 
@@ -403,7 +405,7 @@ def move_terminal(session: Session, terminal: Terminal, transition: Transition, 
     compare_and_set(session, update(Terminal)
                     .where(Terminal.id == terminal.id, Terminal.status == transition.from_status.value, reason_now)
                     .values(status=transition.to_status.value, status_reason=to_reason, updated_at=utcnow(), **values),
-                    "the terminal changed meanwhile; reload it and try again")
+                    key="terminals.error.changed_meanwhile", sn=terminal.serial_number)
     session.refresh(terminal)
 
 
@@ -576,8 +578,8 @@ def decommission_terminal(db: Database, principal: Principal, terminal_id: int, 
     with db.transaction() as session:
         terminal = lock_terminal(session, principal, terminal_id)
         if data.confirm_serial_number != terminal.serial_number:
-            raise Invalid("confirm_serial_number", f"type the terminal's serial number {terminal.serial_number} "
-                                                   "to confirm: decommissioning cannot be undone")
+            raise Invalid("confirm_serial_number", key="terminals.error.confirm_serial_number",
+                          sn=terminal.serial_number)
         _decommission(session, principal, terminal, data.note)
         return _lifecycle_out(session, principal, terminal)
 
@@ -610,7 +612,7 @@ def replace_device(session: Session, principal: Principal, old: Terminal, *, ser
     new = Terminal(serial_number=serial_number, model=model, vendor=vendor, status=status, status_reason=reason,
                    activated_at=utcnow(), purchase_date=utcnow().date(), must_sign_in=True, **identity)
     session.add(new)
-    with conflict_on_duplicate(f"terminal {DUPLICATE}"):
+    with conflict_on_duplicate(key="terminals.error.terminal_duplicate"):
         session.flush()
     audit.record(session, principal, AuditEntity.TERMINAL, new.id, "replace", before={"replaces": old.id},
                  after=_snapshot(new), reason=why)
@@ -670,7 +672,7 @@ def get_fee_plan(db: Database, principal: Principal, merchant_id: int) -> FeePla
         _load_merchant(session, principal, merchant_id)
         plan = session.get(FeePlan, merchant_id)
         if plan is None:
-            raise NotFound("no fee plan recorded for this merchant")
+            raise NotFound(key="terminals.error.no_fee_plan")
         return FeePlanOut.model_validate(plan)
 
 
@@ -713,7 +715,7 @@ def suspend_dormant(db: Database, now: datetime, *, days: int | None = None, dry
         raise ValueError("now must be timezone-aware (UTC)")
     days = get_settings().dormancy_days if days is None else days
     if days < 1:
-        raise Invalid("days", "must be at least 1")
+        raise Invalid("days", key="terminals.error.dormancy_days")
     cutoff = now - timedelta(days=days)
     last_activity = func.coalesce(Terminal.last_transaction_at, Terminal.activated_at)
     with db.transaction() as session:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from posops.core.documents import DocumentOut
+from posops.core.errors import RuleBroken
 from posops.core.schemas import InputModel
 from posops.terminals.schemas import Note, SerialNumber
 from posops.tickets.lifecycle import Channel, Outcome, TicketStatus, WaitingFor
@@ -16,6 +18,8 @@ from posops.tickets.reliability import GroupBy
 from posops.tickets.sla import Priority
 
 Description = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+MAX_LOAN_DAYS = 180
+"""How long a loaner may be held for one ticket."""
 CauseId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z]+\.[a-z_]+$")]
 SymptomId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z_]{2,32}$")]
 Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -57,13 +61,13 @@ class TransitionIn(InputModel):
     @model_validator(mode="after")
     def _needs_its_details(self) -> TransitionIn:
         if self.to is TicketStatus.WAITING and self.waiting_for is None:
-            raise ValueError("waiting_for is required when to is waiting (parts, merchant or vendor)")
+            raise RuleBroken("tickets.error.waiting_for_needed")
         if self.to is TicketStatus.SCHEDULED and self.scheduled_for is None:
-            raise ValueError("scheduled_for is required when to is scheduled")
+            raise RuleBroken("tickets.error.scheduled_for_needed")
         if self.to is TicketStatus.REPLACED and self.replacement is None:
-            raise ValueError("replacement (serial_number, model) is required when to is replaced")
+            raise RuleBroken("tickets.error.replacement_needed")
         if self.scheduled_for is not None and self.scheduled_for.tzinfo is None:
-            raise ValueError("scheduled_for needs a time zone (e.g. 2026-12-04T10:00:00+08:00)")
+            raise RuleBroken("tickets.error.scheduled_for_zone")
         return self
 
 
@@ -108,7 +112,7 @@ class AcceptIn(InputModel):
     @model_validator(mode="after")
     def _refusal_says_why(self) -> AcceptIn:
         if not self.accepted and not self.note:
-            raise ValueError("note is required when the repair is not accepted: say what is still wrong")
+            raise RuleBroken("tickets.error.refusal_note_needed")
         return self
 
 
@@ -131,9 +135,9 @@ class ReservationIn(InputModel):
     @model_validator(mode="after")
     def _ordered(self) -> ReservationIn:
         if self.ends_on < self.begins_on:
-            raise ValueError("ends_on must not be before begins_on")
-        if (self.ends_on - self.begins_on).days > 180:
-            raise ValueError("a loan lasts at most 180 days")
+            raise RuleBroken("tickets.error.loan_ends_first")
+        if (self.ends_on - self.begins_on).days > MAX_LOAN_DAYS:
+            raise RuleBroken("tickets.error.loan_too_long", days=MAX_LOAN_DAYS)
         return self
 
 
@@ -234,6 +238,15 @@ class TicketOut(BaseModel):
     closed_at: datetime | None
 
 
+class DueWithin(StrEnum):
+    """When an open ticket that has not breached its SLA meets its next deadline (response, else repair)."""
+
+    TODAY = "today"
+    """Before today ends in the console's time zone (one that just passed and is not yet flagged included)."""
+    LATER = "later"
+    """After today, or no deadline running (the clock paused, or repaired and waiting for acceptance)."""
+
+
 class TicketFilters(BaseModel):
     """Filters of the ticket list."""
 
@@ -242,6 +255,8 @@ class TicketFilters(BaseModel):
     assignee: Username | None = None
     breached: bool | None = None
     open: bool | None = None
+    due: DueWithin | None = Field(None, description="open tickets not breached whose next deadline falls before "
+                                                    "today ends (today) or not (later)")
 
 
 class MaintenanceOut(BaseModel):

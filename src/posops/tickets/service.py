@@ -16,18 +16,20 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from posops.core import audit
 from posops.core import documents as storage
 from posops.core.audit import AuditEntity
 from posops.core.auth import Principal, Role, require_role, scoped
+from posops.core.config import get_settings
 from posops.core.db import Database, conflict_on_duplicate, utcnow
 from posops.core.documents import DocumentOut
-from posops.core.errors import Conflict, Invalid, NotFound
-from posops.core.labels import catalog_sentence
+from posops.core.errors import Conflict, Invalid, NotFound, excerpt
+from posops.core.labels import Label, catalog_label, catalog_sentence, said
 from posops.core.models import StoredDocument, User
 from posops.core.paging import Page, check_page, paginate
 from posops.iso8583.models import TerminalTrafficRecord
@@ -35,6 +37,7 @@ from posops.reactivation import service as reactivation
 from posops.telemetry.models import HeartbeatRecord
 from posops.terminals import notices
 from posops.terminals import service as terminals
+from posops.terminals.lifecycle import STATUS_LABELS as TERMINAL_STATUS_LABELS
 from posops.terminals.lifecycle import SuspensionReason, TerminalStatus
 from posops.terminals.models import Merchant, Terminal
 from posops.tickets import lifecycle as rules
@@ -52,6 +55,7 @@ from posops.tickets.models import (
 from posops.tickets.schemas import (
     AcceptIn,
     AssignIn,
+    DueWithin,
     LoanerIn,
     LoanerOut,
     MaintenanceOut,
@@ -107,8 +111,19 @@ def _load(session: Session, principal: Principal, ticket_id: int, *, lock: bool 
         query = query.with_for_update().execution_options(populate_existing=True)
     ticket = session.scalar(query)
     if ticket is None:
-        raise NotFound("ticket not found")
+        raise NotFound(key="tickets.error.not_found")
     return ticket
+
+
+def _status(ticket: Ticket) -> Label:
+    """A ticket's status as a refusal names it: the console's word in zh-CN, the API's value in English."""
+    status = TicketStatus(ticket.status)
+    return Label(STATUS_LABELS[status].zh, status.value)
+
+
+def _loan_status(row: LoanerReservation) -> Label:
+    """A reservation's status as a refusal names it: the console's word in zh-CN, the API's value in English."""
+    return Label(catalog_label(f"tickets.loan.{LoanStatus(row.status).value}").zh, LoanStatus(row.status).value)
 
 
 def _is_assignee(principal: Principal, ticket: Ticket) -> bool:
@@ -194,11 +209,29 @@ def list_tickets(db: Database, principal: Principal, filters: TicketFilters, *, 
     if filters.open is not None:
         open_values = [s.value for s in rules.OPEN_STATUSES]
         query = query.where(Ticket.status.in_(open_values) if filters.open else Ticket.status.not_in(open_values))
+    if filters.due is not None:
+        query = query.where(_due_within(filters.due, utcnow()))
     query = query.order_by(Ticket.resolve_by.is_(None), Ticket.resolve_by, Ticket.id.desc())
     with db.transaction() as session:
         rows, total = paginate(session, query, page, per_page)
         return Page[TicketOut](items=[_out(session, principal, t) for t in rows], total=total, page=page,
                                per_page=per_page)
+
+
+def day_ends(now: datetime) -> datetime:
+    """When the day of ``now`` ends in the console's time zone (POSOPS_TIMEZONE): "due today" is before it."""
+    zone = ZoneInfo(get_settings().timezone)
+    return datetime.combine(now.astimezone(zone).date() + timedelta(days=1), time(0), tzinfo=zone)
+
+
+def _due_within(due: DueWithin, now: datetime) -> ColumnElement[bool]:
+    """Open and not breached, with the next deadline (response, else repair) before today ends, or not."""
+    ends = day_ends(now)
+    breached = or_(Ticket.respond_breached.is_(True), Ticket.resolve_breached.is_(True))
+    soon = or_(and_(Ticket.responded_at.is_(None), Ticket.respond_by < ends),
+               and_(Ticket.repaired_at.is_(None), Ticket.resolve_by.is_not(None), Ticket.resolve_by < ends))
+    return and_(Ticket.status.in_([s.value for s in rules.OPEN_STATUSES]), ~breached,
+                soon if due is DueWithin.TODAY else ~soon)
 
 
 def get_ticket(db: Database, principal: Principal, ticket_id: int) -> TicketOut:
@@ -251,7 +284,7 @@ def open_ticket(session: Session, principal: Principal, terminal: Terminal, *, d
                 diagnosis: DiagnosisFacts | None = None) -> Ticket:
     """Open a ticket for ``terminal`` in the caller's transaction (the terminal must be visible to the caller)."""
     if terminal.status == TerminalStatus.DECOMMISSIONED:
-        raise Conflict(f"terminal {terminal.serial_number} is decommissioned; it cannot be repaired")
+        raise Conflict(key="tickets.error.decommissioned", sn=terminal.serial_number)
     now = utcnow()
     prefill: dict[str, Any] = {}
     suspected = None
@@ -269,7 +302,7 @@ def open_ticket(session: Session, principal: Principal, terminal: Terminal, *, d
                     diagnosis_id=diagnosis.session_id if diagnosis else None)
     _bind_sla(ticket, SlaClock(started_at=now), now)
     session.add(ticket)
-    with conflict_on_duplicate("this diagnosis already has a repair ticket"):
+    with conflict_on_duplicate(key="tickets.error.diagnosis_has_ticket"):
         session.flush()
     audit.record(session, principal, OWNER, ticket.id, "open",
                  after={"terminal_id": terminal.id, "status": ticket.status, "priority": ticket.priority,
@@ -336,7 +369,7 @@ def _pick_technician(session: Session, ticket: Ticket) -> User:
                                   or_(TechnicianProfile.active.is_(None), TechnicianProfile.active.is_(True)))
                            .order_by(User.id)).all()
     if not rows:
-        raise Conflict("no active technician to assign the ticket to")
+        raise Conflict(key="tickets.error.no_technician")
     local = [r for r in rows if ticket.region and ticket.region in (r[1] or [])]
     best = min(local or rows, key=lambda r: (r[2], r[0].username))
     return best[0]
@@ -345,7 +378,7 @@ def _pick_technician(session: Session, ticket: Ticket) -> User:
 def _technician(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None or user.role != Role.TECHNICIAN.value or not user.active:
-        raise Invalid("technician", f"{username!r} is not an active technician")
+        raise Invalid("technician", key="tickets.error.not_a_technician", username=excerpt(username))
     return user
 
 
@@ -396,7 +429,7 @@ def _replace(session: Session, principal: Principal, ticket: Ticket, data: Trans
     old = terminals.lock_terminal(session, principal, ticket.terminal_id)
     new = terminals.replace_device(session, principal, old, serial_number=data.replacement.serial_number,
                                    model=data.replacement.model, vendor=data.replacement.vendor,
-                                   why=f"replaced under ticket #{ticket.id}")
+                                   why=said("terminals.audit.replaced_under_ticket", number=ticket.id))
     ticket.terminal_id = new.id
     ticket.materials = {**ticket.materials, "replaced_serial_number": old.serial_number,
                         "serial_number": new.serial_number, "model": new.model}
@@ -427,7 +460,7 @@ def assign(db: Database, principal: Principal, ticket_id: int, data: AssignIn) -
             audit.record(session, principal, OWNER, ticket.id, "reassign", before=before, after=_snapshot(ticket),
                          reason=data.note or None)
         else:
-            raise Conflict(f"ticket #{ticket.id} is {ticket.status}: it cannot be assigned any more")
+            raise Conflict(key="tickets.error.not_assignable", ticket=ticket.id, status=_status(ticket))
         return _out(session, principal, ticket)
 
 
@@ -437,7 +470,7 @@ def change_priority(db: Database, principal: Principal, ticket_id: int, data: Pr
     with db.transaction() as session:
         ticket = _load(session, principal, ticket_id, lock=True)
         if TicketStatus(ticket.status) not in rules.OPEN_STATUSES:
-            raise Conflict(f"ticket #{ticket.id} is {ticket.status}: its SLA is over")
+            raise Conflict(key="tickets.error.sla_over", ticket=ticket.id, status=_status(ticket))
         before = {**_snapshot(ticket), "respond_by": ticket.respond_by.isoformat(),
                   "resolve_by": ticket.resolve_by.isoformat() if ticket.resolve_by else None}
         ticket.priority = data.priority.value
@@ -459,9 +492,9 @@ def record_work(db: Database, principal: Principal, ticket_id: int, data: WorkIn
     with db.transaction() as session:
         ticket = _load(session, principal, ticket_id, lock=True)
         if principal.role is Role.TECHNICIAN and not _is_assignee(principal, ticket):
-            raise NotFound("ticket not found")
+            raise NotFound(key="tickets.error.not_found")
         if TicketStatus(ticket.status) not in rules.OPEN_STATUSES:
-            raise Conflict(f"ticket #{ticket.id} is {ticket.status}: its work log is closed")
+            raise Conflict(key="tickets.error.work_log_closed", ticket=ticket.id, status=_status(ticket))
         entry = WorkEntry(ticket_id=ticket.id, technician=principal.username, minutes=data.minutes,
                           confirmed_cause=data.confirmed_cause, parts=[p.model_dump() for p in data.parts],
                           outcome=data.outcome.value if data.outcome else None, note=data.note)
@@ -541,7 +574,7 @@ def reliability(db: Database, principal: Principal, group_by: figures.GroupBy, *
     """MTTR and MTBF over the last ``days`` days, per terminal, model or region, from the maintenance records."""
     require_role(principal, *DESK, Role.TECHNICIAN, Role.RISK)
     if not 1 <= days <= 3660:
-        raise Invalid("days", "must be between 1 and 3660")
+        raise Invalid("days", key="tickets.error.days", min=1, max=3660)
     end = now or utcnow()
     start = end - timedelta(days=days)
     with db.transaction() as session:
@@ -647,7 +680,7 @@ def upload_document(db: Database, principal: Principal, var_dir: Path, ticket_id
     require_role(principal, *OPENERS, Role.TECHNICIAN)
     name = name.strip()
     if not 1 <= len(name) <= MAX_DOCUMENT_NAME:
-        raise Invalid("name", f"must be 1 to {MAX_DOCUMENT_NAME} characters: what the document is")
+        raise Invalid("name", key="tickets.error.document_name", max=MAX_DOCUMENT_NAME)
     shown = storage.accepted_name(filename, content_type, content)
     saved = storage.save(var_dir, f"tickets/{ticket_id}", content, Path(shown).suffix)
     with storage.kept_only_if_committed(var_dir, saved), db.transaction() as session:
@@ -695,11 +728,13 @@ def add_loaner(db: Database, principal: Principal, data: LoanerIn) -> LoanerOut:
     with db.transaction() as session:
         device = terminals.lock_terminal(session, principal, data.terminal_id)
         if device.status != TerminalStatus.ACTIVE:
-            raise Conflict(f"terminal {device.serial_number} is {device.status}: only an active terminal can be lent")
+            status = TerminalStatus(device.status)
+            raise Conflict(key="tickets.error.loaner_not_active", sn=device.serial_number,
+                           status=Label(TERMINAL_STATUS_LABELS[status].zh, status.value))
         loaner = Loaner(terminal_id=device.id, pool_merchant_id=device.merchant_id, home_mid=device.mid,
                         region=data.region or device.region, note=data.note)
         session.add(loaner)
-        with conflict_on_duplicate(f"terminal {device.serial_number} is already a loaner"):
+        with conflict_on_duplicate(key="tickets.error.already_loaner", sn=device.serial_number):
             session.flush()
         audit.record(session, principal, AuditEntity.TERMINAL, device.id, "loaner_added",
                      after={"loaner_id": loaner.id, "pool_merchant_id": loaner.pool_merchant_id})
@@ -725,11 +760,11 @@ def reserve(db: Database, principal: Principal, data: ReservationIn) -> Reservat
     with db.transaction() as session:
         ticket = _load(session, principal, data.ticket_id, lock=True)
         if TicketStatus(ticket.status) not in rules.OPEN_STATUSES:
-            raise Conflict(f"ticket #{ticket.id} is {ticket.status}: it needs no loaner")
+            raise Conflict(key="tickets.error.needs_no_loaner", ticket=ticket.id, status=_status(ticket))
         if data.loaner_id is not None:
             candidates = [session.scalar(select(Loaner).where(Loaner.id == data.loaner_id).with_for_update())]
             if candidates[0] is None:
-                raise NotFound("loaner not found")
+                raise NotFound(key="tickets.error.loaner_not_found")
         else:
             pool = session.scalars(select(Loaner).order_by(Loaner.region != ticket.region, Loaner.id).with_for_update())
             candidates = list(pool)
@@ -740,10 +775,12 @@ def reserve(db: Database, principal: Principal, data: ReservationIn) -> Reservat
                 break
             if data.loaner_id is not None:
                 other = clash[0]
-                raise Conflict(f"loaner #{loaner.id} is reserved for ticket #{other.ticket_id} from "
-                               f"{other.begins_on} to {other.ends_on}")
+                device = session.get(Terminal, loaner.terminal_id)
+                assert device is not None
+                raise Conflict(key="tickets.error.loaner_taken", loaner_id=loaner.id, sn=device.serial_number,
+                               other=other.ticket_id, begins=other.begins_on, ends=other.ends_on)
         else:
-            raise Conflict(f"no loaner is free from {data.begins_on} to {data.ends_on}")
+            raise Conflict(key="tickets.error.no_loaner_free", begins=data.begins_on, ends=data.ends_on)
         row = LoanerReservation(loaner_id=loaner.id, ticket_id=ticket.id, begins_on=data.begins_on,
                                 ends_on=data.ends_on, status=LoanStatus.RESERVED, reserved_by=principal.username)
         session.add(row)
@@ -758,7 +795,7 @@ def _lock_reservation(session: Session, principal: Principal, reservation_id: in
     require_role(principal, *DESK, Role.TECHNICIAN)
     row = session.get(LoanerReservation, reservation_id)
     if row is None:
-        raise NotFound("reservation not found")
+        raise NotFound(key="tickets.error.reservation_not_found")
     ticket = _load(session, principal, row.ticket_id, lock=True)
     locked = session.scalar(select(LoanerReservation).where(LoanerReservation.id == reservation_id)
                             .with_for_update().execution_options(populate_existing=True))
@@ -771,13 +808,13 @@ def hand_over_loaner(db: Database, principal: Principal, reservation_id: int) ->
     with db.transaction() as session:
         row, ticket = _lock_reservation(session, principal, reservation_id)
         if row.status != LoanStatus.RESERVED:
-            raise Conflict(f"reservation #{row.id} is {row.status}: only a reserved loaner can be handed over")
+            raise Conflict(key="tickets.error.not_reserved", reservation=row.id, status=_loan_status(row))
         loaner = session.get(Loaner, row.loaner_id)
         customer = session.get(Terminal, ticket.terminal_id)
         assert loaner is not None and customer is not None
         device = terminals.lock_terminal(session, principal, loaner.terminal_id)
         terminals.lend_terminal(session, principal, device, merchant_id=ticket.merchant_id, mid=customer.mid,
-                                why=f"loaner for ticket #{ticket.id}")
+                                why=said("terminals.audit.lent_for_ticket", number=ticket.id))
         row.status, row.handed_over_at = LoanStatus.OUT.value, utcnow()
         session.flush()
         audit.record(session, principal, OWNER, ticket.id, "loaner.hand_over",
@@ -798,7 +835,7 @@ def _return(session: Session, principal: Principal, row: LoanerReservation, now:
     if row.status == LoanStatus.OUT:
         device = terminals.lock_terminal(session, principal, loaner.terminal_id)
         terminals.lend_terminal(session, principal, device, merchant_id=loaner.pool_merchant_id, mid=loaner.home_mid,
-                                why=f"loaner returned (ticket #{row.ticket_id})")
+                                why=said("terminals.audit.loaner_returned", number=row.ticket_id))
         row.status, row.returned_at = LoanStatus.RETURNED.value, now
     elif row.status == LoanStatus.RESERVED:
         row.status = LoanStatus.CANCELLED.value
@@ -820,7 +857,7 @@ def return_loaner(db: Database, principal: Principal, reservation_id: int) -> Re
     with db.transaction() as session:
         row, _ = _lock_reservation(session, principal, reservation_id)
         if row.status not in HOLDING:
-            raise Conflict(f"reservation #{row.id} is already {row.status}")
+            raise Conflict(key="tickets.error.reservation_over", reservation=row.id, status=_loan_status(row))
         _return(session, principal, row, utcnow())
         return _reservation_out(session, row)
 
@@ -851,7 +888,7 @@ def set_technician(db: Database, principal: Principal, username: str, data: Tech
     with db.transaction() as session:
         user = session.scalar(select(User).where(User.username == username, User.role == Role.TECHNICIAN.value))
         if user is None:
-            raise NotFound("technician not found")
+            raise NotFound(key="tickets.error.technician_not_found")
         profile = session.get(TechnicianProfile, user.id)
         before = {"regions": list(profile.regions), "active": profile.active} if profile else None
         if profile is None:

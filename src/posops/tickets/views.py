@@ -23,8 +23,10 @@ from posops.core.db import utcnow
 from posops.core.deps import DbDep, PageNumber, SettingsDep
 from posops.core.documents import UploadDep
 from posops.core.errors import Invalid, NotFound, PosopsError
+from posops.core.export import Column, csv_response, every_page
 from posops.core.forms import Refusal, refusal, validated, yuan_to_fen
 from posops.core.i18n import translate
+from posops.core.paging import Page
 from posops.core.web import (
     CONSOLE_PER_PAGE,
     PageUser,
@@ -45,8 +47,10 @@ from posops.tickets.lifecycle import OPEN_STATUSES, Channel, Outcome, TicketStat
 from posops.tickets.loans import LoanStatus
 from posops.tickets.reliability import GroupBy
 from posops.tickets.schemas import (
+    MAX_LOAN_DAYS,
     AcceptIn,
     AssignIn,
+    DueWithin,
     PriorityIn,
     ReservationIn,
     TicketFilters,
@@ -154,11 +158,11 @@ def _local_instant(text: str, field: str) -> datetime:
     """Read a ``datetime-local`` field (2026-12-04T10:00) as that wall time in the calendar's zone."""
     cleaned = text.strip()
     if not cleaned:
-        raise Invalid(field, "required")
+        raise Invalid(field, key="error.invalid.required")
     try:
         moment = datetime.fromisoformat(cleaned)
     except ValueError:
-        raise Invalid(field, "must be a date and time such as 2026-12-04T10:00") from None
+        raise Invalid(field, key="error.invalid.datetime") from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone())
 
 
@@ -166,7 +170,7 @@ def _day(text: str, field: str) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise Invalid(field, "must be a date YYYY-MM-DD") from None
+        raise Invalid(field, key="error.invalid.date") from None
 
 
 def _fen(text: str, field: str) -> int:
@@ -295,11 +299,10 @@ def _symptom_options(lang: str) -> list[tuple[str, str]]:
 def field_errors(exc: Invalid, lang: str) -> dict[str, str]:
     """Each form field's problem in the page's language (the field's hint, else the validator's words)."""
     errors: dict[str, str] = {}
-    for error in exc.errors:
-        path = ".".join(str(p) for p in error["loc"][1:]) or "form"
-        name = _FIELD_OF.get(path, path)
+    for problem in exc.problems:
+        name = _FIELD_OF.get(problem.field, problem.field)
         hint = _HINTS.get(name)
-        errors.setdefault(name, translate(hint, lang) if hint else f"{name}: {error['msg']}")
+        errors.setdefault(name, translate(hint, lang) if hint else problem.reason.text(lang))
     return errors
 
 
@@ -322,20 +325,86 @@ def _render(request: Request, template: str, context: dict[str, Any], status_cod
 
 @router.get("/tickets", response_class=HTMLResponse)
 def ticket_list(request: Request, db: DbDep, user: PageUser, status: str = "", breached: str = "",
-                page: PageNumber = 1) -> Response:
-    """The desk's queue of open tickets (nearest deadline first), a merchant's 我的报修; technicians go to theirs."""
+                due: str = "", open: str = "", page: PageNumber = 1) -> Response:
+    """The desk's queue of open tickets (nearest deadline first), a merchant's 我的报修; technicians go to theirs.
+
+    ``due=today`` / ``due=later`` keep the open tickets not breached whose next deadline falls before
+    today ends, or not; a merchant may narrow 我的报修 to one ``status`` or to its ``open=1`` tickets.
+    """
     if user.role is Role.TECHNICIAN:
         return RedirectResponse("/tickets/mine", status_code=303)
+    listed = _listed(status, breached, due, open)
     if user.is_merchant:
-        mine = tickets.list_newest(db, user, page=page, per_page=CONSOLE_PER_PAGE)
-        return _render(request, "tickets/merchant_list.html", {"result": mine, "rows": _rows(mine.items)})
-    chosen = TicketStatus(status) if status in {s.value for s in TicketStatus} else None
-    only_breached = breached == "1"
-    filters = TicketFilters(status=chosen, open=None if chosen else True, breached=True if only_breached else None)
-    result = tickets.list_tickets(db, user, filters, page=page, per_page=CONSOLE_PER_PAGE)
+        mine = _list_page(db, user, listed, page, CONSOLE_PER_PAGE)
+        return _render(request, "tickets/merchant_list.html", {
+            "result": mine, "rows": _rows(mine.items), "status": listed.status.value if listed.status else "",
+            "only_open": listed.only_open})
+    result = _list_page(db, user, listed, page, CONSOLE_PER_PAGE)
     return _render(request, "tickets/desk_list.html", {
-        "result": result, "rows": _rows(result.items), "status": chosen.value if chosen else "",
-        "breached": only_breached, "statuses": list(TicketStatus), "may_open": user.role in tickets.OPENERS})
+        "result": result, "rows": _rows(result.items), "status": listed.status.value if listed.status else "",
+        "breached": listed.breached, "due": listed.due.value if listed.due else "", "dues": list(DueWithin),
+        "statuses": list(TicketStatus), "may_open": user.role in tickets.OPENERS})
+
+
+@dataclass(frozen=True)
+class Listed:
+    """The ticket list's filters as read from its query (the page and its CSV read them alike)."""
+
+    status: TicketStatus | None
+    only_open: bool
+    """A merchant's 我的报修 narrowed to its open tickets."""
+    breached: bool
+    due: DueWithin | None
+
+
+def _listed(status: str, breached: str, due: str, open: str) -> Listed:
+    chosen = TicketStatus(status) if status in {s.value for s in TicketStatus} else None
+    return Listed(chosen, open == "1" and chosen is None, breached == "1",
+                  DueWithin(due) if due in {d.value for d in DueWithin} else None)
+
+
+def _list_page(db: DbDep, user: Principal, listed: Listed, page: int, per_page: int) -> Page[TicketOut]:
+    """One page of the list the caller sees: a merchant's own newest first (or one status, or open), else the queue."""
+    if user.is_merchant:
+        if listed.status is None and not listed.only_open:
+            return tickets.list_newest(db, user, page=page, per_page=per_page)
+        return tickets.list_tickets(db, user, TicketFilters(status=listed.status,
+                                                            open=True if listed.only_open else None),
+                                    page=page, per_page=per_page)
+    filters = TicketFilters(status=listed.status, open=None if listed.status else True,
+                            breached=True if listed.breached else None, due=listed.due)
+    return tickets.list_tickets(db, user, filters, page=page, per_page=per_page)
+
+
+@router.get("/tickets.csv")
+def ticket_export(request: Request, db: DbDep, user: PageUser, status: str = "", breached: str = "", due: str = "",
+                  open: str = "") -> Response:
+    """The ticket list's filtered rows, every page, as CSV (see posops.core.export); a technician's list is theirs."""
+    if user.role is Role.TECHNICIAN:
+        return RedirectResponse("/tickets/mine", status_code=303)
+    listed = _listed(status, breached, due, open)
+    rows = every_page(lambda number, size: _list_page(db, user, listed, number, size))
+    lang, now = page_lang(request), utcnow()
+
+    def badge(ticket: TicketOut) -> str | None:
+        found = sla_badge(ticket, now)
+        return translate(f"tickets.sla.{found}", lang) if found else None
+
+    return csv_response(rows, [
+        Column("tickets.number", lambda x: x.id),
+        Column("field.serial_number", lambda x: x.serial_number, verbatim=True),
+        Column("field.tid", lambda x: x.tid, verbatim=True),
+        Column("field.model", lambda x: x.model),
+        Column("field.merchant", lambda x: x.merchant_name),
+        Column("field.status", lambda x: translate(f"tickets.status.{x.status}", lang)),
+        Column("export.waiting_for", lambda x: translate(f"tickets.waiting.{x.waiting_for}", lang)
+               if x.waiting_for else None),
+        Column("tickets.priority", lambda x: translate(f"tickets.priority.{x.priority}", lang)),
+        Column("tickets.assignee", lambda x: x.assignee),
+        Column("export.created_at", lambda x: x.created_at),
+        Column("tickets.sla.resolve_by", lambda x: x.sla.resolve_by),
+        Column("tickets.sla.title", badge),
+    ], lang=lang, name="tickets")
 
 
 @router.get("/tickets/mine", response_class=HTMLResponse)
@@ -486,7 +555,7 @@ def move(request: Request, ticket_id: int, db: DbDep, user: PageUser, csrf_token
         values: dict[str, Any] = {"to": to, "note": note}
         if to == TicketStatus.WAITING:
             if not waiting_for:
-                raise Invalid("waiting_for", "required")
+                raise Invalid("waiting_for", key="error.invalid.required")
             values["waiting_for"] = waiting_for
         if to == TicketStatus.SCHEDULED:
             values["scheduled_for"] = _local_instant(scheduled_for, "scheduled_for")
@@ -524,7 +593,7 @@ def record_work(request: Request, ticket_id: int, db: DbDep, user: PageUser, csr
             parts.append({"name": part_name, "quantity": part_quantity.strip() or "1",
                           "unit_cost_fen": _fen(part_cost, "part_cost")})
         elif part_cost.strip():
-            raise Invalid("part_name", "required with a part's cost")
+            raise Invalid("part_name", key="tickets.error.part_name_needed")
         values = {"minutes": minutes.strip() or "0", "confirmed_cause": confirmed_cause.strip() or None,
                   "parts": parts, "outcome": outcome or None, "note": note}
         return tickets.record_work(db, user, ticket_id, validated(WorkIn, values))
@@ -538,7 +607,7 @@ def accept(request: Request, ticket_id: int, db: DbDep, user: PageUser, csrf_tok
     def action() -> object:
         ok = accepted != "0"
         if not ok and not note.strip():
-            raise Invalid("acceptance_note", "required when the repair is not accepted")
+            raise Invalid("acceptance_note", key="tickets.error.acceptance_note_needed")
         return tickets.accept(db, user, ticket_id, validated(AcceptIn, {"accepted": ok, "note": note}))
     return _act(request, db, user, ticket_id, csrf_token, action)
 
@@ -557,8 +626,8 @@ def reserve_loaner(request: Request, ticket_id: int, db: DbDep, user: PageUser, 
     """Hold a loaner (备用机) of the pool for the ticket's dates (desk); posops picks a free one."""
     def action() -> object:
         begins, ends = _day(begins_on, "begins_on"), _day(ends_on, "ends_on")
-        if ends < begins or (ends - begins).days > 180:
-            raise Invalid("ends_on", "must not be before begins_on, and a loan lasts at most 180 days")
+        if ends < begins or (ends - begins).days > MAX_LOAN_DAYS:
+            raise Invalid("ends_on", key="tickets.error.loan_dates", days=MAX_LOAN_DAYS)
         return tickets.reserve(db, user, validated(ReservationIn, {"ticket_id": ticket_id, "begins_on": begins,
                                                                    "ends_on": ends}))
     return _act(request, db, user, ticket_id, csrf_token, action)
