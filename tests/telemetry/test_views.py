@@ -32,7 +32,7 @@ def test_the_terminal_page_shows_state_charts_and_evidence(client: TestClient, d
     login(client, "merchant")
     page = client.get(f"/terminals/{fleet.terminals_a[0]}").text
     assert '<span class="badge active" data-testid="telemetry-online">在线</span>' in page
-    assert "33% · 用电池" in page and "4g · -90 dBm · 可连通收单主机" in page and "缺纸" in page
+    assert "33% · 用电池" in page and "4G 移动网络 · -90 dBm · 可连通收单主机" in page and "缺纸" in page
     charts = page.split('data-testid="telemetry-charts"')[1].split("</section>")[0]
     assert charts.count("<svg") == 3 and charts.count("<polyline") == 3
     known = page.split('data-testid="known-checks"')[1].split("</section>")[0]
