@@ -19,7 +19,9 @@ def mqtt_endpoint() -> MqttEndpoint:
     """The test broker from POSOPS_TEST_MQTT_URL; skips (fails under CI) when it does not answer."""
     endpoint = parse_mqtt_url(MQTT_URL)
     try:
-        with HeartbeatPublisher(endpoint, connect_timeout=3):
+        # A missing broker refuses at once; the long timeout only spares a busy machine (a whole CI
+        # run on two cores) from reading a slow CONNACK as "no broker".
+        with HeartbeatPublisher(endpoint, connect_timeout=20):
             pass
     except (ConnectionError, OSError) as exc:
         missing_service(f"MQTT broker at {endpoint.host}:{endpoint.port} ({exc.__class__.__name__}; "
