@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from posops.app import create_app
 from posops.core.auth import Principal, Role, hash_password, hash_token
 from posops.core.config import Settings
-from posops.core.db import Base, Database
+from posops.core.db import Base, Database, engine_for
 from posops.core.migrate import upgrade
 from posops.core.models import ApiToken, User
 from posops.terminals.models import Merchant, Terminal
@@ -61,8 +61,6 @@ def postgres_url() -> Iterator[str]:
     test_url = url.set(database=name).render_as_string(hide_password=False)
     upgrade(test_url)
     yield test_url
-    from posops.core.db import engine_for
-
     engine_for(test_url).dispose()
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -75,7 +73,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
     if request.param == "sqlite":
         path = tmp_path / "posops.db"
         shutil.copy(sqlite_template, path)
-        return f"sqlite:///{path}"
+        url = f"sqlite:///{path}"
+        # Close the test's pooled connections when it ends: left to the engine cache, a whole run
+        # held over a thousand files open, and paho's select() cannot watch a socket numbered 1024+.
+        request.addfinalizer(lambda: engine_for(url).dispose())
+        return url
     url: str = request.getfixturevalue("postgres_url")
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with Database(url).transaction() as session:
