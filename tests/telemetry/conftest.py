@@ -19,8 +19,7 @@ def mqtt_endpoint() -> MqttEndpoint:
     """The test broker from POSOPS_TEST_MQTT_URL; skips (fails under CI) when it does not answer."""
     endpoint = parse_mqtt_url(MQTT_URL)
     try:
-        # A missing broker refuses at once; the long timeout only spares a busy machine (a whole CI
-        # run on two cores) from reading a slow CONNACK as "no broker".
+        # A missing broker refuses at once, so a generous wait costs nothing when it is absent.
         with HeartbeatPublisher(endpoint, connect_timeout=20):
             pass
     except (ConnectionError, OSError) as exc:
