@@ -20,11 +20,13 @@ from posops.admin import views as admin_views
 from posops.core import api as core_api
 from posops.core import views as core_views
 from posops.core.apidocs import install_api_docs
+from posops.core.body_limit import BodyLimit
 from posops.core.config import Settings, get_settings
 from posops.core.db import Database
 from posops.core.errors import Invalid, PosopsError, input_problems
 from posops.core.i18n import translate
 from posops.core.migrate import ensure_migrated
+from posops.core.security_headers import SecurityHeaders
 from posops.core.web import LoginRequired, page_lang, register_terminal_sections, render, use_time_zone
 from posops.diagnosis import api as diagnosis_api
 from posops.diagnosis import service as diagnosis_service
@@ -33,12 +35,15 @@ from posops.fleet import api as fleet_api
 from posops.fleet import views as fleet_views
 from posops.home import views as home_views
 from posops.iso8583 import api as iso8583_api
+from posops.iso8583 import uploads as iso8583_uploads
 from posops.iso8583 import views as iso8583_views
 from posops.onboarding import api as onboarding_api
 from posops.onboarding import views as onboarding_views
 from posops.reactivation import api as reactivation_api
 from posops.reactivation import views as reactivation_views
+from posops.reactivation.conditions import second_person_reasons
 from posops.telemetry import api as telemetry_api
+from posops.telemetry import service as telemetry_service
 from posops.telemetry import views as telemetry_views
 from posops.terminals import api as terminals_api
 from posops.terminals import views as terminals_views
@@ -47,11 +52,16 @@ from posops.tickets import views as tickets_views
 
 STATIC_DIR = Path(__file__).resolve().parent / "core" / "static"
 SESSION_MAX_AGE_S = 12 * 3600
+OWN_BODY_LIMITS = {"/api/v1/traffic/analyses": iso8583_uploads.MAX_UPLOAD_BYTES,
+                   "/traffic/upload": iso8583_uploads.MAX_UPLOAD_BYTES,
+                   "/api/v1/telemetry/heartbeats": telemetry_service.MAX_HTTP_BODY}
+"""Routes that stream and bound their own body (a traffic capture, a batch of heartbeats), by path."""
 
 
 def create_app(settings: Settings | None = None, *, check_schema: bool = True) -> FastAPI:
     """Build the posops app; refuses to start on a database that is not migrated."""
     settings = settings or get_settings()
+    second_person_reasons(settings.second_person_reasons)  # an unknown reason in the setting refuses to start
     db = Database(settings.database_url)
     if check_schema:
         ensure_migrated(db.engine, settings.database_url)
@@ -67,8 +77,11 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     use_time_zone(settings.timezone)
     app.state.settings = settings
     app.state.db = db
+    app.add_middleware(BodyLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes,
+                       own_limits=OWN_BODY_LIMITS)  # inside the session, so a refused page is in the user's language
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="posops_session",
                        max_age=SESSION_MAX_AGE_S, same_site="lax", https_only=settings.env == "production")
+    app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_error_handlers(app)
     for router in (core_api.router, core_views.router, terminals_api.router, terminals_views.router,

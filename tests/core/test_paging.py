@@ -8,11 +8,12 @@ from sqlalchemy import select
 from posops.core.db import Database
 from posops.core.errors import Invalid
 from posops.core.models import LoginAttempt
-from posops.core.paging import MAX_PER_PAGE, Page, check_limit, check_page, paginate
+from posops.core.paging import MAX_PAGE, MAX_PER_PAGE, Page, check_limit, check_page, paginate
 
 
 @pytest.mark.parametrize(("page", "per_page", "field", "message", "zh"), [
-    (0, 10, "page", "page: must be 1 or more", "页码：须为 1 或更大"),
+    (0, 10, "page", f"page: must be between 1 and {MAX_PAGE}", f"页码：须在 1 到 {MAX_PAGE} 之间"),
+    (MAX_PAGE + 1, 10, "page", f"page: must be between 1 and {MAX_PAGE}", f"页码：须在 1 到 {MAX_PAGE} 之间"),
     (1, 0, "per_page", f"rows per page: must be between 1 and {MAX_PER_PAGE}",
      f"每页条数：须在 1 到 {MAX_PER_PAGE} 之间"),
     (1, MAX_PER_PAGE + 1, "per_page", f"rows per page: must be between 1 and {MAX_PER_PAGE}",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -21,24 +21,25 @@ from pydantic import BaseModel
 
 from posops.core import accounts
 from posops.core.auth import USER_ROLES, Principal, Role, require_role
-from posops.core.deps import DbDep, PageNumber
+from posops.core.deps import DbDep, PageNumber, SettingsDep
 from posops.core.errors import Conflict, Invalid, PosopsError, field_label
 from posops.core.forms import Refusal, refusal, validated
 from posops.core.i18n import catalog, translate
+from posops.core.inputs import Count, FormText, Id, Search, Word
 from posops.core.labels import Label, catalog_sentence
 from posops.core.paging import MAX_PER_PAGE
+from posops.core.schemas import TokenOut
 from posops.core.web import CONSOLE_PER_PAGE, PageUser, check_csrf, page_lang, render, run_form, template_vocabulary
 from posops.terminals import service as terminals
 from posops.terminals.lifecycle import SuspensionReason, TerminalStatus
 from posops.terminals.schemas import MerchantIn, MerchantPatch, NetworkType
 
 router = APIRouter(include_in_schema=False)
-Field = Annotated[str, Form()]
+Field = Annotated[FormText, Form()]
 T = TypeVar("T")
-MAX_IMPORT_BYTES = 20 * 1024 * 1024
 """The largest import file the page reads (the API's limit too)."""
 MAX_TOKEN_NAME = 64
-DONE = frozenset({"created", "saved", "password", "disabled", "enabled", "revoked"})
+DONE = frozenset({"created", "saved", "password", "disabled", "enabled", "revoked", "unlocked"})
 """What a form did, named in the address it returns to (``?done=saved``) and said by the page."""
 ROLE_VALUES = frozenset(r.value for r in USER_ROLES)
 
@@ -99,7 +100,7 @@ def _in_page_words(call: Callable[[], T], *, conflict: str | None = None) -> T:
         raise error from None
 
 
-def _done(done: str) -> str | None:
+def _done(done: Word) -> str | None:
     return done if done in DONE else None
 
 
@@ -126,7 +127,7 @@ def _merchant_id(db: DbDep, user: Principal, text: str) -> int | None:
     raise Invalid("merchant", key="admin.hint.merchant_ambiguous" if by_name else "admin.hint.merchant_unknown")
 
 
-def _users_page(request: Request, db: DbDep, user: Principal, *, role: str = "", active: str = "", page: int = 1,
+def _users_page(request: Request, db: DbDep, user: Principal, *, role: Word = "", active: Word = "", page: int = 1,
                 form: dict[str, str] | None = None, refused: Refusal | None = None) -> HTMLResponse:
     require_role(user, Role.ADMIN)
     chosen = role if role in ROLE_VALUES else None
@@ -140,7 +141,7 @@ def _users_page(request: Request, db: DbDep, user: Principal, *, role: str = "",
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
-def user_list(request: Request, db: DbDep, user: PageUser, role: str = "", active: str = "",
+def user_list(request: Request, db: DbDep, user: PageUser, role: Word = "", active: Word = "",
               page: PageNumber = 1) -> HTMLResponse:
     """Every user, by username, filtered by role and by state, with the form that creates one (admins)."""
     return _users_page(request, db, user, role=role, active=active, page=page)
@@ -167,7 +168,7 @@ def create_user(request: Request, db: DbDep, user: PageUser, csrf_token: Field =
                     lambda refused: _users_page(request, db, user, form=form, refused=refused))
 
 
-def _user_page(request: Request, db: DbDep, user: Principal, username: str, *, done: str | None = None,
+def _user_page(request: Request, db: DbDep, user: Principal, username: Word, *, done: Word | None = None,
                refused: Refusal | None = None, issued: str | None = None,
                form: dict[str, str] | None = None) -> HTMLResponse:
     require_role(user, Role.ADMIN)
@@ -175,6 +176,8 @@ def _user_page(request: Request, db: DbDep, user: Principal, username: str, *, d
     prefill = {"display_name": shown.display_name, "role": shown.role, "merchant": shown.merchant_name or ""}
     response = render(request, "admin/user.html", {
         "tab": "users", "shown": shown, "tokens": accounts.list_tokens(db, user, username),
+        "lock": accounts.login_lock(db, user, request.app.state.settings, username),
+        "token_days": request.app.state.settings.api_token_days, "max_token_days": accounts.MAX_TOKEN_DAYS,
         "roles": [r.value for r in USER_ROLES], "merchants": _merchant_names(db, user),
         "form": form or prefill, "done": done, "refusal": refused, "issued": issued},
         refused.status if refused else 200)
@@ -184,13 +187,13 @@ def _user_page(request: Request, db: DbDep, user: Principal, username: str, *, d
 
 
 @router.get("/admin/users/{username}", response_class=HTMLResponse)
-def user_page(request: Request, username: str, db: DbDep, user: PageUser, done: str = "") -> HTMLResponse:
+def user_page(request: Request, username: Word, db: DbDep, user: PageUser, done: Word = "") -> HTMLResponse:
     """One user: profile and role, password, access, and their API tokens (admins)."""
     return _user_page(request, db, user, username, done=_done(done))
 
 
-def _act_on_user(request: Request, db: DbDep, user: Principal, username: str, csrf_token: str,
-                 action: Callable[[], object], done: str, form: dict[str, str] | None = None) -> Response:
+def _act_on_user(request: Request, db: DbDep, user: Principal, username: Word, csrf_token: str,
+                 action: Callable[[], object], done: Word, form: dict[str, str] | None = None) -> Response:
     """Run a form of the user's page: back to the page saying what was done, or the page with the refusal."""
     require_role(user, Role.ADMIN)
     return run_form(request, csrf_token, action, lambda _: f"/admin/users/{quote(username)}?done={done}",
@@ -198,14 +201,14 @@ def _act_on_user(request: Request, db: DbDep, user: Principal, username: str, cs
 
 
 @router.post("/admin/users/{username}")
-def update_user(request: Request, username: str, db: DbDep, user: PageUser, csrf_token: Field = "",
+def update_user(request: Request, username: Word, db: DbDep, user: PageUser, csrf_token: Field = "",
                 display_name: Field = "", role: Field = "", merchant: Field = "") -> Response:
     """Save the user's display name and role; a merchant user's merchant is named by name or licence number."""
     form = {"display_name": display_name, "role": role, "merchant": merchant}
 
     def action() -> accounts.UserInfo:
         current = accounts.get_user(db, user, username)
-        merchant_id: int | accounts.Keep | None = accounts.KEEP
+        merchant_id: Id | accounts.Keep | None = accounts.KEEP
         if role == Role.MERCHANT and merchant.strip() != (current.merchant_name or ""):
             merchant_id = _merchant_id(db, user, merchant)
         return _in_page_words(lambda: accounts.update_user(db, user, username, role=role or None,
@@ -214,18 +217,29 @@ def update_user(request: Request, username: str, db: DbDep, user: PageUser, csrf
 
 
 @router.post("/admin/users/{username}/password")
-def set_password(request: Request, username: str, db: DbDep, user: PageUser, csrf_token: Field = "",
+def set_password(request: Request, username: Word, db: DbDep, user: PageUser, csrf_token: Field = "",
                  password: Field = "", password_again: Field = "") -> Response:
-    """Set the user's new password, typed twice."""
+    """Set the user's new password, typed twice: their other sessions end, an admin's own one stays."""
     def action() -> None:
         if password != password_again:
             raise Invalid("password", key="admin.hint.password_mismatch")
-        _in_page_words(lambda: accounts.set_password(db, user, username, password))
+        version = _in_page_words(lambda: accounts.set_password(db, user, username, password))
+        if user.user_id is not None and request.session.get("user_id") == user.user_id and username == user.username:
+            request.session["session_version"] = version
     return _act_on_user(request, db, user, username, csrf_token, action, "password")
 
 
+@router.post("/admin/users/{username}/unlock")
+def unlock_user(request: Request, username: Word, db: DbDep, user: PageUser, csrf_token: Field = "") -> Response:
+    """Let the user sign in again at once after failed attempts locked them out."""
+    return _act_on_user(request, db, user, username, csrf_token,
+                        lambda: _in_page_words(lambda: accounts.unlock_user(db, user, request.app.state.settings,
+                                                                            username)),
+                        "unlocked")
+
+
 @router.post("/admin/users/{username}/disable")
-def disable_user(request: Request, username: str, db: DbDep, user: PageUser, csrf_token: Field = "") -> Response:
+def disable_user(request: Request, username: Word, db: DbDep, user: PageUser, csrf_token: Field = "") -> Response:
     """Disable the user: signed out of the console and their tokens refused from their next request."""
     return _act_on_user(request, db, user, username, csrf_token,
                         lambda: _in_page_words(lambda: accounts.update_user(db, user, username, active=False)),
@@ -233,7 +247,7 @@ def disable_user(request: Request, username: str, db: DbDep, user: PageUser, csr
 
 
 @router.post("/admin/users/{username}/enable")
-def enable_user(request: Request, username: str, db: DbDep, user: PageUser, csrf_token: Field = "") -> Response:
+def enable_user(request: Request, username: Word, db: DbDep, user: PageUser, csrf_token: Field = "") -> Response:
     """Enable the user again."""
     return _act_on_user(request, db, user, username, csrf_token,
                         lambda: _in_page_words(lambda: accounts.update_user(db, user, username, active=True)),
@@ -241,16 +255,19 @@ def enable_user(request: Request, username: str, db: DbDep, user: PageUser, csrf
 
 
 @router.post("/admin/users/{username}/tokens", response_class=HTMLResponse)
-def create_token(request: Request, username: str, db: DbDep, user: PageUser, csrf_token: Field = "",
-                 name: Field = "") -> HTMLResponse:
-    """Issue an API token for the user and show it on the answering page, this once."""
+def create_token(request: Request, username: Word, db: DbDep, user: PageUser, csrf_token: Field = "",
+                 name: Field = "", days: Field = "") -> HTMLResponse:
+    """Issue an API token for the user, valid ``days`` (the setting's lifetime if empty), shown this once."""
     check_csrf(request, csrf_token)
     require_role(user, Role.ADMIN)
 
     def action() -> accounts.IssuedToken:
         if len(name.strip()) > MAX_TOKEN_NAME:
             raise Invalid("name", key="admin.hint.token_name")
-        return _in_page_words(lambda: accounts.create_token(db, user, username, name.strip()))
+        if days.strip() and not days.strip().isdigit():
+            raise Invalid("days", key="error.invalid.token_days", max=accounts.MAX_TOKEN_DAYS)
+        lifetime = int(days) if days.strip() else request.app.state.settings.api_token_days
+        return _in_page_words(lambda: accounts.create_token(db, user, username, name.strip(), days=lifetime))
     try:
         issued = action()
     except PosopsError as exc:
@@ -259,10 +276,10 @@ def create_token(request: Request, username: str, db: DbDep, user: PageUser, csr
 
 
 @router.post("/admin/users/{username}/tokens/{token_id}/revoke")
-def revoke_token(request: Request, username: str, token_id: int, db: DbDep, user: PageUser,
+def revoke_token(request: Request, username: Word, token_id: Id, db: DbDep, user: PageUser,
                  csrf_token: Field = "", confirm: Field = "") -> Response:
     """Revoke one of the user's tokens, once the confirmation is ticked."""
-    def action() -> accounts.TokenInfo:
+    def action() -> TokenOut:
         if confirm != "1":
             raise PosopsError(key="admin.refusal.confirm_revoke")
         return _in_page_words(lambda: accounts.revoke_token(db, user, username, token_id))
@@ -273,14 +290,14 @@ def revoke_token(request: Request, username: str, token_id: int, db: DbDep, user
 
 
 @router.get("/admin/merchants", response_class=HTMLResponse)
-def merchant_list(request: Request, db: DbDep, user: PageUser, q: str = "", page: PageNumber = 1) -> HTMLResponse:
+def merchant_list(request: Request, db: DbDep, user: PageUser, q: Search = "", page: PageNumber = 1) -> HTMLResponse:
     """The merchants, searched by name or licence number (those who may change merchants)."""
     require_role(user, *terminals.EDITORS)
     result = terminals.list_merchants(db, user, q=q.strip() or None, page=page, per_page=CONSOLE_PER_PAGE)
     return render(request, "admin/merchants.html", {"tab": "merchants", "result": result, "q": q.strip()})
 
 
-def _merchant_page(request: Request, db: DbDep, user: Principal, merchant_id: int, *, done: str | None = None,
+def _merchant_page(request: Request, db: DbDep, user: Principal, merchant_id: Id, *, done: Word | None = None,
                    form: dict[str, str] | None = None, refused: Refusal | None = None) -> HTMLResponse:
     require_role(user, *terminals.EDITORS)
     merchant = terminals.get_merchant(db, user, merchant_id)
@@ -291,13 +308,13 @@ def _merchant_page(request: Request, db: DbDep, user: Principal, merchant_id: in
 
 
 @router.get("/admin/merchants/{merchant_id}", response_class=HTMLResponse)
-def merchant_page(request: Request, merchant_id: int, db: DbDep, user: PageUser, done: str = "") -> HTMLResponse:
+def merchant_page(request: Request, merchant_id: Id, db: DbDep, user: PageUser, done: Word = "") -> HTMLResponse:
     """One merchant's record with the form that changes its name, contact and region."""
     return _merchant_page(request, db, user, merchant_id, done=_done(done))
 
 
 @router.post("/admin/merchants/{merchant_id}")
-def update_merchant(request: Request, merchant_id: int, db: DbDep, user: PageUser, csrf_token: Field = "",
+def update_merchant(request: Request, merchant_id: Id, db: DbDep, user: PageUser, csrf_token: Field = "",
                     name: Field = "", contact_name: Field = "", contact_phone: Field = "",
                     region: Field = "") -> Response:
     """Save the merchant's name, contact and region through the terminals feature's update."""
@@ -343,7 +360,7 @@ COLUMNS: Mapping[ImportKind, tuple[Column, ...]] = {
     ImportKind.TERMINALS: _columns(terminals.TerminalCsvRow, instead={"merchant_id": "merchant_legal_id"}),
 }
 """The columns of each kind's template: a terminal's merchant is named by its licence number, never its id."""
-IMPORTS: Mapping[ImportKind, Callable[[Any, Principal, bytes], int]] = {
+IMPORTS: Mapping[ImportKind, Callable[..., int]] = {
     ImportKind.MERCHANTS: terminals.import_merchants, ImportKind.TERMINALS: terminals.import_terminals}
 
 
@@ -381,7 +398,7 @@ def _import_page(request: Request, user: Principal, *, imported: tuple[ImportKin
 
 
 @router.get("/admin/import", response_class=HTMLResponse)
-def import_page(request: Request, user: PageUser, kind: str = "", imported: int | None = None) -> HTMLResponse:
+def import_page(request: Request, user: PageUser, kind: Word = "", imported: Count | None = None) -> HTMLResponse:
     """The two import forms (merchants, terminals), each with its template and its columns explained."""
     done = (ImportKind(kind), imported) if kind in set(ImportKind) and imported is not None else None
     return _import_page(request, user, imported=done)
@@ -397,19 +414,20 @@ def import_template(kind: ImportKind, user: PageUser) -> Response:
 
 
 @router.post("/admin/import/{kind}", response_class=HTMLResponse)
-def import_file(request: Request, kind: ImportKind, db: DbDep, user: PageUser, csrf_token: Field = "",
-                file: Annotated[UploadFile | None, File()] = None) -> Response:
+def import_file(request: Request, kind: ImportKind, db: DbDep, user: PageUser, settings: SettingsDep,
+                csrf_token: Field = "", file: Annotated[UploadFile | None, File()] = None) -> Response:
     """Import the uploaded file: every row or none; on refusal the page lists each line's problem."""
     check_csrf(request, csrf_token)
     require_role(user, *terminals.EDITORS)
     lang = page_lang(request)
-    content = file.file.read(MAX_IMPORT_BYTES + 1) if file is not None else b""
+    limit = settings.max_upload_bytes
+    content = file.file.read(limit + 1) if file is not None else b""
     try:
         if file is None or not file.filename:
             raise Invalid("file", key="admin.import.no_file")
-        if len(content) > MAX_IMPORT_BYTES:
-            raise Invalid("file", key="admin.import.too_large", mib=MAX_IMPORT_BYTES // (1024 * 1024))
-        count = IMPORTS[kind](db, user, content)
+        if len(content) > limit:
+            raise Invalid("file", key="admin.import.too_large", mib=limit // (1024 * 1024))
+        count = IMPORTS[kind](db, user, content, max_rows=settings.import_max_rows)
     except Invalid as exc:
         problems = import_problems(exc, lang)
         return _import_page(request, user, refused_kind=kind, problems=problems, status_code=exc.status)

@@ -11,7 +11,8 @@ from sqlalchemy import text
 
 from posops import __version__
 from posops.core import accounts
-from posops.core.deps import CurrentPrincipal, DbDep
+from posops.core.deps import CurrentPrincipal, DbDep, SettingsDep
+from posops.core.inputs import Id, Line, Word
 from posops.core.schemas import PasswordIn, TokenOut, UserOut, UserPatch
 
 router = APIRouter()
@@ -34,17 +35,19 @@ def me(principal: CurrentPrincipal) -> dict[str, Any]:
 class UserCreate(BaseModel):
     """A new user."""
 
-    username: str = Field(min_length=1, max_length=64)
+    username: Word = Field(min_length=1, max_length=64)
     password: str = Field(min_length=accounts.MIN_PASSWORD_LENGTH, max_length=256)
-    role: str
-    merchant_id: int | None = None
-    display_name: str = ""
+    role: Word
+    merchant_id: Id | None = None
+    display_name: Line = ""
 
 
 class TokenCreate(BaseModel):
     """A new API token for a user."""
 
-    name: str = Field("", max_length=64)
+    name: Word = ""
+    days: int | None = Field(None, ge=1, le=accounts.MAX_TOKEN_DAYS,
+                             description="how many days the token is valid (default POSOPS_API_TOKEN_DAYS)")
 
 
 @router.get("/api/v1/users", tags=["platform"])
@@ -61,13 +64,15 @@ def create_user(body: UserCreate, db: DbDep, principal: CurrentPrincipal) -> dic
 
 
 @router.post("/api/v1/users/{username}/tokens", status_code=201, tags=["platform"])
-def create_token(username: str, body: TokenCreate, db: DbDep, principal: CurrentPrincipal) -> dict[str, Any]:
-    """Issue a bearer token for a user (admin); the token is in this answer only."""
-    return asdict(accounts.create_token(db, principal, username, body.name))
+def create_token(username: Word, body: TokenCreate, db: DbDep, settings: SettingsDep,
+                 principal: CurrentPrincipal) -> dict[str, Any]:
+    """Issue a bearer token for a user (admin), valid ``days``; the token is in this answer only."""
+    return asdict(accounts.create_token(db, principal, username, body.name,
+                                        days=body.days or settings.api_token_days))
 
 
 @router.patch("/api/v1/users/{username}", tags=["platform"])
-def update_user(username: str, body: UserPatch, db: DbDep, principal: CurrentPrincipal) -> UserOut:
+def update_user(username: Word, body: UserPatch, db: DbDep, principal: CurrentPrincipal) -> UserOut:
     """Change a user's role (and merchant), display name or ``active`` (admin); disabling ends its access at once."""
     changes = body.model_fields_set
     user = accounts.update_user(
@@ -78,19 +83,25 @@ def update_user(username: str, body: UserPatch, db: DbDep, principal: CurrentPri
 
 
 @router.post("/api/v1/users/{username}/password", tags=["platform"])
-def set_password(username: str, body: PasswordIn, db: DbDep, principal: CurrentPrincipal) -> UserOut:
+def set_password(username: Word, body: PasswordIn, db: DbDep, principal: CurrentPrincipal) -> UserOut:
     """Set a user's password (admin), e.g. after they forgot theirs."""
     accounts.set_password(db, principal, username, body.password)
     return UserOut.model_validate(accounts.get_user(db, principal, username))
 
 
+@router.post("/api/v1/users/{username}/unlock", tags=["platform"])
+def unlock_user(username: Word, db: DbDep, settings: SettingsDep, principal: CurrentPrincipal) -> UserOut:
+    """Let a user locked out by failed sign-ins sign in again at once (admin); audited."""
+    return UserOut.model_validate(accounts.unlock_user(db, principal, settings, username))
+
+
 @router.get("/api/v1/users/{username}/tokens", tags=["platform"])
-def list_tokens(username: str, db: DbDep, principal: CurrentPrincipal) -> list[TokenOut]:
+def list_tokens(username: Word, db: DbDep, principal: CurrentPrincipal) -> list[TokenOut]:
     """A user's API tokens, newest first, revoked ones included (admin); names and prefixes, never values."""
-    return [TokenOut.model_validate(token) for token in accounts.list_tokens(db, principal, username)]
+    return accounts.list_tokens(db, principal, username)
 
 
 @router.delete("/api/v1/users/{username}/tokens/{token_id}", tags=["platform"])
-def revoke_token(username: str, token_id: int, db: DbDep, principal: CurrentPrincipal) -> TokenOut:
+def revoke_token(username: Word, token_id: Id, db: DbDep, principal: CurrentPrincipal) -> TokenOut:
     """Revoke one of a user's API tokens (admin): refused from the next request; revoking again changes nothing."""
-    return TokenOut.model_validate(accounts.revoke_token(db, principal, username, token_id))
+    return accounts.revoke_token(db, principal, username, token_id)

@@ -11,7 +11,7 @@ from posops.core.auth import Principal, bearer_token
 from posops.core.config import Settings
 from posops.core.db import Database
 from posops.core.errors import Unauthorized
-from posops.core.paging import MAX_PER_PAGE
+from posops.core.paging import MAX_PAGE, MAX_PER_PAGE
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -28,22 +28,23 @@ def get_database(request: Request) -> Database:
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 DbDep = Annotated[Database, Depends(get_database)]
-PageNumber = Annotated[int, Query(ge=1)]
+PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 PerPage = Annotated[int, Query(ge=1, le=MAX_PER_PAGE)]
 """A list's page size, or a limit on how many recent items an answer carries."""
 
 
 def optional_principal(request: Request, db: DbDep, settings: SettingsDep) -> Principal | None:
-    """Resolve the caller from a bearer token, or else from the console session cookie."""
+    """Resolve the caller from a bearer token, or else from the console session cookie (if its version is current)."""
     token = bearer_token(request.headers.get("authorization"))
     if token is not None:
         principal = accounts.principal_for_token(db, settings, token)
         if principal is None:
             raise Unauthorized(key="error.unauthorized.bad_token")
         return principal
-    user_id = request.session.get("user_id") if "session" in request.scope else None
+    session = request.session if "session" in request.scope else {}
+    user_id = session.get("user_id")
     if isinstance(user_id, int):
-        return accounts.principal_for_user_id(db, user_id)
+        return accounts.principal_for_user_id(db, user_id, session.get("session_version"))
     return None
 
 

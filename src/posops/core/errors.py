@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from posops.core.i18n import catalog
+from posops.core.inputs import CONTROL_PATTERNS
 from posops.core.labels import Label, catalog_sentence, sentence_case
 
 EXCERPT_CHARS = 80
@@ -153,7 +154,7 @@ def input_problems(errors: Sequence[Any], *, skip: int = 0) -> list[Problem]:
 
     ``skip`` leading parts of each location are dropped (FastAPI puts "body" or "query" first).
     """
-    return [Problem(".".join(str(p) for p in err["loc"][skip:]) or "body", _input_reason(err),
+    return [Problem(".".join(excerpt(str(p)) for p in err["loc"][skip:]) or "body", _input_reason(err),
                     err.get("line")) for err in errors]
 
 
@@ -162,6 +163,8 @@ def _input_reason(err: Any) -> Label:
     if isinstance(cause, RuleBroken):
         return cause.said
     key = f"error.input.{err['type']}"
+    if err["type"] == "string_pattern_mismatch" and (err.get("ctx") or {}).get("pattern") in CONTROL_PATTERNS:
+        key = "error.input.control_character"
     values = {k: _ctx_value(v) for k, v in (err.get("ctx") or {}).items()}
     if key in catalog():
         try:

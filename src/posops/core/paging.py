@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 from posops.core.errors import Invalid
 
 MAX_PER_PAGE = 200
+MAX_PAGE = 100_000
+"""The last page a list may be asked for: its offset stays far inside a 64-bit integer."""
 T = TypeVar("T")
 
 
@@ -29,9 +31,9 @@ class Page(BaseModel, Generic[T]):
 
 
 def check_page(page: int, per_page: int) -> None:
-    """Raise Invalid unless the page is 1 or more and per_page between 1 and MAX_PER_PAGE."""
-    if page < 1:
-        raise Invalid("page", key="error.invalid.page")
+    """Raise Invalid unless the page is between 1 and MAX_PAGE and per_page between 1 and MAX_PER_PAGE."""
+    if not 1 <= page <= MAX_PAGE:
+        raise Invalid("page", key="error.invalid.page", max=MAX_PAGE)
     check_limit("per_page", per_page)
 
 

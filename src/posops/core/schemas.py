@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from posops.core.auth import Role
+from posops.core.inputs import Id, Line
 from posops.core.labels import read_said
 
 
@@ -26,8 +27,8 @@ class UserPatch(InputModel):
     """
 
     role: Role | None = None
-    merchant_id: int | None = None
-    display_name: str | None = Field(None, max_length=128)
+    merchant_id: Id | None = None
+    display_name: Line | None = None
     active: bool | None = None
 
 
@@ -52,9 +53,13 @@ class UserOut(BaseModel):
 
 
 class TokenOut(BaseModel):
-    """An API token after it was issued: its name and first characters, never its value."""
+    """An API token after it was issued: its name and first characters, never its value or hash.
 
-    model_config = ConfigDict(from_attributes=True)
+    ``active`` is false once it is revoked or expired; ``expires_at`` is null for a token issued
+    before tokens expired, which stays valid until revoked.
+    """
+
+    model_config = ConfigDict(from_attributes=True, frozen=True)
 
     id: int
     name: str
@@ -62,6 +67,7 @@ class TokenOut(BaseModel):
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    expires_at: datetime | None
     active: bool
 
 

@@ -6,40 +6,41 @@ from fastapi import APIRouter, Request
 
 from posops.core.deps import CurrentPrincipal, DbDep
 from posops.core.i18n import normalize_lang
+from posops.core.inputs import Id, Word
 from posops.diagnosis import schemas, service
 
 router = APIRouter(prefix="/api/v1", tags=["diagnosis"])
 
 
-def _lang(request: Request, lang: str | None) -> str:
+def _lang(request: Request, lang: Word | None) -> str:
     """`?lang=` wins, then Accept-Language, then the server default."""
     return normalize_lang(lang or request.headers.get("accept-language"), request.app.state.settings.lang)
 
 
 @router.post("/diagnoses", status_code=201)
 def start_diagnosis(body: schemas.DiagnosisCreate, request: Request, db: DbDep, principal: CurrentPrincipal,
-                    lang: str | None = None) -> schemas.DiagnosisOut:
+                    lang: Word | None = None) -> schemas.DiagnosisOut:
     """Start a diagnosis: the ranked causes and the next most useful step."""
     return service.start(db, principal, body, _lang(request, lang))
 
 
 @router.post("/diagnoses/{session_id}/steps")
-def answer_step(session_id: str, body: schemas.StepAnswer, request: Request, db: DbDep, principal: CurrentPrincipal,
-                lang: str | None = None) -> schemas.DiagnosisOut:
+def answer_step(session_id: Word, body: schemas.StepAnswer, request: Request, db: DbDep, principal: CurrentPrincipal,
+                lang: Word | None = None) -> schemas.DiagnosisOut:
     """Answer a step (a check's outcome, `unknown`, or `fixed`/`not_fixed` for an action)."""
     return service.answer(db, principal, session_id, body, _lang(request, lang))
 
 
 @router.post("/diagnoses/{session_id}/handover")
-def hand_over(session_id: str, body: schemas.HandoverIn, request: Request, db: DbDep, principal: CurrentPrincipal,
-              lang: str | None = None) -> schemas.DiagnosisOut:
+def hand_over(session_id: Word, body: schemas.HandoverIn, request: Request, db: DbDep, principal: CurrentPrincipal,
+              lang: Word | None = None) -> schemas.DiagnosisOut:
     """Stop and hand the diagnosis to the service desk with everything found so far."""
     return service.hand_over(db, principal, session_id, body, _lang(request, lang))
 
 
 @router.post("/diagnoses/{session_id}/symptom")
-def pick_symptom(session_id: str, body: schemas.SymptomPick, request: Request, db: DbDep,
-                 principal: CurrentPrincipal, lang: str | None = None) -> schemas.DiagnosisOut:
+def pick_symptom(session_id: Word, body: schemas.SymptomPick, request: Request, db: DbDep,
+                 principal: CurrentPrincipal, lang: Word | None = None) -> schemas.DiagnosisOut:
     """Answer the symptom question: the person says which fault it is."""
     return service.pick_symptom(db, principal, session_id, body, _lang(request, lang))
 
@@ -51,13 +52,13 @@ def desk_queue(db: DbDep, principal: CurrentPrincipal) -> schemas.DeskQueue:
 
 
 @router.get("/diagnoses/{session_id}")
-def read_diagnosis(session_id: str, request: Request, db: DbDep, principal: CurrentPrincipal,
-                   lang: str | None = None) -> schemas.DiagnosisDetail:
+def read_diagnosis(session_id: Word, request: Request, db: DbDep, principal: CurrentPrincipal,
+                   lang: Word | None = None) -> schemas.DiagnosisDetail:
     """Read a diagnosis with every step."""
     return service.get(db, principal, session_id, _lang(request, lang))
 
 
 @router.get("/terminals/{terminal_id}/diagnoses")
-def terminal_diagnoses(terminal_id: int, db: DbDep, principal: CurrentPrincipal) -> list[schemas.DiagnosisSummary]:
+def terminal_diagnoses(terminal_id: Id, db: DbDep, principal: CurrentPrincipal) -> list[schemas.DiagnosisSummary]:
     """The latest diagnoses of a terminal, newest first."""
     return service.history(db, principal, terminal_id)

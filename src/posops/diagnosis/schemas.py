@@ -5,36 +5,41 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from posops.core.card_data import mask_card_numbers
+from posops.core.inputs import multi_line, one_line
 from posops.core.schemas import InputModel
 from posops.diagnosis.vocabulary import HandoverReason, SessionStatus, StepBy, StepKind
 from posops.terminals.lifecycle import SuspensionReason
+
+MAX_EVIDENCE = 100
+"""The most checks a new diagnosis may say it already knows."""
 
 
 class DiagnosisCreate(InputModel):
     """A fault in the person's own words, with what is already known."""
 
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
-                    AfterValidator(mask_card_numbers)] = Field(
+    text: Annotated[str, multi_line(2000, min_length=1), AfterValidator(mask_card_numbers)] = Field(
         description="the complaint, in Chinese or English; a card number in it is kept masked (first six, last four)")
-    symptom: str | None = Field(None, max_length=32, description="a taxonomy symptom id, when already known")
-    terminal_id: str | None = Field(None, max_length=32, description="serial number, TID or id of the terminal")
-    evidence: dict[str, str] = Field(default_factory=dict, description="check id -> outcome already known")
+    symptom: Annotated[str, one_line(32)] | None = Field(None, description="a taxonomy symptom id, when already known")
+    terminal_id: Annotated[str, one_line(32)] | None = Field(None, description="serial number, TID or id of the "
+                                                                                  "terminal")
+    evidence: dict[Annotated[str, one_line(64)], Annotated[str, one_line(32)]] = Field(
+        default_factory=dict, max_length=MAX_EVIDENCE, description="check id -> outcome already known")
 
 
 class HandoverIn(InputModel):
     """Stop the diagnosis and hand it to the service desk, with a note for the desk if wanted."""
 
-    note: Annotated[str, AfterValidator(mask_card_numbers)] = Field("", max_length=500)
+    note: Annotated[str, multi_line(500, strip=False), AfterValidator(mask_card_numbers)] = ""
 
 
 class StepAnswer(InputModel):
     """The answer to the step posops proposed (or to any other step the person did)."""
 
-    step: str = Field(min_length=1, max_length=64)
-    outcome: str = Field(min_length=1, max_length=32)
+    step: Annotated[str, one_line(64, min_length=1, strip=False)]
+    outcome: Annotated[str, one_line(32, min_length=1, strip=False)]
 
 
 class NextStep(BaseModel):
@@ -70,7 +75,7 @@ class SymptomChoice(BaseModel):
 class SymptomPick(InputModel):
     """The symptom the person picked from the ones offered (or any other taxonomy symptom)."""
 
-    symptom: str = Field(min_length=1, max_length=32)
+    symptom: Annotated[str, one_line(32, min_length=1, strip=False)]
 
 
 class SuspensionOut(BaseModel):

@@ -12,6 +12,7 @@ from posops.core.errors import PosopsError
 from posops.core.export import Column, csv_response, first_rows
 from posops.core.forms import validated
 from posops.core.i18n import translate
+from posops.core.inputs import FormText, Line, Word
 from posops.core.web import PageUser, TerminalSection, check_csrf, page_lang, render, template_vocabulary
 from posops.diagnosis import service
 from posops.diagnosis.schemas import DiagnosisCreate, DiagnosisSummary, HandoverIn, StepAnswer, SymptomPick
@@ -22,14 +23,15 @@ template_vocabulary(SessionStatus, StepKind, StepOutcome, StepBy, HandoverReason
 
 
 @router.get("/diagnoses/new", response_class=HTMLResponse)
-def new_diagnosis(request: Request, user: PageUser, terminal_id: str = "") -> HTMLResponse:
+def new_diagnosis(request: Request, user: PageUser, terminal_id: Line = "") -> HTMLResponse:
     """Ask what is wrong, in the person's own words."""
     return render(request, "diagnosis/new.html", {"terminal_id": terminal_id})
 
 
 @router.post("/diagnoses", response_class=HTMLResponse)
-def start_diagnosis(request: Request, db: DbDep, user: PageUser, text: Annotated[str, Form()] = "",
-                    terminal_id: Annotated[str, Form()] = "", csrf_token: Annotated[str, Form()] = "") -> HTMLResponse:
+def start_diagnosis(request: Request, db: DbDep, user: PageUser, text: Annotated[FormText, Form()] = "",
+                    terminal_id: Annotated[FormText, Form()] = "",
+                    csrf_token: Annotated[FormText, Form()] = "") -> HTMLResponse:
     """Start the diagnosis and show its first step."""
     check_csrf(request, csrf_token)
     try:
@@ -68,24 +70,25 @@ def desk_queue_export(request: Request, db: DbDep, user: PageUser) -> Response:
 
 
 @router.get("/diagnoses/{session_id}", response_class=HTMLResponse)
-def diagnosis_page(request: Request, session_id: str, db: DbDep, user: PageUser) -> HTMLResponse:
+def diagnosis_page(request: Request, session_id: Word, db: DbDep, user: PageUser) -> HTMLResponse:
     """Show the current step with its guidance, the answer buttons and the ranked causes."""
     detail = service.get(db, user, session_id, page_lang(request))
     return render(request, "diagnosis/session.html", {"d": detail})
 
 
 @router.post("/diagnoses/{session_id}/steps", response_class=HTMLResponse)
-def answer_step(request: Request, session_id: str, db: DbDep, user: PageUser, step: Annotated[str, Form()],
-                outcome: Annotated[str, Form()], csrf_token: Annotated[str, Form()] = "") -> RedirectResponse:
+def answer_step(request: Request, session_id: Word, db: DbDep, user: PageUser, step: Annotated[FormText, Form()],
+                outcome: Annotated[FormText, Form()], csrf_token: Annotated[FormText, Form()] = "") -> RedirectResponse:
     """Record the answer and go on to the next step."""
     check_csrf(request, csrf_token)
-    service.answer(db, user, session_id, StepAnswer(step=step, outcome=outcome), page_lang(request))
+    service.answer(db, user, session_id, validated(StepAnswer, {"step": step, "outcome": outcome}),
+                   page_lang(request))
     return RedirectResponse(f"/diagnoses/{session_id}", status_code=303)
 
 
 @router.post("/diagnoses/{session_id}/symptom", response_class=HTMLResponse)
-def pick_symptom(request: Request, session_id: str, db: DbDep, user: PageUser, symptom: Annotated[str, Form()],
-                 csrf_token: Annotated[str, Form()] = "") -> RedirectResponse:
+def pick_symptom(request: Request, session_id: Word, db: DbDep, user: PageUser, symptom: Annotated[FormText, Form()],
+                 csrf_token: Annotated[FormText, Form()] = "") -> RedirectResponse:
     """Record the symptom the person picked and go on."""
     check_csrf(request, csrf_token)
     service.pick_symptom(db, user, session_id, validated(SymptomPick, {"symptom": symptom}), page_lang(request))
@@ -93,11 +96,11 @@ def pick_symptom(request: Request, session_id: str, db: DbDep, user: PageUser, s
 
 
 @router.post("/diagnoses/{session_id}/handover", response_class=HTMLResponse)
-def hand_over(request: Request, session_id: str, db: DbDep, user: PageUser, note: Annotated[str, Form()] = "",
-              csrf_token: Annotated[str, Form()] = "") -> RedirectResponse:
+def hand_over(request: Request, session_id: Word, db: DbDep, user: PageUser, note: Annotated[FormText, Form()] = "",
+              csrf_token: Annotated[FormText, Form()] = "") -> RedirectResponse:
     """Stop and hand the diagnosis to the service desk."""
     check_csrf(request, csrf_token)
-    service.hand_over(db, user, session_id, HandoverIn(note=note[:500]), page_lang(request))
+    service.hand_over(db, user, session_id, validated(HandoverIn, {"note": note[:500]}), page_lang(request))
     return RedirectResponse(f"/diagnoses/{session_id}", status_code=303)
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from posops.core.deps import CurrentPrincipal, DbDep, PageNumber, PerPage
+from posops.core.inputs import ONE_LINE
 from posops.core.paging import Page
 from posops.fleet import service
 from posops.fleet.presence import Presence
@@ -14,12 +15,12 @@ from posops.fleet.schemas import MAX_QUERY, FleetTerminalOut, SearchOut, Termina
 from posops.terminals.lifecycle import SuspensionReason, TerminalStatus
 
 router = APIRouter(prefix="/api/v1", tags=["fleet"])
-Text = Annotated[str | None, Query(min_length=1, max_length=MAX_QUERY)]
+Text = Annotated[str | None, Query(min_length=1, max_length=MAX_QUERY, pattern=ONE_LINE)]
 
 
 @router.get("/search")
 def search(db: DbDep, principal: CurrentPrincipal,
-           q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY,
+           q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY, pattern=ONE_LINE,
                                    description="serial number, TID, MID, merchant name or phone, or a part")]
            ) -> SearchOut:
     """Find terminals by serial number, TID or MID and merchants by name or contact phone (a merchant: its own)."""

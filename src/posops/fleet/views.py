@@ -16,6 +16,7 @@ from posops.core.deps import DbDep, PageNumber
 from posops.core.errors import NotFound
 from posops.core.export import EXPORT_MAX_ROWS, Column, csv_response, every_page
 from posops.core.i18n import translate
+from posops.core.inputs import Id, Search, Word
 from posops.core.web import CONSOLE_PER_PAGE, PageUser, page_lang, render, template_vocabulary
 from posops.fleet import service
 from posops.fleet.presence import Presence
@@ -40,7 +41,7 @@ def _link(path: str, values: Mapping[str, Any]) -> str:
 
 
 @router.get("/search", response_class=HTMLResponse)
-def search_page(request: Request, db: DbDep, user: PageUser, q: str = "") -> Response:
+def search_page(request: Request, db: DbDep, user: PageUser, q: Search = "") -> Response:
     """Find terminals and merchants by what a merchant reads out; one exact serial number or TID goes straight to it."""
     if not q.strip():
         return render(request, "fleet/search.html", {"q": "", "found": None})
@@ -73,8 +74,8 @@ def _sort_links(query: dict[str, str], current: TerminalSort | None) -> dict[str
 
 
 @router.get("/terminals", response_class=HTMLResponse)
-def terminal_list(request: Request, db: DbDep, user: PageUser, q: str = "", status: str = "", model: str = "",
-                  region: str = "", reason: str = "", presence: str = "", merchant_id: str = "", sort: str = "",
+def terminal_list(request: Request, db: DbDep, user: PageUser, q: Search = "", status: Word = "", model: Search = "",
+                  region: Search = "", reason: Word = "", presence: Word = "", merchant_id: Word = "", sort: Word = "",
                   page: PageNumber = 1) -> HTMLResponse:
     """Terminals with filters (text, status, model, region, reason, presence), sortable columns, paging, CSV."""
     query = _terminal_query(q, status, model, region, reason, presence, merchant_id, sort)
@@ -87,7 +88,7 @@ def terminal_list(request: Request, db: DbDep, user: PageUser, q: str = "", stat
         except NotFound:
             merchant_name = None  # another merchant's: the list is empty, and says nothing of it
     return render(request, "fleet/terminals.html", {
-        "result": result, "pages": result.pages, "query": query, "statuses": tuple(TerminalStatus),
+        "result": result, "query": query, "statuses": tuple(TerminalStatus),
         "reasons": tuple(SuspensionReason), "presences": tuple(Presence), "sorts": tuple(TerminalSort),
         "models": terminals.terminal_models(db, user), "sort_links": _sort_links(query, filters.sort),
         "merchant_name": merchant_name, "all_merchants": _link("/terminals", {**query, "merchant_id": ""}),
@@ -114,9 +115,9 @@ def terminal_columns(lang: str) -> list[Column[FleetTerminalOut]]:
 
 
 @router.get("/terminals.csv")
-def terminal_export(request: Request, db: DbDep, user: PageUser, q: str = "", status: str = "", model: str = "",
-                    region: str = "", reason: str = "", presence: str = "", merchant_id: str = "",
-                    sort: str = "") -> Response:
+def terminal_export(request: Request, db: DbDep, user: PageUser, q: Search = "", status: Word = "", model: Search = "",
+                    region: Search = "", reason: Word = "", presence: Word = "", merchant_id: Word = "",
+                    sort: Word = "") -> Response:
     """The terminal list's filtered rows, every page, as CSV."""
     filters = service.fleet_filters(_terminal_query(q, status, model, region, reason, presence, merchant_id, sort))
     rows = service.export_terminals(db, user, filters, limit=EXPORT_MAX_ROWS)  # one query, not 25 counted pages
@@ -128,13 +129,13 @@ def terminal_export(request: Request, db: DbDep, user: PageUser, q: str = "", st
 
 
 @router.get("/merchants", response_class=HTMLResponse)
-def merchant_list(request: Request, db: DbDep, user: PageUser, name: str = "", region: str = "", phone: str = "",
-                  page: PageNumber = 1) -> HTMLResponse:
+def merchant_list(request: Request, db: DbDep, user: PageUser, name: Search = "", region: Search = "",
+                  phone: Search = "", page: PageNumber = 1) -> HTMLResponse:
     """The desk's merchant list: filter by name, region or contact phone; each opens the merchant's page."""
     query = dict(zip(MERCHANT_QUERY, (name, region, phone), strict=True))
     result = service.list_merchants(db, user, service.merchant_filters(query), page=page, per_page=CONSOLE_PER_PAGE)
     return render(request, "fleet/merchants.html", {
-        "result": result, "pages": result.pages, "query": query,
+        "result": result, "query": query,
         "page_link": _link("/merchants", query) + ("&" if any(query.values()) else "?") + "page=",
         "export_link": _link("/merchants.csv", query)})
 
@@ -153,8 +154,8 @@ def merchant_columns() -> list[Column[MerchantRow]]:
 
 
 @router.get("/merchants.csv")
-def merchant_export(request: Request, db: DbDep, user: PageUser, name: str = "", region: str = "",
-                    phone: str = "") -> Response:
+def merchant_export(request: Request, db: DbDep, user: PageUser, name: Search = "", region: Search = "",
+                    phone: Search = "") -> Response:
     """The merchant list's filtered rows, every page, as CSV."""
     filters = service.merchant_filters(dict(zip(MERCHANT_QUERY, (name, region, phone), strict=True)))
     rows = every_page(lambda number, size: service.list_merchants(db, user, filters, page=number, per_page=size))
@@ -162,7 +163,7 @@ def merchant_export(request: Request, db: DbDep, user: PageUser, name: str = "",
 
 
 @router.get("/merchants/{merchant_id}", response_class=HTMLResponse)
-def merchant_page(request: Request, merchant_id: int, db: DbDep, user: PageUser) -> HTMLResponse:
+def merchant_page(request: Request, merchant_id: Id, db: DbDep, user: PageUser) -> HTMLResponse:
     """One merchant: details, fee plan, terminals with presence, requests, applications, notices, diagnoses, tickets."""
     overview = service.merchant_overview(db, user, merchant_id)
     return render(request, "fleet/merchant.html", {

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from posops.core.deps import CurrentPrincipal, DbDep
+from posops.core.inputs import Id
 from posops.iso8583 import service
 from posops.iso8583.analysis import AnalysisSettings
 from posops.iso8583.schemas import DecodedFrame, DecodeIn, TerminalTrafficOut, TrafficImportOut
@@ -54,6 +55,6 @@ async def import_traffic(
 
 
 @router.get("/terminals/{terminal_id}/traffic")
-def terminal_traffic(terminal_id: int, db: DbDep, principal: CurrentPrincipal) -> TerminalTrafficOut:
+def terminal_traffic(terminal_id: Id, db: DbDep, principal: CurrentPrincipal) -> TerminalTrafficOut:
     """The newest traffic analysed for a terminal; 404 when none, or when the caller may not see the terminal."""
     return service.latest_traffic(db, principal, terminal_id)

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from posops.core.inputs import MULTI_LINE, ONE_LINE
 from posops.core.schemas import InputModel
 
 MAX_FRAME_HEX = 2 * (2 + 0xFFFF) + 4096
@@ -16,9 +17,9 @@ MAX_FRAME_HEX = 2 * (2 + 0xFFFF) + 4096
 class DecodeIn(InputModel):
     """One whole frame as hex, length prefix included; optionally the terminal master key to check sign-in keys."""
 
-    hex: str = Field(min_length=1, max_length=MAX_FRAME_HEX,
+    hex: str = Field(min_length=1, max_length=MAX_FRAME_HEX, pattern=MULTI_LINE,
                      description="the frame as hex, 2-byte length prefix included; spaces allowed")
-    master_key: str | None = Field(None, max_length=64,
+    master_key: str | None = Field(None, max_length=64, pattern=ONE_LINE,
                                    description="terminal master key (8, 16 or 24 bytes of hex): verifies the "
                                                "check values of a sign-in answer's working keys")
 

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from posops.core.deps import DbDep
 from posops.core.errors import Invalid
+from posops.core.inputs import FormText
 from posops.core.web import PageUser, TerminalSection, check_csrf, page_lang, render
 from posops.iso8583 import service
 from posops.iso8583.uploads import MAX_UPLOAD_BYTES, spooled_file
@@ -30,7 +31,7 @@ def upload_form(request: Request, user: PageUser) -> HTMLResponse:
 
 @router.post("/traffic/upload", response_class=HTMLResponse)
 def upload(request: Request, db: DbDep, user: PageUser, file: Annotated[UploadFile, File()],
-           csrf_token: Annotated[str, Form()] = "") -> HTMLResponse:
+           csrf_token: Annotated[FormText, Form()] = "") -> HTMLResponse:
     """Analyse the uploaded file, attach it to the terminals it covers and show the report."""
     check_csrf(request, csrf_token)
     service.ensure_may_import(user)

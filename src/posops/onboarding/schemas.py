@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from posops.core.documents import DocumentOut
 from posops.core.errors import RuleBroken, field_label
+from posops.core.inputs import ONE_LINE, one_line
 from posops.core.labels import Label
 from posops.core.schemas import InputModel
 from posops.onboarding.workflow import ApplicantType, ApplicationStatus
@@ -33,12 +34,13 @@ class ApplicationIn(InputModel):
 
     applicant_type: ApplicantType
     name: Name | None = None
-    legal_id: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, max_length=32)] | None = Field(
+    legal_id: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, max_length=32,
+                                               pattern=ONE_LINE)] | None = Field(
         None, description="统一社会信用代码 or 15-digit 注册号 (business), 身份证号 (individual)")
     contact_name: Text = ""
     contact_phone: Phone = ""
     region: Text = ""
-    address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)] = ""
+    address: Annotated[str, one_line(255)] = ""
     terminal_model: Name
     terminal_count: int = Field(1, ge=1, le=MAX_DEVICES)
     note: Note = ""
@@ -50,7 +52,7 @@ class ApplicationPatch(InputModel):
     contact_name: Text | None = None
     contact_phone: Phone | None = None
     region: Text | None = None
-    address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)] | None = None
+    address: Annotated[str, one_line(255)] | None = None
     terminal_model: Name | None = None
     terminal_count: int | None = Field(None, ge=1, le=MAX_DEVICES)
     note: Note | None = None
@@ -59,7 +61,7 @@ class ApplicationPatch(InputModel):
 class ContractIn(InputModel):
     """The signed contract (签订合同): its reference and the fee plan it fixes."""
 
-    contract_ref: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    contract_ref: Annotated[str, one_line(64, min_length=1)]
     fee_plan: FeePlanIn
 
 

@@ -14,6 +14,7 @@ from posops.core.errors import Invalid, PosopsError
 from posops.core.export import Column, csv_response, every_page
 from posops.core.forms import Refusal, refusal, validated, yuan_to_fen
 from posops.core.i18n import translate
+from posops.core.inputs import FormText, Id, Word
 from posops.core.web import CONSOLE_PER_PAGE, PageUser, check_csrf, page_lang, render, run_form, template_vocabulary
 from posops.onboarding import service as applications
 from posops.onboarding.schemas import ApplicationIn, ContractIn, GoLiveIn, InstallIn, TrainIn
@@ -23,19 +24,19 @@ from posops.terminals.schemas import RejectIn
 
 router = APIRouter(include_in_schema=False)
 template_vocabulary(ApplicationStatus)
-Field = Annotated[str, Form()]
+Field = Annotated[FormText, Form()]
 MODELS = ("PAX A920", "Newland N910", "Landi A8", "Sunmi P2", "Verifone X990")
 
 
 @router.get("/onboarding", response_class=HTMLResponse)
-def application_list(request: Request, db: DbDep, user: PageUser, status: str = "",
+def application_list(request: Request, db: DbDep, user: PageUser, status: Word = "",
                      page: PageNumber = 1) -> HTMLResponse:
     """A merchant's applications, or the provider's queue filtered by status."""
     chosen = _status_filter(status)
     result = applications.list_applications(db, user, status=chosen, page=page, per_page=CONSOLE_PER_PAGE)
     return render(request, "onboarding/applications.html", {
         "result": result, "status": chosen or "",
-        "can_apply": user.role in (Role.MERCHANT, Role.AGENT), "pages": result.pages})
+        "can_apply": user.role in (Role.MERCHANT, Role.AGENT)})
 
 
 def _status_filter(status: str) -> str | None:
@@ -44,7 +45,7 @@ def _status_filter(status: str) -> str | None:
 
 
 @router.get("/onboarding.csv")
-def application_export(request: Request, db: DbDep, user: PageUser, status: str = "") -> Response:
+def application_export(request: Request, db: DbDep, user: PageUser, status: Word = "") -> Response:
     """The list's filtered applications, every page, as CSV (see posops.core.export)."""
     chosen = _status_filter(status)
     rows = every_page(lambda number, size: applications.list_applications(db, user, status=chosen, page=number,
@@ -97,19 +98,19 @@ def create_application(request: Request, db: DbDep, user: PageUser, csrf_token: 
 
 
 @router.get("/onboarding/{application_id}", response_class=HTMLResponse)
-def application_detail(request: Request, application_id: int, db: DbDep, user: PageUser) -> HTMLResponse:
+def application_detail(request: Request, application_id: Id, db: DbDep, user: PageUser) -> HTMLResponse:
     """An application: its progress, checklist, what is still missing and the forms open to the caller."""
     return _page(request, db, user, application_id)
 
 
 @router.get("/onboarding/{application_id}/application-form", response_class=HTMLResponse)
-def application_form(request: Request, application_id: int, db: DbDep, user: PageUser) -> HTMLResponse:
+def application_form(request: Request, application_id: Id, db: DbDep, user: PageUser) -> HTMLResponse:
     """The application form (申请表) filled in from the application, to print, sign and upload."""
     item = applications.get_application(db, user, application_id)
     return render(request, "onboarding/application_form.html", {"item": item})
 
 
-def _page(request: Request, db: DbDep, user: Principal, application_id: int,
+def _page(request: Request, db: DbDep, user: Principal, application_id: Id,
           refused: Refusal | None = None) -> HTMLResponse:
     item = applications.get_application(db, user, application_id)
     flow = [s for s in ApplicationStatus if s is not ApplicationStatus.REJECTED]
@@ -117,7 +118,7 @@ def _page(request: Request, db: DbDep, user: Principal, application_id: int,
                   refused.status if refused else 200)
 
 
-def _act(request: Request, db: DbDep, user: Principal, application_id: int, csrf_token: str,
+def _act(request: Request, db: DbDep, user: Principal, application_id: Id, csrf_token: str,
          action: Any) -> Response:
     """Run an application's form: back to its page, or its page with the refusal."""
     return run_form(request, csrf_token, action, lambda _: f"/onboarding/{application_id}",
@@ -125,7 +126,7 @@ def _act(request: Request, db: DbDep, user: Principal, application_id: int, csrf
 
 
 @router.post("/onboarding/{application_id}/materials")
-def upload_materials(request: Request, application_id: int, db: DbDep, user: PageUser, settings: SettingsDep,
+def upload_materials(request: Request, application_id: Id, db: DbDep, user: PageUser, settings: SettingsDep,
                      uploads: UploadsDep, csrf_token: Field = "") -> Response:
     """Upload every material chosen on the checklist at once (one field per material)."""
     return _act(request, db, user, application_id, csrf_token, lambda: applications.upload_materials(
@@ -133,7 +134,7 @@ def upload_materials(request: Request, application_id: int, db: DbDep, user: Pag
 
 
 @router.post("/onboarding/{application_id}/materials/{material}/{review}")
-def review_material(request: Request, application_id: int, material: str, review: str, db: DbDep, user: PageUser,
+def review_material(request: Request, application_id: Id, material: Word, review: Word, db: DbDep, user: PageUser,
                     csrf_token: Field = "", note: Field = "") -> Response:
     """Verify a material or send it back with a note."""
     def action() -> object:
@@ -145,7 +146,7 @@ def review_material(request: Request, application_id: int, material: str, review
 
 
 @router.post("/onboarding/{application_id}/steps/{step}")
-def take_step(request: Request, application_id: int, step: str, db: DbDep, user: PageUser, csrf_token: Field = "",
+def take_step(request: Request, application_id: Id, step: Word, db: DbDep, user: PageUser, csrf_token: Field = "",
               reason: Field = "", contract_ref: Field = "", monthly_fee: Field = "", monthly_data_fee: Field = "0",
               daily_penalty_bp: Field = "", grace_days: Field = "", serial_number: Field = "", model: Field = "",
               vendor: Field = "", tid: Field = "", mid: Field = "", app_version: Field = "",

@@ -14,6 +14,7 @@ from posops.core.documents import UploadDep
 from posops.core.export import Column, csv_response, every_page
 from posops.core.forms import Refusal, dates, lines, validated, validated_as, yuan_to_fen
 from posops.core.i18n import translate
+from posops.core.inputs import FormText, Id, Word
 from posops.core.web import (
     CONSOLE_PER_PAGE,
     PageUser,
@@ -34,7 +35,7 @@ from posops.terminals.service import EDITORS
 
 router = APIRouter(include_in_schema=False)
 template_vocabulary(RequestStatus, EvidenceKind, TerminalStatus)
-Field = Annotated[str, Form()]
+Field = Annotated[FormText, Form()]
 _EVIDENCE = TypeAdapter(Evidence)
 
 
@@ -45,18 +46,17 @@ def _list_filters(user: Principal, status: str, mine: str) -> tuple[str | None, 
 
 
 @router.get("/reactivation-requests", response_class=HTMLResponse)
-def request_list(request: Request, db: DbDep, user: PageUser, status: str = "", mine: str = "",
+def request_list(request: Request, db: DbDep, user: PageUser, status: Word = "", mine: Word = "",
                  page: PageNumber = 1) -> HTMLResponse:
     """The review queue for agents and risk (requests they may decide), or a merchant's own requests."""
     chosen, for_me = _list_filters(user, status, mine)
     result = requests.list_requests(db, user, status=chosen, for_me=for_me, page=page, per_page=CONSOLE_PER_PAGE)
     return render(request, "reactivation/requests.html", {
-        "result": result, "status": chosen or "", "for_me": for_me, "statuses": [s.value for s in RequestStatus],
-        "pages": result.pages})
+        "result": result, "status": chosen or "", "for_me": for_me, "statuses": [s.value for s in RequestStatus]})
 
 
 @router.get("/reactivation-requests.csv")
-def request_export(request: Request, db: DbDep, user: PageUser, status: str = "", mine: str = "") -> Response:
+def request_export(request: Request, db: DbDep, user: PageUser, status: Word = "", mine: Word = "") -> Response:
     """The list's filtered requests, every page, as CSV (see posops.core.export)."""
     chosen, for_me = _list_filters(user, status, mine)
     rows = every_page(lambda number, size: requests.list_requests(db, user, status=chosen, for_me=for_me,
@@ -75,12 +75,12 @@ def request_export(request: Request, db: DbDep, user: PageUser, status: str = ""
 
 
 @router.get("/reactivation-requests/{request_id}", response_class=HTMLResponse)
-def request_detail(request: Request, request_id: int, db: DbDep, user: PageUser) -> HTMLResponse:
+def request_detail(request: Request, request_id: Id, db: DbDep, user: PageUser) -> HTMLResponse:
     """One request: what is recorded, what is still missing, and the forms open to the caller."""
     return _page(request, db, user, request_id)
 
 
-def _page(request: Request, db: DbDep, user: Principal, request_id: int,
+def _page(request: Request, db: DbDep, user: Principal, request_id: Id,
           refused: Refusal | None = None) -> HTMLResponse:
     item = requests.get_request(db, user, request_id)
     return render(request, "reactivation/request.html",
@@ -88,13 +88,13 @@ def _page(request: Request, db: DbDep, user: Principal, request_id: int,
                   refused.status if refused else 200)
 
 
-def _act(request: Request, db: DbDep, user: Principal, request_id: int, csrf_token: str, action: Any) -> Response:
+def _act(request: Request, db: DbDep, user: Principal, request_id: Id, csrf_token: str, action: Any) -> Response:
     """Run a request's form: back to its page, or its page with the refusal."""
     return run_form(request, csrf_token, action, lambda _: f"/reactivation-requests/{request_id}",
                     lambda refused: _page(request, db, user, request_id, refused))
 
 
-def _evidence_fields(kind: str, amount: str, voucher: str, paid_on: str, legal_id: str, note: str, due_dates: str,
+def _evidence_fields(kind: Word, amount: str, voucher: str, paid_on: str, legal_id: str, note: str, due_dates: str,
                      documents: str, version: str) -> dict[str, Any]:
     """The evidence form's fields for one kind, as the API would receive them."""
     values: dict[str, Any] = {"kind": kind}
@@ -114,7 +114,7 @@ def _evidence_fields(kind: str, amount: str, voucher: str, paid_on: str, legal_i
 
 
 @router.post("/reactivation-requests/{request_id}/evidence")
-def record_evidence(request: Request, request_id: int, db: DbDep, user: PageUser, csrf_token: Field = "",
+def record_evidence(request: Request, request_id: Id, db: DbDep, user: PageUser, csrf_token: Field = "",
                     kind: Field = "", amount: Field = "", voucher: Field = "", paid_on: Field = "",
                     legal_id: Field = "", note: Field = "", due_dates: Field = "", documents: Field = "",
                     version: Field = "") -> Response:
@@ -126,7 +126,7 @@ def record_evidence(request: Request, request_id: int, db: DbDep, user: PageUser
 
 
 @router.post("/reactivation-requests/{request_id}/documents")
-def upload_document(request: Request, request_id: int, db: DbDep, user: PageUser, settings: SettingsDep,
+def upload_document(request: Request, request_id: Id, db: DbDep, user: PageUser, settings: SettingsDep,
                     upload: UploadDep, csrf_token: Field = "", name: Field = "") -> Response:
     """Upload a document the request needs, from the request page."""
     return _act(request, db, user, request_id, csrf_token, lambda: requests.upload_document(
@@ -134,13 +134,13 @@ def upload_document(request: Request, request_id: int, db: DbDep, user: PageUser
 
 
 @router.post("/reactivation-requests/{request_id}/approve")
-def approve(request: Request, request_id: int, db: DbDep, user: PageUser, csrf_token: Field = "") -> Response:
+def approve(request: Request, request_id: Id, db: DbDep, user: PageUser, csrf_token: Field = "") -> Response:
     """Approve from the request page (refused with what is missing when conditions are not met)."""
     return _act(request, db, user, request_id, csrf_token, lambda: requests.approve_request(db, user, request_id))
 
 
 @router.post("/reactivation-requests/{request_id}/reject")
-def reject(request: Request, request_id: int, db: DbDep, user: PageUser, csrf_token: Field = "",
+def reject(request: Request, request_id: Id, db: DbDep, user: PageUser, csrf_token: Field = "",
            reason: Field = "") -> Response:
     """Reject from the request page, with a reason."""
     return _act(request, db, user, request_id, csrf_token, lambda: requests.reject_request(
@@ -148,7 +148,7 @@ def reject(request: Request, request_id: int, db: DbDep, user: PageUser, csrf_to
 
 
 @router.post("/reactivation-requests/{request_id}/resubmit")
-def resubmit(request: Request, request_id: int, db: DbDep, user: PageUser, csrf_token: Field = "",
+def resubmit(request: Request, request_id: Id, db: DbDep, user: PageUser, csrf_token: Field = "",
              note: Field = "") -> Response:
     """Resubmit a rejected request from its page."""
     def action() -> object:
@@ -157,7 +157,7 @@ def resubmit(request: Request, request_id: int, db: DbDep, user: PageUser, csrf_
 
 
 @router.post("/reactivation-requests/{request_id}/fee-plan")
-def record_fee_plan(request: Request, request_id: int, db: DbDep, user: PageUser, csrf_token: Field = "",
+def record_fee_plan(request: Request, request_id: Id, db: DbDep, user: PageUser, csrf_token: Field = "",
                     monthly_fee: Field = "", monthly_data_fee: Field = "0", daily_penalty_bp: Field = "",
                     grace_days: Field = "", contract_ref: Field = "") -> Response:
     """Record the merchant's fee plan from a request that needs it to compute the arrears (agents, admins)."""
@@ -173,7 +173,7 @@ def record_fee_plan(request: Request, request_id: int, db: DbDep, user: PageUser
 
 
 @router.post("/terminals/{terminal_id}/reactivation-requests")
-def request_reactivation(request: Request, terminal_id: int, db: DbDep, user: PageUser, csrf_token: Field = "",
+def request_reactivation(request: Request, terminal_id: Id, db: DbDep, user: PageUser, csrf_token: Field = "",
                          note: Field = "") -> Response:
     """Ask for reactivation from the terminal's page, then follow the request on its own page."""
     check_csrf(request, csrf_token)
@@ -182,7 +182,7 @@ def request_reactivation(request: Request, terminal_id: int, db: DbDep, user: Pa
     return RedirectResponse(f"/reactivation-requests/{created.id}", status_code=303)
 
 
-def reactivation_section(db: DbDep, user: Principal, terminal_id: int) -> dict[str, Any]:
+def reactivation_section(db: DbDep, user: Principal, terminal_id: Id) -> dict[str, Any]:
     """What the terminal page's reactivation card shows: the open request, or whether the caller may ask."""
     open_request = requests.open_request_for(db, user, terminal_id)
     suspended = service.get_terminal(db, user, terminal_id).status == TerminalStatus.SUSPENDED

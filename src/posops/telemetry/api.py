@@ -11,6 +11,7 @@ from posops.core import accounts
 from posops.core.auth import bearer_token
 from posops.core.deps import CurrentPrincipal, DbDep, PerPage, SettingsDep
 from posops.core.errors import Unauthorized
+from posops.core.inputs import Id, Word
 from posops.telemetry import service
 from posops.telemetry.schemas import (
     DeadLetters,
@@ -62,39 +63,39 @@ async def post_heartbeats(request: Request, db: DbDep, sender: HeartbeatSender) 
 
 
 @router.get("/terminals/{terminal_id}/telemetry")
-def read_terminal_telemetry(terminal_id: int, db: DbDep, principal: CurrentPrincipal) -> TerminalTelemetry:
+def read_terminal_telemetry(terminal_id: Id, db: DbDep, principal: CurrentPrincipal) -> TerminalTelemetry:
     """A terminal's latest heartbeat, whether it is online, its derived evidence and its groups' open incidents."""
     return service.terminal_telemetry(db, principal, terminal_id)
 
 
 @router.get("/terminals/{terminal_id}/telemetry/history")
-def read_terminal_history(terminal_id: int, db: DbDep, principal: CurrentPrincipal,
+def read_terminal_history(terminal_id: Id, db: DbDep, principal: CurrentPrincipal,
                           hours: Annotated[int | None, Query(ge=1, le=168)] = None) -> TerminalHistory:
     """Battery, signal and reader error rate over the last hours (default: as far back as it reported, up to 24 h)."""
     return service.terminal_history(db, principal, terminal_id, hours=hours)
 
 
 @router.post("/terminals/{terminal_id}/telemetry-token", status_code=201)
-def issue_terminal_token(terminal_id: int, db: DbDep, principal: CurrentPrincipal) -> TerminalTokenOut:
+def issue_terminal_token(terminal_id: Id, db: DbDep, principal: CurrentPrincipal) -> TerminalTokenOut:
     """Issue the token the terminal posts its own heartbeats with (admins; shown once, earlier ones revoked)."""
     return service.issue_terminal_token(db, principal, terminal_id)
 
 
 @router.delete("/terminals/{terminal_id}/telemetry-token")
-def revoke_terminal_token(terminal_id: int, db: DbDep, principal: CurrentPrincipal) -> dict[str, int]:
+def revoke_terminal_token(terminal_id: Id, db: DbDep, principal: CurrentPrincipal) -> dict[str, int]:
     """Revoke the terminal's tokens (admins)."""
     return {"revoked": service.revoke_terminal_tokens(db, principal, terminal_id)}
 
 
 @router.get("/telemetry/incidents")
-def list_incidents(db: DbDep, principal: CurrentPrincipal, status: str | None = None,
+def list_incidents(db: DbDep, principal: CurrentPrincipal, status: Word | None = None,
                    limit: PerPage = 50) -> list[IncidentRef]:
     """Outage incidents, open first; a merchant sees those that affected its terminals."""
     return service.list_incidents(db, principal, status=status, limit=limit)
 
 
 @router.get("/telemetry/incidents/{incident_id}")
-def read_incident(incident_id: int, db: DbDep, principal: CurrentPrincipal) -> IncidentDetail:
+def read_incident(incident_id: Id, db: DbDep, principal: CurrentPrincipal) -> IncidentDetail:
     """An incident with its timeline and the terminals it affected."""
     return service.get_incident(db, principal, incident_id)
 

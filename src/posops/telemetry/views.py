@@ -13,6 +13,7 @@ from posops.core.db import utcnow
 from posops.core.deps import DbDep
 from posops.core.export import Column, csv_response, first_rows
 from posops.core.i18n import translate
+from posops.core.inputs import Id, Word
 from posops.core.web import PageUser, TerminalSection, display_zone, page_lang, render, template_vocabulary, templates
 from posops.telemetry import charts, service
 from posops.telemetry.analytics import DEFAULT_INCIDENT_POLICY, IncidentPolicy, IncidentStatus
@@ -33,14 +34,14 @@ def _listed_incidents(db: DbDep, user: PageUser, status: str) -> tuple[str | Non
 
 
 @router.get("/incidents", response_class=HTMLResponse)
-def incidents_page(request: Request, db: DbDep, user: PageUser, status: str = "") -> HTMLResponse:
+def incidents_page(request: Request, db: DbDep, user: PageUser, status: Word = "") -> HTMLResponse:
     """Open and recent incidents: which group, since when, how many terminals failing."""
     chosen, incidents = _listed_incidents(db, user, status)
     return render(request, "telemetry/incidents.html", {"incidents": incidents, "status": chosen or ""})
 
 
 @router.get("/incidents.csv")
-def incidents_export(request: Request, db: DbDep, user: PageUser, status: str = "") -> Response:
+def incidents_export(request: Request, db: DbDep, user: PageUser, status: Word = "") -> Response:
     """The incidents the list shows, as CSV (see posops.core.export)."""
     _, incidents = _listed_incidents(db, user, status)
     lang = page_lang(request)
@@ -60,7 +61,7 @@ def incidents_export(request: Request, db: DbDep, user: PageUser, status: str = 
 
 
 @router.get("/incidents/{incident_id}", response_class=HTMLResponse)
-def incident_page(request: Request, incident_id: int, db: DbDep, user: PageUser) -> HTMLResponse:
+def incident_page(request: Request, incident_id: Id, db: DbDep, user: PageUser) -> HTMLResponse:
     """One incident: its timeline chart and the terminals it affected."""
     incident = service.get_incident(db, user, incident_id)
     return render(request, "telemetry/incident.html",

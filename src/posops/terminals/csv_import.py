@@ -23,9 +23,25 @@ class ParsedCsv(Generic[RowT]):
     errors: list[Problem]
 
 
+MAX_ROWS = 10_000
+"""The default most rows of one import (POSOPS_IMPORT_MAX_ROWS)."""
+
+
 def parse_csv(content: bytes, model: type[RowT], *, renames: dict[str, str] | None = None,
-              max_rows: int = 100_000) -> ParsedCsv[RowT]:
-    """Parse UTF-8 (or UTF-8 with BOM) CSV into `model` rows; line 1 is the header."""
+              max_rows: int = MAX_ROWS) -> ParsedCsv[RowT]:
+    """Parse UTF-8 (or UTF-8 with BOM) CSV into `model` rows; line 1 is the header.
+
+    A file over ``max_rows`` rows, or that the csv module cannot read (a value over its field size limit,
+    an unclosed quote), is refused as a whole: one problem naming the file and the line.
+    """
+    try:
+        return _parse(content, model, renames, max_rows)
+    except csv.Error:
+        kib = csv.field_size_limit() // 1024
+        return ParsedCsv([], [Problem("file", catalog_sentence("terminals.error.csv_unreadable", kib=kib))])
+
+
+def _parse(content: bytes, model: type[RowT], renames: dict[str, str] | None, max_rows: int) -> ParsedCsv[RowT]:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -44,8 +60,7 @@ def parse_csv(content: bytes, model: type[RowT], *, renames: dict[str, str] | No
         line = index + 2
         if index >= max_rows:
             too_many = catalog_sentence("terminals.error.csv_too_many_rows", max_rows=max_rows)
-            parsed.errors.append(Problem("file", too_many, line))
-            break
+            return ParsedCsv([], [Problem("file", too_many, line)])
         if None in raw:
             parsed.errors.append(Problem("row", catalog_sentence("terminals.error.csv_extra_values"), line))
             continue

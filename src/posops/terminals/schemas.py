@@ -10,10 +10,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from posops.core.audit import AuditEntity
 from posops.core.errors import RuleBroken, excerpt
+from posops.core.inputs import Id, Line, Name, Note, RequiredNote, code, one_line
 from posops.core.schemas import InputModel, StoredNote
 from posops.core.versions import parse_version
 from posops.terminals.lifecycle import SuspensionReason, TerminalStatus
@@ -27,12 +28,11 @@ class NetworkType(StrEnum):
     ETHERNET = "ethernet"
 
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=128)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
-SerialNumber = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{3,31}$")]
-TID = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9]{8}$")]
-MID = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9]{15}$")]
-LegalId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9]{6,32}$")]
+Text = Line
+SerialNumber = Annotated[str, code(32, r"^[A-Za-z0-9][A-Za-z0-9-]{3,31}$")]
+TID = Annotated[str, code(8, r"^[A-Za-z0-9]{8}$")]
+MID = Annotated[str, code(15, r"^[A-Za-z0-9]{15}$")]
+LegalId = Annotated[str, code(32, r"^[A-Za-z0-9]{6,32}$")]
 
 
 def _phone(value: str) -> str:
@@ -41,7 +41,7 @@ def _phone(value: str) -> str:
     return value
 
 
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32), AfterValidator(_phone)]
+Phone = Annotated[str, one_line(32), AfterValidator(_phone)]
 
 
 class MerchantIn(InputModel):
@@ -98,7 +98,7 @@ class TerminalIn(_TerminalFields):
     vendor: Text = ""
     tid: TID = Field(description="terminal id at the acquirer host (field 41), 8 characters")
     mid: MID = Field(description="merchant id at the acquirer host (field 42), 15 characters")
-    merchant_id: int
+    merchant_id: Id
     firmware_version: Text = ""
     app_version: Text = ""
     network_type: NetworkType = NetworkType.CELLULAR_4G
@@ -126,7 +126,7 @@ class TerminalPatch(_TerminalFields):
     vendor: Text | None = None
     tid: TID | None = None
     mid: MID | None = None
-    merchant_id: int | None = None
+    merchant_id: Id | None = None
     firmware_version: Text | None = None
     app_version: Text | None = None
     network_type: NetworkType | None = None
@@ -169,20 +169,18 @@ class TerminalOut(InputModel):
 class TerminalFilters(BaseModel):
     """What a terminal list may be narrowed by."""
 
-    merchant_id: int | None = None
+    merchant_id: Id | None = None
     status: TerminalStatus | None = None
-    model: str | None = None
-    region: str | None = None
-    q: str | None = Field(None, description="text search on serial number or TID")
+    model: Line | None = None
+    region: Line | None = None
+    q: Line | None = Field(None, description="text search on serial number or TID")
 
 
 # lifecycle: fee plans, suspension, reactivation, onboarding ------------------------------------
 
-Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
-RequiredNote = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-DocumentName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Voucher = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9_./-]{3,63}$")]
-VersionText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+DocumentName = Annotated[str, one_line(64, min_length=1)]
+Voucher = Annotated[str, code(64, r"^[A-Za-z0-9][A-Za-z0-9_./-]{3,63}$")]
+VersionText = Annotated[str, one_line(32, min_length=1)]
 MAX_BILLS = 36
 MAX_DOCUMENTS = 10
 
@@ -272,7 +270,7 @@ class DecommissionIn(InputModel):
     """Take a terminal out of service for good (注销): why, and its serial number typed again as confirmation."""
 
     note: RequiredNote
-    confirm_serial_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+    confirm_serial_number: Annotated[str, one_line(32, min_length=1)]
 
 
 class SuspensionOut(InputModel):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel
 from sqlalchemy import func, or_, select, update
@@ -22,14 +22,18 @@ from posops.core.auth import Principal, Role, ensure_visible, require_role, scop
 from posops.core.config import get_settings
 from posops.core.db import Database, compare_and_set, conflict_on_duplicate, utcnow
 from posops.core.errors import Conflict, Invalid, NotFound, Problem, excerpt
+from posops.core.inputs import Id, one_line
 from posops.core.labels import catalog_sentence
+from posops.core.maker_checker import Maker, require_second_person
 from posops.core.models import AuditEvent
 from posops.core.paging import Page, check_limit, check_page, paginate
+from posops.reactivation.conditions import lifts_risk_alone
 from posops.reactivation.models import ReactivationRequest
 from posops.terminals import arrears as rules
 from posops.terminals import notices
-from posops.terminals.csv_import import parse_csv
+from posops.terminals.csv_import import MAX_ROWS, parse_csv
 from posops.terminals.lifecycle import (
+    REASON_LABELS,
     Action,
     Actor,
     SuspensionReason,
@@ -68,8 +72,8 @@ LOOKUP_CHUNK = 500
 class TerminalCsvRow(TerminalIn):
     """A terminal row of an import file: the merchant may be named by id or by legal id."""
 
-    merchant_id: int | None = None  # type: ignore[assignment]
-    merchant_legal_id: str | None = None
+    merchant_id: Id | None = None  # type: ignore[assignment]
+    merchant_legal_id: Annotated[str, one_line(32)] | None = None
 
 
 def _snapshot(row: Merchant | Terminal) -> dict[str, Any]:
@@ -153,10 +157,10 @@ def update_merchant(db: Database, principal: Principal, merchant_id: int, patch:
         return MerchantOut.model_validate(merchant)
 
 
-def import_merchants(db: Database, principal: Principal, content: bytes) -> int:
-    """Import merchants from CSV: every row or none; errors name their line."""
+def import_merchants(db: Database, principal: Principal, content: bytes, *, max_rows: int = MAX_ROWS) -> int:
+    """Import merchants from CSV: every row or none, at most ``max_rows``; errors name their line."""
     require_role(principal, *EDITORS)
-    parsed = parse_csv(content, MerchantIn)
+    parsed = parse_csv(content, MerchantIn, max_rows=max_rows)
     errors = list(parsed.errors)
     seen: dict[str, int] = {}
     for line, row in parsed.rows:
@@ -323,10 +327,10 @@ def update_terminal(db: Database, principal: Principal, terminal_id: int, patch:
         return _terminal_out(terminal)
 
 
-def import_terminals(db: Database, principal: Principal, content: bytes) -> int:
-    """Import terminals from CSV: every row or none; errors name their line and field."""
+def import_terminals(db: Database, principal: Principal, content: bytes, *, max_rows: int = MAX_ROWS) -> int:
+    """Import terminals from CSV: every row or none, at most ``max_rows``; errors name their line and field."""
     require_role(principal, *EDITORS)
-    parsed = parse_csv(content, TerminalCsvRow)
+    parsed = parse_csv(content, TerminalCsvRow, max_rows=max_rows)
     errors = list(parsed.errors)
     seen: dict[tuple[str, str], int] = {}
     for line, row in parsed.rows:
@@ -428,6 +432,27 @@ def current_suspension(session: Session, terminal_id: int) -> Suspension | None:
     return session.scalar(select(Suspension).where(Suspension.terminal_id == terminal_id,
                                                    Suspension.ended_at.is_(None))
                           .order_by(Suspension.id.desc()).limit(1))
+
+
+def suspension_chain(session: Session, suspension: Suspension) -> list[Suspension]:
+    """The suspension and those it re-labelled, newest first: one stop of the terminal, under each reason it carried."""
+    chain = [suspension]
+    earlier = session.scalars(select(Suspension).where(Suspension.terminal_id == suspension.terminal_id,
+                                                       Suspension.id < suspension.id).order_by(Suspension.id.desc()))
+    for previous in earlier:
+        if previous.end_action != Action.CHANGE_REASON.value:
+            break
+        chain.append(previous)
+    return chain
+
+
+def suspension_imposer(session: Session, suspension: Suspension) -> Maker:
+    """Who imposed a suspension (read only), for maker–checker: the user of its audit entry, else its name."""
+    events = session.scalars(select(AuditEvent).where(
+        AuditEvent.entity_type == AuditEntity.TERMINAL, AuditEvent.entity_id == str(suspension.terminal_id),
+        AuditEvent.action.in_((Action.SUSPEND.value, Action.CHANGE_REASON.value))).order_by(AuditEvent.id.desc()))
+    user_id = next((e.actor_user_id for e in events if (e.after or {}).get("suspension_id") == suspension.id), None)
+    return Maker(suspension.suspended_by, user_id, "terminals.maker.suspended")
 
 
 def end_suspension(session: Session, principal: Principal, terminal_id: int, action: Action) -> Suspension | None:
@@ -552,6 +577,13 @@ def change_suspension_reason(db: Database, principal: Principal, terminal_id: in
         terminal = lock_terminal(session, principal, terminal_id)
         transition = decide(terminal.status, terminal.status_reason, principal.role.value, Action.CHANGE_REASON,
                             new_reason=data.reason)
+        assert transition.from_reason is not None and transition.to_reason is not None
+        suspension = current_suspension(session, terminal.id)
+        if suspension is not None and lifts_risk_alone(transition.from_reason, transition.to_reason,
+                                                       get_settings().second_person_reasons):
+            require_second_person(principal, [suspension_imposer(session, suspension)],
+                                  key="terminals.error.second_person_lift",
+                                  reason=REASON_LABELS[transition.from_reason], new=REASON_LABELS[transition.to_reason])
         _suspend(session, principal, terminal, transition, data.note)
         return _lifecycle_out(session, principal, terminal)
 

@@ -15,6 +15,7 @@ from posops.core.audit import AuditEntity
 from posops.core.auth import Principal
 from posops.core.deps import DbDep
 from posops.core.forms import Refusal, dates, lines, validated
+from posops.core.inputs import FormText, Id
 from posops.core.web import (
     PageUser,
     TerminalSection,
@@ -29,16 +30,16 @@ from posops.terminals.schemas import DecommissionIn, ReasonChangeIn, SuspendIn
 
 router = APIRouter(include_in_schema=False)
 template_vocabulary(TerminalStatus, AuditEntity)
-Field = Annotated[str, Form()]
+Field = Annotated[FormText, Form()]
 
 
 @router.get("/terminals/{terminal_id}", response_class=HTMLResponse)
-def terminal_detail(request: Request, terminal_id: int, db: DbDep, user: PageUser) -> HTMLResponse:
+def terminal_detail(request: Request, terminal_id: Id, db: DbDep, user: PageUser) -> HTMLResponse:
     """Show one terminal's record, its lifecycle and its timeline."""
     return _detail_page(request, db, user, terminal_id)
 
 
-def _detail_page(request: Request, db: DbDep, user: Principal, terminal_id: int,
+def _detail_page(request: Request, db: DbDep, user: Principal, terminal_id: Id,
                  refused: Refusal | None = None) -> HTMLResponse:
     terminal = service.get_terminal(db, user, terminal_id)
     context: dict[str, Any] = {"terminal": terminal, **terminal_sections(request, db, user, terminal_id),
@@ -46,7 +47,7 @@ def _detail_page(request: Request, db: DbDep, user: Principal, terminal_id: int,
     return render(request, "terminals/detail.html", context, refused.status if refused else 200)
 
 
-def lifecycle_section(db: DbDep, user: Principal, terminal_id: int) -> dict[str, Any]:
+def lifecycle_section(db: DbDep, user: Principal, terminal_id: Id) -> dict[str, Any]:
     """What the detail page's lifecycle section shows: state, allowed actions, timeline."""
     return {"lifecycle": service.get_lifecycle(db, user, terminal_id),
             "timeline": service.timeline(db, user, terminal_id)}
@@ -56,14 +57,14 @@ TERMINAL_SECTION = TerminalSection("terminals/lifecycle_section.html", lifecycle
 """The terminal page's lifecycle card: state, suspension, screen notice, actions, notices, timeline."""
 
 
-def _act(request: Request, db: DbDep, user: Principal, terminal_id: int, csrf_token: str, action: Any) -> Response:
+def _act(request: Request, db: DbDep, user: Principal, terminal_id: Id, csrf_token: str, action: Any) -> Response:
     """Run a lifecycle action from a form: back to the page on success, the page with the refusal otherwise."""
     return run_form(request, csrf_token, action, lambda _: f"/terminals/{terminal_id}",
                     lambda refused: _detail_page(request, db, user, terminal_id, refused))
 
 
 @router.post("/terminals/{terminal_id}/suspend")
-def suspend(request: Request, terminal_id: int, db: DbDep, user: PageUser, csrf_token: Field = "",
+def suspend(request: Request, terminal_id: Id, db: DbDep, user: PageUser, csrf_token: Field = "",
             reason: Field = "", note: Field = "", unpaid_due_dates: Field = "", documents_requested: Field = "",
             required_version: Field = "") -> Response:
     """Suspend the terminal from its page."""
@@ -76,7 +77,7 @@ def suspend(request: Request, terminal_id: int, db: DbDep, user: PageUser, csrf_
 
 
 @router.post("/terminals/{terminal_id}/suspension-reason")
-def change_reason(request: Request, terminal_id: int, db: DbDep, user: PageUser, csrf_token: Field = "",
+def change_reason(request: Request, terminal_id: Id, db: DbDep, user: PageUser, csrf_token: Field = "",
                   reason: Field = "", note: Field = "") -> Response:
     """Re-label the terminal's suspension from its page."""
     def action() -> object:
@@ -86,7 +87,7 @@ def change_reason(request: Request, terminal_id: int, db: DbDep, user: PageUser,
 
 
 @router.post("/terminals/{terminal_id}/activate")
-def activate(request: Request, terminal_id: int, db: DbDep, user: PageUser, csrf_token: Field = "",
+def activate(request: Request, terminal_id: Id, db: DbDep, user: PageUser, csrf_token: Field = "",
              note: Field = "") -> Response:
     """Activate an onboarding terminal from its page."""
     return _act(request, db, user, terminal_id, csrf_token,
@@ -94,7 +95,7 @@ def activate(request: Request, terminal_id: int, db: DbDep, user: PageUser, csrf
 
 
 @router.post("/terminals/{terminal_id}/decommission")
-def decommission(request: Request, terminal_id: int, db: DbDep, user: PageUser, csrf_token: Field = "",
+def decommission(request: Request, terminal_id: Id, db: DbDep, user: PageUser, csrf_token: Field = "",
                  note: Field = "", confirm_serial_number: Field = "") -> Response:
     """Decommission the terminal from its page, after the reason and the retyped serial number."""
     fields = {"note": note, "confirm_serial_number": confirm_serial_number}

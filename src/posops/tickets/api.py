@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse
 
 from posops.core.deps import CurrentPrincipal, DbDep, PageNumber, PerPage, SettingsDep
 from posops.core.documents import DocumentOut, UploadDep, download
+from posops.core.inputs import Id, Word
 from posops.core.paging import Page
 from posops.tickets import service as tickets
 from posops.tickets.reliability import GroupBy
@@ -48,43 +49,43 @@ def list_tickets(db: DbDep, principal: CurrentPrincipal, filters: Annotated[Tick
 
 
 @router.get("/tickets/{ticket_id}")
-def get_ticket(ticket_id: int, db: DbDep, principal: CurrentPrincipal) -> TicketOut:
+def get_ticket(ticket_id: Id, db: DbDep, principal: CurrentPrincipal) -> TicketOut:
     """A ticket with its SLA, work log, loaners, documents and the moves the caller may make."""
     return tickets.get_ticket(db, principal, ticket_id)
 
 
 @router.post("/tickets/{ticket_id}/transitions")
-def move_ticket(ticket_id: int, body: TransitionIn, db: DbDep, principal: CurrentPrincipal) -> TicketOut:
+def move_ticket(ticket_id: Id, body: TransitionIn, db: DbDep, principal: CurrentPrincipal) -> TicketOut:
     """Move a ticket (`{"to": state}`); 409 with the allowed moves when the lifecycle refuses."""
     return tickets.transition(db, principal, ticket_id, body)
 
 
 @router.post("/tickets/{ticket_id}/assign")
-def assign_ticket(ticket_id: int, body: AssignIn, db: DbDep, principal: CurrentPrincipal) -> TicketOut:
+def assign_ticket(ticket_id: Id, body: AssignIn, db: DbDep, principal: CurrentPrincipal) -> TicketOut:
     """Assign to a named technician, or to the one of the region with the fewest open tickets."""
     return tickets.assign(db, principal, ticket_id, body)
 
 
 @router.post("/tickets/{ticket_id}/priority")
-def change_priority(ticket_id: int, body: PriorityIn, db: DbDep, principal: CurrentPrincipal) -> TicketOut:
+def change_priority(ticket_id: Id, body: PriorityIn, db: DbDep, principal: CurrentPrincipal) -> TicketOut:
     """Change the priority; the SLA is re-bound and keeps the time already spent waiting."""
     return tickets.change_priority(db, principal, ticket_id, body)
 
 
 @router.post("/tickets/{ticket_id}/work")
-def record_work(ticket_id: int, body: WorkIn, db: DbDep, principal: CurrentPrincipal) -> TicketOut:
+def record_work(ticket_id: Id, body: WorkIn, db: DbDep, principal: CurrentPrincipal) -> TicketOut:
     """Log work: minutes, the cause found, parts with cost, the outcome."""
     return tickets.record_work(db, principal, ticket_id, body)
 
 
 @router.post("/tickets/{ticket_id}/acceptance")
-def accept_repair(ticket_id: int, body: AcceptIn, db: DbDep, principal: CurrentPrincipal) -> TicketOut:
+def accept_repair(ticket_id: Id, body: AcceptIn, db: DbDep, principal: CurrentPrincipal) -> TicketOut:
     """The merchant accepts the repair (or sends it back with what is still wrong)."""
     return tickets.accept(db, principal, ticket_id, body)
 
 
 @router.post("/tickets/{ticket_id}/documents", status_code=201)
-def upload_document(ticket_id: int, name: Annotated[str, Form(max_length=64)], upload: UploadDep, db: DbDep,
+def upload_document(ticket_id: Id, name: Annotated[Word, Form()], upload: UploadDep, db: DbDep,
                     principal: CurrentPrincipal, settings: SettingsDep) -> DocumentOut:
     """Attach a document (multipart: `name`, e.g. 购机凭证 or 保修卡, and `file`)."""
     return tickets.upload_document(db, principal, settings.var_dir, ticket_id, name, upload.filename,
@@ -92,14 +93,14 @@ def upload_document(ticket_id: int, name: Annotated[str, Form(max_length=64)], u
 
 
 @router.get("/tickets/{ticket_id}/documents/{document_id}", response_class=FileResponse)
-def get_document(ticket_id: int, document_id: int, db: DbDep, principal: CurrentPrincipal,
+def get_document(ticket_id: Id, document_id: Id, db: DbDep, principal: CurrentPrincipal,
                  settings: SettingsDep) -> FileResponse:
     """Download one of the ticket's documents."""
     return download(*tickets.document_file(db, principal, settings.var_dir, ticket_id, document_id))
 
 
 @router.get("/terminals/{terminal_id}/maintenance")
-def terminal_maintenance(terminal_id: int, db: DbDep, principal: CurrentPrincipal) -> list[MaintenanceOut]:
+def terminal_maintenance(terminal_id: Id, db: DbDep, principal: CurrentPrincipal) -> list[MaintenanceOut]:
     """The terminal's maintenance records (维修记录), newest first."""
     return tickets.maintenance(db, principal, terminal_id)
 
@@ -118,7 +119,7 @@ def list_technicians(db: DbDep, principal: CurrentPrincipal) -> list[TechnicianO
 
 
 @router.put("/technicians/{username}")
-def set_technician(username: str, body: TechnicianIn, db: DbDep, principal: CurrentPrincipal) -> TechnicianOut:
+def set_technician(username: Word, body: TechnicianIn, db: DbDep, principal: CurrentPrincipal) -> TechnicianOut:
     """Set the regions a technician covers (assignment matches the terminal's region) and whether they are active."""
     return tickets.set_technician(db, principal, username, body)
 
@@ -142,12 +143,12 @@ def reserve_loaner(body: ReservationIn, db: DbDep, principal: CurrentPrincipal) 
 
 
 @router.post("/loaners/reservations/{reservation_id}/hand-over")
-def hand_over_loaner(reservation_id: int, db: DbDep, principal: CurrentPrincipal) -> ReservationOut:
+def hand_over_loaner(reservation_id: Id, db: DbDep, principal: CurrentPrincipal) -> ReservationOut:
     """Give the loaner to the merchant: its TID takes the merchant's payments until it is returned."""
     return tickets.hand_over_loaner(db, principal, reservation_id)
 
 
 @router.post("/loaners/reservations/{reservation_id}/return")
-def return_loaner(reservation_id: int, db: DbDep, principal: CurrentPrincipal) -> ReservationOut:
+def return_loaner(reservation_id: Id, db: DbDep, principal: CurrentPrincipal) -> ReservationOut:
     """Take the loaner back into the pool (or cancel a reservation not handed over)."""
     return tickets.return_loaner(db, principal, reservation_id)

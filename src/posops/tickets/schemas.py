@@ -6,10 +6,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from posops.core.documents import DocumentOut
 from posops.core.errors import RuleBroken
+from posops.core.inputs import code, multi_line, one_line
 from posops.core.schemas import InputModel
 from posops.terminals.schemas import Note, SerialNumber
 from posops.tickets.lifecycle import Channel, Outcome, TicketStatus, WaitingFor
@@ -17,14 +18,14 @@ from posops.tickets.loans import LoanStatus
 from posops.tickets.reliability import GroupBy
 from posops.tickets.sla import Priority
 
-Description = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Description = Annotated[str, multi_line(2000, min_length=1)]
 MAX_LOAN_DAYS = 180
 """How long a loaner may be held for one ticket."""
-CauseId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z]+\.[a-z_]+$")]
-SymptomId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z_]{2,32}$")]
-Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-PartName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Region = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)]
+CauseId = Annotated[str, code(64, r"^[a-z]+\.[a-z_]+$")]
+SymptomId = Annotated[str, code(32, r"^[a-z_]{2,32}$")]
+Username = Annotated[str, one_line(64, min_length=1)]
+PartName = Annotated[str, one_line(64, min_length=1)]
+Region = Annotated[str, one_line(64)]
 MAX_PARTS = 20
 
 
@@ -42,8 +43,8 @@ class ReplacementIn(InputModel):
     """The device that replaces an unrepairable one (换机): it takes over the TID."""
 
     serial_number: SerialNumber
-    model: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-    vendor: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] = ""
+    model: Annotated[str, one_line(64, min_length=1)]
+    vendor: Annotated[str, one_line(64)] = ""
 
 
 class TransitionIn(InputModel):
@@ -295,7 +296,7 @@ class LoanerOut(BaseModel):
 class TechnicianIn(InputModel):
     """Where a technician works (the regions assignment matches) and whether they take new tickets."""
 
-    regions: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]] = Field(
+    regions: list[Annotated[str, one_line(64, min_length=1)]] = Field(
         default_factory=list, max_length=50)
     active: bool = True
 

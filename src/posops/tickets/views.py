@@ -26,6 +26,7 @@ from posops.core.errors import Invalid, NotFound, PosopsError
 from posops.core.export import Column, csv_response, every_page
 from posops.core.forms import Refusal, refusal, validated, yuan_to_fen
 from posops.core.i18n import translate
+from posops.core.inputs import FormText, Id, Word
 from posops.core.paging import Page
 from posops.core.web import (
     CONSOLE_PER_PAGE,
@@ -63,7 +64,7 @@ from posops.tickets.sla import Priority
 
 router = APIRouter(include_in_schema=False)
 template_vocabulary(TicketStatus, LoanStatus, Outcome, WaitingFor, Channel, Priority, TerminalStatus)
-Field = Annotated[str, Form()]
+Field = Annotated[FormText, Form()]
 MAX_QUEUE = 200
 """A technician's open queue is read whole (one page of the largest size): it is a day's work, not a fleet."""
 LOAN_DAYS = 3
@@ -324,8 +325,8 @@ def _render(request: Request, template: str, context: dict[str, Any], status_cod
 
 
 @router.get("/tickets", response_class=HTMLResponse)
-def ticket_list(request: Request, db: DbDep, user: PageUser, status: str = "", breached: str = "",
-                due: str = "", open: str = "", page: PageNumber = 1) -> Response:
+def ticket_list(request: Request, db: DbDep, user: PageUser, status: Word = "", breached: Word = "",
+                due: Word = "", open: Word = "", page: PageNumber = 1) -> Response:
     """The desk's queue of open tickets (nearest deadline first), a merchant's 我的报修; technicians go to theirs.
 
     ``due=today`` / ``due=later`` keep the open tickets not breached whose next deadline falls before
@@ -377,8 +378,8 @@ def _list_page(db: DbDep, user: Principal, listed: Listed, page: int, per_page: 
 
 
 @router.get("/tickets.csv")
-def ticket_export(request: Request, db: DbDep, user: PageUser, status: str = "", breached: str = "", due: str = "",
-                  open: str = "") -> Response:
+def ticket_export(request: Request, db: DbDep, user: PageUser, status: Word = "", breached: Word = "", due: Word = "",
+                  open: Word = "") -> Response:
     """The ticket list's filtered rows, every page, as CSV (see posops.core.export); a technician's list is theirs."""
     if user.role is Role.TECHNICIAN:
         return RedirectResponse("/tickets/mine", status_code=303)
@@ -421,7 +422,7 @@ def technician_day(request: Request, db: DbDep, user: PageUser) -> HTMLResponse:
 
 
 @router.get("/tickets/new", response_class=HTMLResponse)
-def new_ticket(request: Request, db: DbDep, user: PageUser, terminal: str = "") -> HTMLResponse:
+def new_ticket(request: Request, db: DbDep, user: PageUser, terminal: Word = "") -> HTMLResponse:
     """The repair report form, for the terminal named (SN, TID or id) or one to pick."""
     require_role(user, *tickets.OPENERS)
     return _new_page(request, db, user, {"terminal": terminal.strip()}, chosen=terminal.strip())
@@ -455,7 +456,7 @@ def open_ticket(request: Request, db: DbDep, user: PageUser, csrf_token: Field =
             "symptom": symptom}
     errors: dict[str, str] = {}
     status_code = 422
-    terminal_id: int | None = None
+    terminal_id: Id | None = None
     if not form["terminal"]:
         errors["terminal"] = translate(_HINTS["terminal"], lang)
     else:
@@ -483,12 +484,16 @@ def open_ticket(request: Request, db: DbDep, user: PageUser, csrf_token: Field =
     return RedirectResponse(f"/tickets/{created.id}", status_code=303)
 
 
+MAX_RELIABILITY_DAYS = 3660
+"""The longest span the reliability page reads (as the API's ``days``); a longer one shows the default year."""
+
+
 @router.get("/tickets/reliability", response_class=HTMLResponse)
-def reliability_page(request: Request, db: DbDep, user: PageUser, group_by: str = "model",
-                     days: str = "365") -> HTMLResponse:
+def reliability_page(request: Request, db: DbDep, user: PageUser, group_by: Word = "model",
+                     days: Word = "365") -> HTMLResponse:
     """MTTR and MTBF by model or region from the maintenance records, with their definitions and a bar chart."""
     group = GroupBy.REGION if group_by == GroupBy.REGION else GroupBy.MODEL
-    span = int(days) if days.strip().isdigit() else 365
+    span = int(days) if days.strip().isdigit() and 1 <= int(days) <= MAX_RELIABILITY_DAYS else 365
     figures = tickets.reliability(db, user, group, days=span)
     most = max((g["failures"] for g in figures.groups), default=0)
     return _render(request, "tickets/reliability.html", {
@@ -500,12 +505,12 @@ def reliability_page(request: Request, db: DbDep, user: PageUser, group_by: str 
 
 
 @router.get("/tickets/{ticket_id}", response_class=HTMLResponse)
-def ticket_page(request: Request, ticket_id: int, db: DbDep, user: PageUser) -> HTMLResponse:
+def ticket_page(request: Request, ticket_id: Id, db: DbDep, user: PageUser) -> HTMLResponse:
     """One ticket: the terminal, the complaint and the diagnosis, SLA, work, loaners, documents and the forms open."""
     return _page(request, db, user, ticket_id)
 
 
-def _page(request: Request, db: DbDep, user: Principal, ticket_id: int,
+def _page(request: Request, db: DbDep, user: Principal, ticket_id: Id,
           refused: Refusal | None = None) -> HTMLResponse:
     ticket = tickets.get_ticket(db, user, ticket_id)
     lang = page_lang(request)
@@ -532,7 +537,7 @@ def _page(request: Request, db: DbDep, user: Principal, ticket_id: int,
         "refusal": refused}, refused.status if refused else 200)
 
 
-def _act(request: Request, db: DbDep, user: Principal, ticket_id: int, csrf_token: str,
+def _act(request: Request, db: DbDep, user: Principal, ticket_id: Id, csrf_token: str,
          action: Callable[[], Any], done: Callable[[Any], int] | None = None) -> Response:
     """Run a ticket form: back to the ticket's page (303), or its page with the refusal in the viewer's language."""
     check_csrf(request, csrf_token)
@@ -547,7 +552,7 @@ def _act(request: Request, db: DbDep, user: Principal, ticket_id: int, csrf_toke
 
 
 @router.post("/tickets/{ticket_id}/move")
-def move(request: Request, ticket_id: int, db: DbDep, user: PageUser, csrf_token: Field = "", to: Field = "",
+def move(request: Request, ticket_id: Id, db: DbDep, user: PageUser, csrf_token: Field = "", to: Field = "",
          note: Field = "", waiting_for: Field = "", scheduled_for: Field = "", replacement_serial: Field = "",
          replacement_model: Field = "", replacement_vendor: Field = "") -> Response:
     """Move the ticket: waiting names what for, scheduled the local visit time, replaced the new device."""
@@ -567,7 +572,7 @@ def move(request: Request, ticket_id: int, db: DbDep, user: PageUser, csrf_token
 
 
 @router.post("/tickets/{ticket_id}/assign")
-def assign(request: Request, ticket_id: int, db: DbDep, user: PageUser, csrf_token: Field = "",
+def assign(request: Request, ticket_id: Id, db: DbDep, user: PageUser, csrf_token: Field = "",
            technician: Field = "", note: Field = "") -> Response:
     """Assign to the technician named, or leave it empty to pick the region's least busy one (desk)."""
     return _act(request, db, user, ticket_id, csrf_token, lambda: tickets.assign(
@@ -575,7 +580,7 @@ def assign(request: Request, ticket_id: int, db: DbDep, user: PageUser, csrf_tok
 
 
 @router.post("/tickets/{ticket_id}/priority")
-def change_priority(request: Request, ticket_id: int, db: DbDep, user: PageUser, csrf_token: Field = "",
+def change_priority(request: Request, ticket_id: Id, db: DbDep, user: PageUser, csrf_token: Field = "",
                     priority: Field = "", note: Field = "") -> Response:
     """Change the priority; the SLA is re-bound (desk)."""
     return _act(request, db, user, ticket_id, csrf_token, lambda: tickets.change_priority(
@@ -583,7 +588,7 @@ def change_priority(request: Request, ticket_id: int, db: DbDep, user: PageUser,
 
 
 @router.post("/tickets/{ticket_id}/work")
-def record_work(request: Request, ticket_id: int, db: DbDep, user: PageUser, csrf_token: Field = "",
+def record_work(request: Request, ticket_id: Id, db: DbDep, user: PageUser, csrf_token: Field = "",
                 minutes: Field = "", confirmed_cause: Field = "", part_name: Field = "", part_quantity: Field = "",
                 part_cost: Field = "", outcome: Field = "", note: Field = "") -> Response:
     """Log work: minutes, the cause found, one part with its unit cost in 元 (stored in fen), outcome, note."""
@@ -601,7 +606,7 @@ def record_work(request: Request, ticket_id: int, db: DbDep, user: PageUser, csr
 
 
 @router.post("/tickets/{ticket_id}/acceptance")
-def accept(request: Request, ticket_id: int, db: DbDep, user: PageUser, csrf_token: Field = "",
+def accept(request: Request, ticket_id: Id, db: DbDep, user: PageUser, csrf_token: Field = "",
            accepted: Field = "1", note: Field = "") -> Response:
     """The merchant's acceptance (验收通过), or 仍有问题 with what is still wrong (back to repair)."""
     def action() -> object:
@@ -613,7 +618,7 @@ def accept(request: Request, ticket_id: int, db: DbDep, user: PageUser, csrf_tok
 
 
 @router.post("/tickets/{ticket_id}/documents")
-def upload_document(request: Request, ticket_id: int, db: DbDep, user: PageUser, settings: SettingsDep,
+def upload_document(request: Request, ticket_id: Id, db: DbDep, user: PageUser, settings: SettingsDep,
                     upload: UploadDep, csrf_token: Field = "", name: Field = "") -> Response:
     """Attach a document (purchase proof, warranty card, photo of the fault) from the ticket page."""
     return _act(request, db, user, ticket_id, csrf_token, lambda: tickets.upload_document(
@@ -621,7 +626,7 @@ def upload_document(request: Request, ticket_id: int, db: DbDep, user: PageUser,
 
 
 @router.post("/tickets/{ticket_id}/loaners")
-def reserve_loaner(request: Request, ticket_id: int, db: DbDep, user: PageUser, csrf_token: Field = "",
+def reserve_loaner(request: Request, ticket_id: Id, db: DbDep, user: PageUser, csrf_token: Field = "",
                    begins_on: Field = "", ends_on: Field = "") -> Response:
     """Hold a loaner (备用机) of the pool for the ticket's dates (desk); posops picks a free one."""
     def action() -> object:
@@ -634,7 +639,7 @@ def reserve_loaner(request: Request, ticket_id: int, db: DbDep, user: PageUser, 
 
 
 @router.post("/tickets/{ticket_id}/loaners/{reservation_id}/hand-over")
-def hand_over_loaner(request: Request, ticket_id: int, reservation_id: int, db: DbDep, user: PageUser,
+def hand_over_loaner(request: Request, ticket_id: Id, reservation_id: Id, db: DbDep, user: PageUser,
                      csrf_token: Field = "") -> Response:
     """Give the reserved loaner to the merchant (its TID takes the merchant's payments)."""
     return _act(request, db, user, ticket_id, csrf_token,
@@ -642,7 +647,7 @@ def hand_over_loaner(request: Request, ticket_id: int, reservation_id: int, db: 
 
 
 @router.post("/tickets/{ticket_id}/loaners/{reservation_id}/return")
-def return_loaner(request: Request, ticket_id: int, reservation_id: int, db: DbDep, user: PageUser,
+def return_loaner(request: Request, ticket_id: Id, reservation_id: Id, db: DbDep, user: PageUser,
                   csrf_token: Field = "") -> Response:
     """Take the loaner back into the pool, or cancel a reservation not yet handed over."""
     return _act(request, db, user, ticket_id, csrf_token,
@@ -652,7 +657,7 @@ def return_loaner(request: Request, ticket_id: int, reservation_id: int, db: DbD
 # the terminal page's card --------------------------------------------------------------------
 
 
-def repairs_section(db: DbDep, user: Principal, terminal_id: int) -> dict[str, Any]:
+def repairs_section(db: DbDep, user: Principal, terminal_id: Id) -> dict[str, Any]:
     """The terminal page's repairs card: its maintenance records (维修记录), open tickets and the 报修 link."""
     records = tickets.maintenance(db, user, terminal_id)
     open_tickets = tickets.list_tickets(db, user, TicketFilters(terminal_id=terminal_id, open=True),
