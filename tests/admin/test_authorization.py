@@ -76,6 +76,7 @@ FORMS: list[Form] = [
      lambda f: _fields(password=PASSWORD, password_again=PASSWORD), _only("admin", status=303)),
     ("user disable", "POST", lambda f: "/admin/users/technician/disable", lambda f: {}, _only("admin", status=303)),
     ("user enable", "POST", lambda f: "/admin/users/technician/enable", lambda f: {}, _only("admin", status=303)),
+    ("user unlock", "POST", lambda f: "/admin/users/technician/unlock", lambda f: {}, _only("admin", status=303)),
     ("token create", "POST", lambda f: "/admin/users/agent/tokens", lambda f: _fields(name="对账脚本"),
      _only("admin")),
     ("token revoke", "POST", lambda f: f"/admin/users/agent/tokens/{_spare(f)}/revoke",

@@ -80,7 +80,8 @@ def test_tokens_are_listed_without_their_values_and_revoked_with_delete(client: 
     issued = ok(client.post("/api/v1/users/agent/tokens", json={"name": "reconciliation"}, headers=admin), 201)
     listed = ok_list(client.get("/api/v1/users/agent/tokens", headers=admin))
     assert [t["name"] for t in listed] == ["reconciliation", "test"], "newest first"
-    assert set(listed[0]) == {"id", "name", "prefix", "created_at", "last_used_at", "revoked_at", "active"}
+    assert set(listed[0]) == {"id", "name", "prefix", "created_at", "last_used_at", "revoked_at", "expires_at",
+                              "active"}
     assert listed[0]["prefix"] == issued["token"][:8] and issued["token"] not in str(listed)
 
     revoked = ok(client.delete(f"/api/v1/users/agent/tokens/{issued['id']}", headers=admin))

@@ -1,9 +1,11 @@
-"""`posops users disable/enable/role/password` and `posops tokens list/revoke`; bad input exits 2 with a message."""
+"""`posops users disable/enable/role/password/unlock` and `posops tokens create/list/revoke`; bad input exits 2."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -13,8 +15,9 @@ from posops.cli import app
 from posops.core import accounts
 from posops.core.auth import OPERATOR
 from posops.core.config import Settings, get_settings
-from posops.core.db import Database
+from posops.core.db import Database, utcnow
 from posops.core.models import User
+from posops.core.throttle import LoginThrottled
 
 runner = CliRunner()
 PASSWORDS = "long-enough-1\nlong-enough-1\n"
@@ -68,6 +71,31 @@ def test_tokens_are_listed_without_their_values_and_revoked(cli_db: Database) ->
     assert revoked.exit_code == 0 and clear[:8] in revoked.output
     assert accounts.list_tokens(cli_db, OPERATOR, "wang")[0].revoked_at is not None
     assert "revoked" in runner.invoke(app, ["tokens", "list", "--user", "wang"]).output
+
+
+def test_tokens_have_a_lifetime_shown_in_the_list(cli_db: Database) -> None:
+    created = runner.invoke(app, ["tokens", "create", "--user", "wang", "--name", "week", "--days", "7"])
+    assert created.exit_code == 0 and "expires" in created.output
+    (token,) = accounts.list_tokens(cli_db, OPERATOR, "wang")
+    assert token.expires_at is not None and token.expires_at.date() == (token.created_at + timedelta(days=7)).date()
+    listed = runner.invoke(app, ["tokens", "list", "--user", "wang"])
+    assert "expires" in listed.output
+    assert token.expires_at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d") in listed.output
+    accounts.create_token(cli_db, OPERATOR, "wang", "old", days=1, now=utcnow() - timedelta(days=2))
+    assert "expired" in runner.invoke(app, ["tokens", "list", "--user", "wang"]).output
+    assert runner.invoke(app, ["tokens", "create", "--user", "wang", "--days", "0"]).exit_code == 2
+
+
+def test_unlock_lets_a_locked_out_user_sign_in_again(cli_db: Database) -> None:
+    settings = Settings(database_url=cli_db.url)
+    for _ in range(settings.login_pair_failures):
+        accounts.login(cli_db, settings, "wang", "wrong-password", "cli-test")
+    with pytest.raises(LoginThrottled):
+        accounts.login(cli_db, settings, "wang", "long-enough-1", "cli-test")
+    unlocked = runner.invoke(app, ["users", "unlock", "wang"])
+    assert unlocked.exit_code == 0 and "unlocked user wang" in unlocked.output
+    assert accounts.login(cli_db, settings, "wang", "long-enough-1", "cli-test") is not None
+    assert runner.invoke(app, ["users", "unlock", "nobody"]).exit_code == 2
 
 
 @pytest.mark.parametrize(("args", "words"), [

@@ -83,7 +83,8 @@ def test_login_attempts_are_rate_limited(client: TestClient, fleet: Fleet) -> No
                                            "csrf_token": token}).status_code == 401
     blocked = client.post("/login", data={"username": "admin", "password": PASSWORD, "csrf_token": token})
     assert blocked.status_code == 429, "even the right password waits once the limit is reached"
-    assert "稍后再试" in blocked.text
+    assert "请在 1 分钟后" in blocked.text, "the refusal says when to try again"
+    assert 0 < int(blocked.headers["Retry-After"]) <= 60
 
 
 def test_language_switch_renders_english(client: TestClient, fleet: Fleet) -> None:

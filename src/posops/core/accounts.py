@@ -1,4 +1,4 @@
-"""Use cases for users, API tokens and console logins (with the login rate limit)."""
+"""Use cases for users, API tokens and console logins (throttled by :mod:`posops.core.throttle`)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
-from sqlalchemy import column, func, or_, select, table
+from sqlalchemy import column, select, table
 from sqlalchemy.orm import Session
 
-from posops.core import audit
+from posops.core import audit, throttle
 from posops.core.audit import AuditEntity
 from posops.core.auth import (
     BOOTSTRAP_ADMIN,
@@ -28,10 +28,16 @@ from posops.core.db import Database, utcnow
 from posops.core.errors import Conflict, Invalid, NotFound
 from posops.core.models import ApiToken, LoginAttempt, User
 from posops.core.paging import Page, check_page, paginate
+from posops.core.schemas import TokenOut
+from posops.core.throttle import LoginThrottled, Policy
 
 MIN_PASSWORD_LENGTH = 8
 LAST_USED_EVERY = timedelta(minutes=1)
 """How often a token's last use is recorded: writing it on every request would make every API call a write."""
+DEFAULT_TOKEN_DAYS: int = Settings.model_fields["api_token_days"].default
+MAX_TOKEN_DAYS = 3650
+LOGIN_THROTTLE = Principal(user_id=None, username="login-throttle", role=Role.SYSTEM)
+"""Who the audit log names for a lock or a ceiling that failed sign-ins caused."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,7 @@ class IssuedToken:
     id: int
     user: str
     token: str
+    expires_at: datetime | None = None
 
 
 def _info(user: User, merchant_name: str | None = None) -> UserInfo:
@@ -110,8 +117,11 @@ def _merchant_exists(session: Session, merchant_id: int) -> bool:
     return session.scalar(select(_MERCHANTS.c.id).where(_MERCHANTS.c.id == merchant_id)) is not None
 
 
-def set_password(db: Database, actor: Principal, username: str, password: str) -> None:
-    """Set a user's password (admin only)."""
+def set_password(db: Database, actor: Principal, username: str, password: str) -> int:
+    """Set a user's password (admin only), ending every console session of theirs; returns the new session version.
+
+    An admin who changes their own password keeps their session by storing the returned version in it.
+    """
     require_role(actor, Role.ADMIN)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise Invalid("password", key="error.invalid.password_short", min=MIN_PASSWORD_LENGTH)
@@ -120,7 +130,9 @@ def set_password(db: Database, actor: Principal, username: str, password: str) -
         if user is None:
             raise NotFound(key="error.not_found.user", username=username)
         user.password_hash = hash_password(password)
+        user.session_version += 1
         audit.record(session, actor, AuditEntity.USER, user.id, "set_password")
+        return user.session_version
 
 
 def list_users(db: Database, actor: Principal) -> list[UserInfo]:
@@ -130,63 +142,160 @@ def list_users(db: Database, actor: Principal) -> list[UserInfo]:
         return _infos(session, list(session.scalars(select(User).order_by(User.id))))
 
 
-def create_token(db: Database, actor: Principal, username: str, name: str = "") -> IssuedToken:
-    """Issue a bearer token for a user; its clear value is returned once and never stored."""
+def create_token(db: Database, actor: Principal, username: str, name: str = "", *, days: int | None = None,
+                 now: datetime | None = None) -> IssuedToken:
+    """Issue a bearer token for a user, valid ``days`` (default POSOPS_API_TOKEN_DAYS); its value is returned once."""
     require_role(actor, Role.ADMIN)
+    lifetime = DEFAULT_TOKEN_DAYS if days is None else days
+    if not 1 <= lifetime <= MAX_TOKEN_DAYS:
+        raise Invalid("days", key="error.invalid.token_days", max=MAX_TOKEN_DAYS)
     with db.transaction() as session:
         user = session.scalar(select(User).where(User.username == username))
         if user is None:
             raise NotFound(key="error.not_found.user", username=username)
         token = new_token()
-        row = ApiToken(user_id=user.id, name=name, token_hash=hash_token(token), prefix=token[:8])
+        expires_at = (now or utcnow()) + timedelta(days=lifetime)
+        row = ApiToken(user_id=user.id, name=name, token_hash=hash_token(token), prefix=token[:8],
+                       expires_at=expires_at)
         session.add(row)
         session.flush()
-        audit.record(session, actor, AuditEntity.API_TOKEN, row.id, "create", after={"user": username, "name": name})
-        return IssuedToken(row.id, username, token)
+        audit.record(session, actor, AuditEntity.API_TOKEN, row.id, "create",
+                     after={"user": username, "name": name, "expires_at": expires_at.isoformat()})
+        return IssuedToken(row.id, username, token, expires_at)
 
 
-def principal_for_token(db: Database, settings: Settings, token: str) -> Principal | None:
-    """Resolve a bearer token to its principal: the bootstrap admin token or a stored token."""
+def principal_for_token(db: Database, settings: Settings, token: str, *,
+                        now: datetime | None = None) -> Principal | None:
+    """Resolve a bearer token to its principal: the bootstrap admin token, or a stored one not revoked nor expired."""
     if settings.admin_token and same_secret(token, settings.admin_token):
         return BOOTSTRAP_ADMIN
+    now = now or utcnow()
     with db.transaction() as session:
         row = session.execute(
             select(ApiToken, User).join(User, User.id == ApiToken.user_id)
-            .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None), User.active)
+            .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None), User.active,
+                   (ApiToken.expires_at.is_(None)) | (ApiToken.expires_at > now))
         ).first()
         if row is None:
             return None
-        now = utcnow()
         if row.ApiToken.last_used_at is None or now - row.ApiToken.last_used_at >= LAST_USED_EVERY:
             row.ApiToken.last_used_at = now
         return _principal(row.User)
 
 
-def principal_for_user_id(db: Database, user_id: int) -> Principal | None:
-    """Resolve a console session's user id to its principal, if the user is still active."""
+def principal_for_user_id(db: Database, user_id: int, session_version: object) -> Principal | None:
+    """Resolve a console session to its principal, if the user is still active and the session's version is theirs.
+
+    A password change, a disable and a re-enable bump the user's version, so a session started before
+    them (or one without a version) is refused: re-enabling a user does not revive their old sessions.
+    """
     with db.transaction() as session:
         user = session.get(User, user_id)
-        return _principal(user) if user is not None and user.active else None
+        if user is None or not user.active or session_version != user.session_version:
+            return None
+        return _principal(user)
 
 
-class LoginRateLimited(Exception):
-    """Too many failed logins for this username or address; try again later."""
+@dataclass(frozen=True)
+class SignedIn:
+    """A successful console login: who, and the session version to store in the new session."""
+
+    principal: Principal
+    session_version: int
 
 
-def login(db: Database, settings: Settings, username: str, password: str, address: str) -> Principal | None:
-    """Check a console login, counting failures per username and per address to rate-limit guessing."""
-    window_start = utcnow() - timedelta(seconds=settings.login_rate_window_s)
+def login(db: Database, settings: Settings, username: str, password: str, address: str, *,
+          now: datetime | None = None) -> SignedIn | None:
+    """Check a console login, throttled per (username, address), per username and per address.
+
+    Raises :class:`~posops.core.throttle.LoginThrottled` (saying until when) without checking the
+    password while a count makes this attempt wait. A failure that starts a user's wait, or brings an
+    address to its ceiling, is audited.
+    """
+    now = now or utcnow()
+    username, address = username[:64], address[:64]
+    policy = Policy.of(settings)
     with db.transaction() as session:
-        failures = session.scalar(
-            select(func.count(LoginAttempt.id)).where(
-                LoginAttempt.at >= window_start, LoginAttempt.succeeded.is_(False),
-                or_(LoginAttempt.username == username, LoginAttempt.address == address)))
-        if (failures or 0) >= settings.login_rate_limit:
-            raise LoginRateLimited(username)
-        user = session.scalar(select(User).where(User.username == username))
+        # the user's row is locked so concurrent attempts on one account are counted one after another
+        user = session.scalar(select(User).where(User.username == username).with_for_update())
+        cleared_at = user.login_cleared_at if user is not None else None
+        before = throttle.standing(session, policy, username, address, now, cleared_at)
+        if before.retry_at is not None and before.scope is not None:
+            raise LoginThrottled(before.retry_at, before.scope)
         ok = user is not None and user.active and verify_password(user.password_hash, password)
-        session.add(LoginAttempt(username=username[:64], address=address[:64], succeeded=ok))
-        return _principal(user) if ok and user is not None else None
+        session.add(LoginAttempt(username=username, address=address, at=now, succeeded=ok))
+        if ok and user is not None:
+            return SignedIn(_principal(user), user.session_version)
+        _audit_failure(session, policy, user, address, before, now)
+        return None
+
+
+def _audit_failure(session: Session, policy: Policy, user: User | None, address: str, before: throttle.Standing,
+                   now: datetime) -> None:
+    """Audit what this failure (already counted in ``before`` plus one) starts: a user's wait, an address's ceiling."""
+    pair_wait = policy.backoff(before.pair.failures + 1, policy.pair_failures)
+    user_wait = policy.backoff(before.user.failures + 1, policy.user_failures)
+    if user is not None and (pair_wait or user_wait):
+        wait = max(w for w in (pair_wait, user_wait) if w is not None)
+        audit.record(session, LOGIN_THROTTLE, AuditEntity.USER, user.id, "login_locked",
+                     after={"address": address, "failures": before.pair.failures + 1,
+                            "failures_all_addresses": before.user.failures + 1,
+                            "scope": "pair" if wait == pair_wait else "user",
+                            "until": (now + wait).isoformat()})
+    if before.address_failures + 1 == policy.address_failures:
+        audit.record(session, LOGIN_THROTTLE, AuditEntity.LOGIN_ADDRESS, address, "ceiling_reached",
+                     after={"failures": policy.address_failures, "window_s": int(policy.address_window.total_seconds()),
+                            "username": user.username if user is not None else None})
+
+
+@dataclass(frozen=True)
+class LoginLock:
+    """How a user's failed sign-ins stand: counted failures from every address and until when they must wait."""
+
+    failures: int
+    locked_until: datetime | None
+    """The latest wait of the username or of any of its addresses, if it is still running."""
+
+
+def login_lock(db: Database, actor: Principal, settings: Settings, username: str, *,
+               now: datetime | None = None) -> LoginLock:
+    """Whether a user is locked out of signing in by failed attempts (admin only), for the user's page."""
+    require_role(actor, Role.ADMIN)
+    now = now or utcnow()
+    policy = Policy.of(settings)
+    with db.transaction() as session:
+        user = _user(session, username)
+        count, until = throttle.user_counts(session, policy, username, now, user.login_cleared_at)
+        waits = [until] if until is not None else []
+        addresses = session.scalars(select(LoginAttempt.address).distinct().where(
+            LoginAttempt.username == username, LoginAttempt.succeeded.is_(False),
+            LoginAttempt.at > _since(now - policy.memory, user.login_cleared_at)))
+        for address in addresses:
+            _, pair_until = throttle.pair_counts(session, policy, username, address, now, user.login_cleared_at)
+            if pair_until is not None:
+                waits.append(pair_until)
+        latest = max(waits, default=None)
+        return LoginLock(count.failures, latest if latest is not None and latest > now else None)
+
+
+def _since(start: datetime, cleared_at: datetime | None) -> datetime:
+    return max(start, cleared_at) if cleared_at is not None else start
+
+
+def unlock_user(db: Database, actor: Principal, settings: Settings, username: str, *,
+                now: datetime | None = None) -> UserInfo:
+    """Let a user sign in again at once (admin only): their earlier failed sign-ins stop counting; audited.
+
+    An address at its ceiling stays refused until its window passes: it may be guessing many accounts.
+    """
+    lock = login_lock(db, actor, settings, username, now=now)
+    with db.transaction() as session:
+        user = _user(session, username, lock=True)
+        user.login_cleared_at = now or utcnow()
+        audit.record(session, actor, AuditEntity.USER, user.id, "login_unlock",
+                     before={"failures": lock.failures,
+                             "locked_until": lock.locked_until.isoformat() if lock.locked_until else None})
+        return _infos(session, [user])[0]
 
 
 # managing users and their tokens (admin) --------------------------------------------------------
@@ -207,25 +316,11 @@ class LastActiveAdmin(Conflict):
     """Disabling or demoting this user would leave posops without an active administrator."""
 
 
-@dataclass(frozen=True)
-class TokenInfo:
-    """An API token as shown after it was issued: its name and first characters, never its value or hash."""
-
-    id: int
-    name: str
-    prefix: str
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
-
-    @property
-    def active(self) -> bool:
-        """True until the token is revoked."""
-        return self.revoked_at is None
-
-
-def _token_info(row: ApiToken) -> TokenInfo:
-    return TokenInfo(row.id, row.name, row.prefix, row.created_at, row.last_used_at, row.revoked_at)
+def _token_info(row: ApiToken, now: datetime | None = None) -> TokenOut:
+    expired = row.expires_at is not None and row.expires_at <= (now or utcnow())
+    return TokenOut(id=row.id, name=row.name, prefix=row.prefix, created_at=row.created_at,
+                    last_used_at=row.last_used_at, revoked_at=row.revoked_at, expires_at=row.expires_at,
+                    active=row.revoked_at is None and not expired)
 
 
 def _user(session: Session, username: str, *, lock: bool = False) -> User:
@@ -267,8 +362,11 @@ def update_user(db: Database, actor: Principal, username: str, *, role: str | No
 
     A merchant user needs a merchant and staff have none: changing a merchant user to a staff role
     drops its merchant. Disabling takes effect at once: the user's console session and API tokens
-    are refused from the next request. The last active administrator can be neither disabled nor
-    given another role, so someone can always manage users. Each kind of change is one audit entry.
+    are refused from the next request. Disabling and enabling both end every console session, so
+    re-enabling does not revive one from before; tokens neither revoked nor expired work again
+    (they are credentials an admin issued, listed and revoked one by one on the user's page). The
+    last active administrator can be neither disabled nor given another role, so someone can always
+    manage users. Each kind of change is one audit entry.
     """
     require_role(actor, Role.ADMIN)
     if role is not None and role not in {r.value for r in USER_ROLES}:
@@ -301,6 +399,7 @@ def update_user(db: Database, actor: Principal, username: str, *, role: str | No
             audit.record(session, actor, AuditEntity.USER, user.id, "enable" if new_active else "disable",
                          before={"active": user.active}, after={"active": new_active})
             user.active = new_active
+            user.session_version += 1
         return _infos(session, [user])[0]
 
 
@@ -314,7 +413,7 @@ def _merchant_after(session: Session, user: User, role: str, merchant_id: int | 
     return merchant
 
 
-def list_tokens(db: Database, actor: Principal, username: str) -> list[TokenInfo]:
+def list_tokens(db: Database, actor: Principal, username: str) -> list[TokenOut]:
     """A user's API tokens, newest first, revoked ones included (admin only); never their values."""
     require_role(actor, Role.ADMIN)
     with db.transaction() as session:
@@ -324,7 +423,7 @@ def list_tokens(db: Database, actor: Principal, username: str) -> list[TokenInfo
         return [_token_info(row) for row in rows]
 
 
-def revoke_token(db: Database, actor: Principal, username: str, token_id: int) -> TokenInfo:
+def revoke_token(db: Database, actor: Principal, username: str, token_id: int) -> TokenOut:
     """Revoke one of a user's API tokens (admin only): refused from the next request; revoking again changes nothing."""
     require_role(actor, Role.ADMIN)
     with db.transaction() as session:

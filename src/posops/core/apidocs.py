@@ -18,6 +18,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
+from posops.core.security_headers import allowing_its_inline_scripts
+
 ASSETS = "/docs/assets"
 SWAGGER_UI = files("swagger_ui") / "static"
 BEARER = {"bearer": {"type": "http", "scheme": "bearer",
@@ -60,7 +62,8 @@ class ErrorOut(BaseModel):
     detail: ErrorDetail
 
 
-ERROR_ANSWERS = {"401": "No valid token", "403": "The token's role may not do this", "404": "Not found, or not yours",
+ERROR_ANSWERS = {"400": "The body could not be read (not UTF-8 JSON, or a broken multipart form)",
+                 "401": "No valid token", "403": "The token's role may not do this", "404": "Not found, or not yours",
                  "409": "Refused in the current state", "422": "A field of the request was refused"}
 
 
@@ -91,15 +94,19 @@ def install_api_docs(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} API",
+        page = get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} API",
                                    swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
                                    swagger_css_url=f"{ASSETS}/swagger-ui.css",
                                    swagger_favicon_url=f"{ASSETS}/favicon-32x32.png",
                                    oauth2_redirect_url="/docs/oauth2-redirect")
+        page.headers["Content-Security-Policy"] = allowing_its_inline_scripts(bytes(page.body))
+        return page
 
     @app.get("/docs/oauth2-redirect", include_in_schema=False)
     def swagger_ui_redirect() -> HTMLResponse:
-        return get_swagger_ui_oauth2_redirect_html()
+        page = get_swagger_ui_oauth2_redirect_html()
+        page.headers["Content-Security-Policy"] = allowing_its_inline_scripts(bytes(page.body))
+        return page
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

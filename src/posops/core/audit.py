@@ -26,6 +26,8 @@ class AuditEntity(StrEnum):
     FLEET = "fleet"
     KNOWLEDGE = "knowledge"
     TICKET = "ticket"
+    LOGIN_ADDRESS = "login_address"
+    """An address whose failed sign-ins reached the ceiling (its id is the address)."""
 
 
 

@@ -1,6 +1,6 @@
 """What every `posops` command shares (consoles, refusals, the migrated database) and the core commands.
 
-The core commands are `serve`, `db upgrade`, `users create/disable/enable/role/password` and
+The core commands are `serve`, `db upgrade`, `users create/disable/enable/role/password/unlock` and
 `tokens create/list/revoke`; each feature's commands live in its own `cli.py`, and `posops/cli.py`
 only assembles them.
 """
@@ -106,12 +106,16 @@ def users_create(username: str = typer.Argument(..., help="login name"),
 
 @tokens_app.command("create")
 def tokens_create(user: str = typer.Option(..., "--user", help="the user the token acts as"),
-                  name: str = typer.Option("", help="what the token is for")) -> None:
-    """Create a bearer token for a user; it is shown once and stored only as a hash."""
+                  name: str = typer.Option("", help="what the token is for"),
+                  days: int | None = typer.Option(None, help="days the token is valid "
+                                                             "(default POSOPS_API_TOKEN_DAYS)")) -> None:
+    """Create a bearer token for a user, valid --days; it is shown once and stored only as a hash."""
     db = migrated_database()
     with use_case_errors():
-        issued = accounts.create_token(db, OPERATOR, user, name)
-    console.print("token (shown once, keep it safe):", style="bold")
+        issued = accounts.create_token(db, OPERATOR, user, name,
+                                       days=get_settings().api_token_days if days is None else days)
+    console.print(f"token (shown once, keep it safe; expires {_when(issued.expires_at)}):", style="bold",
+                  highlight=False)
     sys.stdout.write(issued.token + "\n")
 
 
@@ -157,6 +161,15 @@ def users_password(username: str = typer.Argument(..., help="login name"),
     console.print(f"password of {username} changed")
 
 
+@users_app.command("unlock")
+def users_unlock(username: str = typer.Argument(..., help="login name")) -> None:
+    """Let a user locked out by failed sign-ins sign in again at once (their earlier failures stop counting)."""
+    db = migrated_database()
+    with use_case_errors():
+        accounts.unlock_user(db, OPERATOR, get_settings(), username)
+    console.print(f"unlocked user {username}")
+
+
 def _when(moment: datetime | None) -> str:
     """A stored instant in the configured time zone (POSOPS_TIMEZONE), or '—'."""
     if moment is None:
@@ -166,7 +179,7 @@ def _when(moment: datetime | None) -> str:
 
 @tokens_app.command("list")
 def tokens_list(user: str = typer.Option(..., "--user", help="whose tokens")) -> None:
-    """List a user's tokens, newest first: name, first characters, created, last used; never their values."""
+    """List a user's tokens, newest first: name, first characters, created, last used, expiry; never their values."""
     db = migrated_database()
     with use_case_errors():
         tokens = accounts.list_tokens(db, OPERATOR, user)
@@ -174,11 +187,13 @@ def tokens_list(user: str = typer.Option(..., "--user", help="whose tokens")) ->
         console.print(f"{user} has no tokens")
         return
     table = Table(title=f"tokens of {user} (times in {get_settings().timezone})")
-    for column in ("id", "name", "prefix", "created", "last used", "state"):
+    for column in ("id", "name", "prefix", "created", "last used", "expires", "state"):
         table.add_column(column)
     for token in tokens:
+        state = "active" if token.active else \
+            f"revoked {_when(token.revoked_at)}" if token.revoked_at is not None else "expired"
         table.add_row(str(token.id), token.name or "—", token.prefix + "…", _when(token.created_at),
-                      _when(token.last_used_at), "active" if token.active else f"revoked {_when(token.revoked_at)}")
+                      _when(token.last_used_at), _when(token.expires_at) if token.expires_at else "never", state)
     console.print(table)
 
 

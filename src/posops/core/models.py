@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from posops.core.db import Base, JSONType, UTCDateTime, utcnow
@@ -24,6 +24,10 @@ class User(Base):
     merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"), default=None)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    """Stored in each console session at login; bumped on a password change, disable or re-enable to end them all."""
+    login_cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    """When an admin last unlocked the user: failed logins before it no longer count."""
 
 
 class ApiToken(Base):
@@ -39,10 +43,12 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    """Refused from this instant on; None (tokens issued before expiry existed) never expires."""
 
 
 class LoginAttempt(Base):
-    """One console login attempt, kept to rate-limit guessing across server processes."""
+    """One console login attempt, kept to throttle guessing across server processes (see ``core.throttle``)."""
 
     __tablename__ = "login_attempts"
     __table_args__ = (Index("ix_login_attempts_username_at", "username", "at"),

@@ -138,7 +138,7 @@ def _figure(text: str, at_pct: float, bar_top: float) -> str:
 def _open(title: str, height: float, linked: bool) -> str:
     role = "" if linked else ' role="img"'
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="100%" height="{height:.0f}"{role} '
-            f'aria-label="{escape(title)}" class="home-chart" style="display:block;width:100%;overflow:hidden">'
+            f'aria-label="{escape(title)}" class="home-chart">'
             f"<title>{escape(title)}</title>")
 
 

@@ -60,7 +60,7 @@ def line_chart(points: Sequence[tuple[datetime, float]], *, since: datetime, unt
         return TOP + plot_h * (1 - min(max((value - y_min) / y_span, 0.0), 1.0))
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-             f'aria-label="{escape(label)}" class="chart" style="width:100%;max-width:640px;height:auto">',
+             f'aria-label="{escape(label)}" class="chart">',
              f"<title>{escape(label)}</title>",
              f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="#fff" stroke="#e4e7ec"/>']
     for fraction in (0.0, 0.5, 1.0):
