@@ -43,12 +43,13 @@ SYSTEM = Principal(user_id=None, username="demo-loader", role=Role.ADMIN)
 DEMO_PASSWORDS = {
     "admin": "posops-admin-demo",
     "agent": "posops-agent-demo",
+    "checker": "posops-checker-demo",
     "risk": "posops-risk-demo",
     "tech": "posops-tech-demo",
     "merchant": "posops-merchant-demo",
 }
-DEMO_ROLES = {"admin": Role.ADMIN, "agent": Role.AGENT, "risk": Role.RISK, "tech": Role.TECHNICIAN,
-              "merchant": Role.MERCHANT}
+DEMO_ROLES = {"admin": Role.ADMIN, "agent": Role.AGENT, "checker": Role.AGENT, "risk": Role.RISK,
+              "tech": Role.TECHNICIAN, "merchant": Role.MERCHANT}
 
 MERCHANTS = [
     ("上海静安好邻居便利店", "91310106MA1FL2X71K", "王丽", "13800138001", "上海"),

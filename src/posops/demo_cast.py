@@ -121,21 +121,24 @@ class People:
     """The demo users who act in the load, as the services see them."""
 
     agent: Principal
+    checker: Principal
+    """A second desk agent (``checker``): approves what ``agent`` prepared, as maker–checker asks."""
     risk: Principal
     merchant: Principal
     """The demo merchant's own login (``merchant``)."""
 
 
 def demo_people(session: Session) -> People:
-    """The principals of the demo's agent, risk and merchant users (read only)."""
-    users = {u.username: u for u in session.scalars(select(User).where(User.username.in_(("agent", "risk",
+    """The principals of the demo's agent, checker, risk and merchant users (read only)."""
+    users = {u.username: u for u in session.scalars(select(User).where(User.username.in_(("agent", "checker", "risk",
                                                                                           "merchant"))))}
 
     def principal(name: str) -> Principal:
         user = users[name]
         return Principal(user_id=user.id, username=user.username, role=Role(user.role), merchant_id=user.merchant_id)
 
-    return People(agent=principal("agent"), risk=principal("risk"), merchant=principal("merchant"))
+    return People(agent=principal("agent"), checker=principal("checker"), risk=principal("risk"),
+                  merchant=principal("merchant"))
 
 
 def merchant_or_desk(cast: Cast, people: People, terminal_id: int) -> Principal:

@@ -105,11 +105,15 @@ def _waiting_for_the_rest(db: Database, merchant: Principal, terminal_id: int, t
 
 
 def _paid_and_reactivated(db: Database, people: People, merchant: Principal, terminal_id: int, today: date) -> str:
-    """The merchant pays everything owed with a voucher; the desk approves and the terminal must sign in."""
+    """The merchant pays everything owed with a voucher; the desk approves and the terminal must sign in.
+
+    When the desk filed and paid for a merchant on the phone, a second agent approves (maker–checker).
+    """
     request = reactivation.submit_request(db, merchant, terminal_id, ReactivationRequestIn(
         note="欠费及滞纳金已全部缴清，请复机。"))
     _pay(db, merchant, request.id, _owed(db, merchant, request.id), today)
-    return reactivation.approve_request(db, people.agent, request.id).status
+    approver = people.checker if merchant == people.agent else people.agent
+    return reactivation.approve_request(db, approver, request.id).status
 
 
 def _voucher_refused(db: Database, people: People, terminal_id: int, today: date) -> str:

@@ -101,6 +101,7 @@ ROUTES: list[Route] = [
     ("user password", "POST", lambda f: "/api/v1/users/risk/password", lambda f: {"json": {"password": PASSWORD}},
      _only("admin")),
     ("tokens list", "GET", lambda f: "/api/v1/users/agent/tokens", lambda f: {}, _only("admin")),
+    ("user unlock", "POST", lambda f: "/api/v1/users/risk/unlock", lambda f: {}, _only("admin")),
     ("token revoke", "DELETE", lambda f: f"/api/v1/users/agent/tokens/{f.spare_token}",  # type: ignore[attr-defined]
      lambda f: {}, _only("admin")),
     ("merchants list", "GET", lambda f: "/api/v1/merchants", lambda f: {}, {r: 200 for r in ROLES}),
@@ -178,7 +179,7 @@ ROUTES: list[Route] = [
          _only(*READERS)),
         ("request reject", "POST", lambda f: f"/api/v1/reactivation-requests/{_s(f).r_rejectable}/reject",
          lambda f: {"json": {"reason": "原因未消除"}}, _only("agent")),
-        ("request approve", "POST", lambda f: f"/api/v1/reactivation-requests/{_s(f).r_payable}/approve",
+        ("request approve", "POST", lambda f: f"/api/v1/reactivation-requests/{_s(f).r_approvable}/approve",
          _none, _only("agent")),
         ("request resubmit", "POST",
          lambda f: f"/api/v1/reactivation-requests/{_s(f).r_resubmittable}/resubmit",
@@ -358,7 +359,7 @@ FORMS: list[Form] = [
      lambda f: _fields(reason="原因未消除"), _only("agent", status=303)),
     ("request resubmit", "POST", lambda f: _request_form(f, "r_resubmittable", "resubmit"),
      lambda f: _fields(note="已验收"), _only("merchant", "agent", status=303)),
-    ("request approve", "POST", lambda f: _request_form(f, "r_payable", "approve"), _none,
+    ("request approve", "POST", lambda f: _request_form(f, "r_approvable", "approve"), _none,
      _only("agent", status=303)),
     # onboarding
     ("application create", "POST", lambda f: "/onboarding/new",

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from posops.core.config import Settings
 from posops.core.db import Database
 from posops.core.models import StoredDocument
+from tests.colleagues import add_colleague
 from tests.conftest import Fleet
 from tests.helpers import error_fields
 from tests.terminals.flows import FEE_PLAN, PDF, PNG, ok, pdf
@@ -80,7 +81,7 @@ def test_a_partial_payment_leaves_the_rest_owed(client: TestClient, fleet: Fleet
 
 
 def test_risk_asks_for_documents_and_the_merchant_uploads_them(client: TestClient, fleet: Fleet,
-                                                               settings: Settings) -> None:
+                                                               settings: Settings, db: Database) -> None:
     terminal = fleet.terminals_a[0]
     _suspend(client, fleet, terminal, "risk_limit", role="risk", documents_requested=["情况说明"])
     request = _request(client, fleet, terminal)
@@ -104,7 +105,8 @@ def test_risk_asks_for_documents_and_the_merchant_uploads_them(client: TestClien
     assert "attachment" in download.headers["content-disposition"]
     ok(client.post(f"/api/v1/reactivation-requests/{request['id']}/documents", headers=fleet.headers("merchant"),
                    data={"name": "近三个月交易流水"}, files={"file": ("flow.png", PNG, "image/png")}), 201)
-    assert ok(_approve(client, fleet, request["id"], "risk"))["status"] == "approved"
+    assert _approve(client, fleet, request["id"], "risk").status_code == 403  # it imposed the suspension
+    assert ok(_approve(client, fleet, request["id"], add_colleague(db, fleet, "risk")))["status"] == "approved"
 
 
 def test_uploads_refuse_wrong_types_and_sizes_and_leave_nothing_behind(client: TestClient, fleet: Fleet,

@@ -30,6 +30,7 @@ class Seeded:
     t_dormant: int
     t_b_dormant: int
     r_payable: int
+    r_approvable: int
     r_rejectable: int
     r_resubmittable: int
     r_other_merchant: int
@@ -70,6 +71,8 @@ def seed_lifecycle(db: Database, fleet: Fleet, var_dir: Path) -> Seeded:
         "t_active": _terminal(db, a, 3, "active"), "t_decommission": _terminal(db, a, 4, "active"),
         "t_onboarding": _terminal(db, a, 5, "onboarding"), "t_dormant": _terminal(db, a, 6, "suspended", "dormant"),
         "t_b_dormant": _terminal(db, b, 7, "suspended", "dormant")}
+    # a request its approver took no part in, so the role matrix sees approval itself, not the maker–checker rule
+    t_approvable = _terminal(db, a, 8, "suspended", "policy")
 
     def request(principal_name: str, terminal_id: int) -> int:
         return reactivation_service.submit_request(db, fleet.users[principal_name], terminal_id,
@@ -107,7 +110,8 @@ def seed_lifecycle(db: Database, fleet: Fleet, var_dir: Path) -> Seeded:
     onboarding_service.upload_material(db, merchant, var_dir, apps["draft"], "application_form", "form.pdf",
                                        "application/pdf", PDF)
     app_b = _application(db, b, "draft", None)
-    return Seeded(**seeded_terminals, r_payable=payable, r_rejectable=request("merchant", t_other),
+    return Seeded(**seeded_terminals, r_payable=payable, r_approvable=request("merchant", t_approvable),
+                  r_rejectable=request("merchant", t_other),
                   r_resubmittable=resubmittable, r_other_merchant=other_merchant, document=document.id, apps=apps,
                   app_other_merchant=app_b)
 

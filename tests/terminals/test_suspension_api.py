@@ -9,6 +9,7 @@ from posops.core.db import Database
 from posops.core.models import AuditEvent
 from posops.terminals.models import MerchantNotice, Suspension, Terminal
 from posops.terminals.service import account_status_evidence
+from tests.colleagues import add_colleague
 from tests.conftest import Fleet
 from tests.helpers import error_fields
 from tests.terminals.flows import ok
@@ -29,7 +30,7 @@ def test_security_and_risk_limit_are_for_risk_only(client: TestClient, fleet: Fl
     assert ok(_suspend(client, fleet, "risk", terminal, "security"))["status_reason"] == "security"
 
 
-def test_an_agent_cannot_lift_a_risk_suspension(client: TestClient, fleet: Fleet) -> None:
+def test_an_agent_cannot_lift_a_risk_suspension(client: TestClient, fleet: Fleet, db: Database) -> None:
     terminal = fleet.terminals_a[0]
     ok(_suspend(client, fleet, "risk", terminal, "risk_limit"))
     relabel = client.post(f"/api/v1/terminals/{terminal}/suspension-reason", headers=fleet.headers("agent"),
@@ -40,8 +41,9 @@ def test_an_agent_cannot_lift_a_risk_suspension(client: TestClient, fleet: Fleet
     assert request["approvers"] == ["risk"] and request["unmet"] == []
     approve = client.post(f"/api/v1/reactivation-requests/{request['id']}/approve", headers=fleet.headers("agent"))
     assert approve.status_code == 403 and approve.json()["detail"]["code"] == "not_allowed"
+    colleague = add_colleague(db, fleet, "risk")  # the risk user who suspended it may not lift it alone
     assert ok(client.post(f"/api/v1/reactivation-requests/{request['id']}/approve",
-                          headers=fleet.headers("risk")))["status"] == "approved"
+                          headers=fleet.headers(colleague)))["status"] == "approved"
 
 
 def test_illegal_transitions_are_409_and_say_what_is_allowed(client: TestClient, fleet: Fleet) -> None:

@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 from posops.cli import app
 from posops.core.config import get_settings
 from posops.core.db import Database, utcnow
-from posops.core.migrate import upgrade
 from posops.core.models import AuditEvent, User
 from posops.terminals.models import Merchant, Terminal
+from tests.helpers import cli_database
 
 runner = CliRunner()
 
@@ -27,11 +27,7 @@ def _text(output: str) -> str:
 
 @pytest.fixture
 def cli_db(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Database]:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("POSOPS_DATABASE_URL", url)
-    get_settings.cache_clear()
-    upgrade(url)
-    db = Database(url)
+    db = cli_database(monkeypatch, tmp_path)
     with db.transaction() as session:
         merchant = Merchant(name="丙商户", legal_id="91310000CCCC00003Z")
         session.add(merchant)
@@ -40,7 +36,7 @@ def cli_db(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Database
                              merchant_id=merchant.id, app_version="2.8.1", activated_at=utcnow()))
         session.add(Terminal(serial_number="SN-CLI-0002", model="Landi A8", tid="55501002", mid="898310000555001",
                              merchant_id=merchant.id, activated_at=utcnow() - timedelta(days=200)))
-        for name, role in (("wang", "agent"), ("zhao", "risk"), ("shop", "merchant")):
+        for name, role in (("wang", "agent"), ("zhao", "risk"), ("qian", "risk"), ("shop", "merchant")):
             session.add(User(username=name, role=role, password_hash="-", display_name=name,
                              merchant_id=merchant.id if role == "merchant" else None))
     yield db
@@ -74,7 +70,9 @@ def test_roles_decide_and_unknown_users_are_refused(cli_db: Database) -> None:
     assert risk.exit_code == 0, risk.output
     lift = runner.invoke(app, ["terminals", "reactivate", "55501001", "--as", "wang"])
     assert lift.exit_code == 2 and "may not approve" in _text(lift.output), "an agent cannot lift a security stop"
-    by_risk = runner.invoke(app, ["terminals", "reactivate", "55501001", "--as", "zhao"])
+    by_imposer = runner.invoke(app, ["terminals", "reactivate", "55501001", "--as", "zhao"])
+    assert by_imposer.exit_code == 2 and "you imposed the suspension" in _text(by_imposer.output), "not alone"
+    by_risk = runner.invoke(app, ["terminals", "reactivate", "55501001", "--as", "qian"])
     assert by_risk.exit_code == 0 and "reactivated (request #1)" in by_risk.output, "the agent's request, risk's call"
     nobody = runner.invoke(app, ["terminals", "suspend", "55501001", "--reason", "other", "--note", "x",
                                  "--as", "ghost"])

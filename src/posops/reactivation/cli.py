@@ -7,6 +7,7 @@ from rich.console import Console
 
 from posops.core.auth import OPERATOR
 from posops.core.cli import AS_OPTION, acting_as, fail, migrated_database, use_case_errors
+from posops.core.errors import Forbidden
 from posops.core.transitions import TransitionError
 from posops.reactivation import service
 from posops.reactivation.conditions import RequestStatus
@@ -44,6 +45,9 @@ def reactivate(ref: str = typer.Argument(..., help="serial number, TID or id of 
             for condition in exc.unmet:
                 console.print(f"  - {condition.zh} / {condition.en}", highlight=False)
             raise fail(exc.text("en")) from None
+        except Forbidden as exc:  # maker–checker: someone else must approve
+            raise fail(f"request #{request.id} needs another approver: {exc.text('zh-CN')} / {exc.text('en')}") \
+                from None
     console.print(f"terminal {ref} reactivated (request #{approved.id}); it must sign in before taking payments")
 
 

@@ -14,7 +14,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -33,6 +33,7 @@ from posops.terminals.arrears import format_yuan
 from posops.terminals.lifecycle import (
     REACTIVATORS,
     REASON_LABELS,
+    RISK_REASONS,
     Action,
     Actor,
     SuspensionReason,
@@ -163,15 +164,26 @@ def _other(facts: ReactivationFacts) -> list[Condition]:
     return [catalog_condition(_CONDITION, "agent_confirmation_missing")]
 
 
-_CHECKS = {
-    SuspensionReason.ARREARS: _arrears,
-    SuspensionReason.RISK_LIMIT: _documents,
-    SuspensionReason.SECURITY: _security,
-    SuspensionReason.DEVICE_FAULT: _device_fault,
-    SuspensionReason.SYSTEM_UPDATE: _system_update,
-    SuspensionReason.DORMANT: _dormant,
-    SuspensionReason.POLICY: _documents,
-    SuspensionReason.OTHER: _other,
+@dataclass(frozen=True)
+class ReasonRule:
+    """What a suspension reason asks before reactivation."""
+
+    check: Callable[[ReactivationFacts], list[Condition]]
+    """Lists the conditions still unmet, from the recorded facts."""
+    needs_second_person: bool = False
+    """Maker–checker: the approver must not have filed the request, recorded its evidence or uploaded its
+    documents (nor, for a risk reason, imposed the suspension). Set where money is paid or a risk lifted."""
+
+
+_RULES: Mapping[SuspensionReason, ReasonRule] = {
+    SuspensionReason.ARREARS: ReasonRule(_arrears, needs_second_person=True),
+    SuspensionReason.RISK_LIMIT: ReasonRule(_documents, needs_second_person=True),
+    SuspensionReason.SECURITY: ReasonRule(_security, needs_second_person=True),
+    SuspensionReason.DEVICE_FAULT: ReasonRule(_device_fault),
+    SuspensionReason.SYSTEM_UPDATE: ReasonRule(_system_update),
+    SuspensionReason.DORMANT: ReasonRule(_dormant),
+    SuspensionReason.POLICY: ReasonRule(_documents),
+    SuspensionReason.OTHER: ReasonRule(_other),
 }
 
 
@@ -180,7 +192,45 @@ def unmet_conditions(reason: SuspensionReason | str, facts: ReactivationFacts) -
 
     An empty list means the request may be approved by one of :func:`approvers_for` ``(reason)``.
     """
-    return _CHECKS[SuspensionReason(reason)](facts)
+    return _RULES[SuspensionReason(reason)].check(facts)
+
+
+def second_person_reasons(override: str | None = None) -> frozenset[SuspensionReason]:
+    """The reasons whose approval needs a second person: the table's, or the comma list ``override``.
+
+    ``override`` is ``POSOPS_SECOND_PERSON_REASONS`` (empty: no reason); ValueError names an unknown reason.
+
+    >>> sorted(r.value for r in second_person_reasons())
+    ['arrears', 'risk_limit', 'security']
+    >>> sorted(r.value for r in second_person_reasons(" dormant, arrears "))
+    ['arrears', 'dormant']
+    """
+    if override is None:
+        return frozenset(reason for reason, rule in _RULES.items() if rule.needs_second_person)
+    names = {name.strip().lower() for name in override.split(",")} - {""}
+    known = {reason.value for reason in SuspensionReason}
+    if unknown := sorted(names - known):
+        raise ValueError(f"POSOPS_SECOND_PERSON_REASONS names unknown suspension reasons {', '.join(unknown)} "
+                         f"(known: {', '.join(sorted(known))})")
+    return frozenset(SuspensionReason(name) for name in names)
+
+
+def needs_second_person(reason: SuspensionReason | str, override: str | None = None) -> bool:
+    """Tell whether approving a reactivation for ``reason`` needs a second person (:func:`second_person_reasons`)."""
+    return SuspensionReason(reason) in second_person_reasons(override)
+
+
+def lifts_risk_alone(old: SuspensionReason | str, new: SuspensionReason | str, override: str | None = None) -> bool:
+    """Tell whether re-labelling a suspension from ``old`` to ``new`` lifts a risk reason needing a second person.
+
+    Escalating within the risk reasons (risk limit to security, or back) lifts nothing; anything else
+    takes the suspension away from the risk team, so its imposer may not do it alone.
+
+    >>> lifts_risk_alone("security", "arrears"), lifts_risk_alone("risk_limit", "security")
+    (True, False)
+    """
+    old_r, new_r = SuspensionReason(old), SuspensionReason(new)
+    return old_r in RISK_REASONS and new_r not in RISK_REASONS and needs_second_person(old_r, override)
 
 
 def approvers_for(reason: SuspensionReason | str) -> frozenset[str]:
@@ -436,6 +486,14 @@ approves a reason decides which documents it needs. Uploads are accepted for eve
 """
 
 _OPEN_STATUSES = frozenset({RequestStatus.SUBMITTED, RequestStatus.REJECTED})
+
+MAKER_EVIDENCE: frozenset[EvidenceKind] = frozenset(EvidenceKind) - {
+    EvidenceKind.DOCUMENTS_REQUESTED, EvidenceKind.REQUIRED_VERSION}
+"""Evidence whose recorder is a maker of the request (maker–checker): facts towards its conditions.
+
+Which documents a risk case needs, or which version an update needs, is set by the approving side
+and does not bar its author from approving.
+"""
 
 
 def _evidence_roles(kind: EvidenceKind, reason: SuspensionReason) -> frozenset[str]:

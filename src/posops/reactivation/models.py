@@ -32,7 +32,7 @@ class ReactivationRequest(Base):
     requested_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     unpaid_due_dates: Mapped[list[str] | None] = mapped_column(JSONType, default=None)
     payments: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
-    """Each: amount_fen, voucher, paid_on (ISO date), recorded_by, recorded_at."""
+    """Each: amount_fen, voucher, paid_on (ISO date), recorded_by, recorded_by_user_id (newer rows), recorded_at."""
     documents_requested: Mapped[list[str]] = mapped_column(JSONType, default=list)
     repair_ticket_id: Mapped[str | None] = mapped_column(String(32), default=None)
     repair_accepted_by_merchant: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field
 
 from posops.core.documents import DocumentOut
+from posops.core.inputs import one_line
 from posops.core.labels import read_said
 from posops.core.schemas import InputModel
 from posops.terminals.schemas import ConditionOut, DocumentNames, DueDates, Note, RequiredNote, Version, Voucher
@@ -39,7 +40,7 @@ class IdentityEvidence(InputModel):
     """dormant: the merchant re-confirms identity with its licence or id number."""
 
     kind: Literal["identity"]
-    legal_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=6, max_length=32)]
+    legal_id: Annotated[str, one_line(32, min_length=6)]
 
 
 class RequiredVersionEvidence(InputModel):
@@ -137,3 +138,8 @@ class ReactivationRequestOut(BaseModel):
     approvers: list[str]
     allowed_actions: list[str]
     evidence_kinds: list[str]
+    needs_second_person: bool = False
+    """Maker–checker: approval needs someone who did not file the request, record its evidence or upload its
+    documents (for a risk reason, nor impose the suspension)."""
+    approval_refused: dict[str, str] | None = None
+    """When the caller's role may approve but they prepared the request: why not ({"zh-CN", "en"})."""

@@ -19,10 +19,12 @@ from posops.core import audit
 from posops.core import documents as storage
 from posops.core.audit import AuditEntity
 from posops.core.auth import Principal, Role, require_role, scoped
+from posops.core.config import get_settings
 from posops.core.db import Database, compare_and_set, conflict_on_duplicate, utcnow
 from posops.core.documents import DocumentOut
 from posops.core.errors import Conflict, Invalid, RuleBroken, excerpt
-from posops.core.labels import said
+from posops.core.labels import Label, said
+from posops.core.maker_checker import Maker, require_second_person, second_person_refusal
 from posops.core.models import StoredDocument
 from posops.core.paging import Page, check_page, paginate
 from posops.core.scoping import load_visible
@@ -43,7 +45,7 @@ from posops.reactivation.schemas import (
     UnpaidBillsEvidence,
 )
 from posops.terminals import arrears, notices
-from posops.terminals.lifecycle import Action, SuspensionReason
+from posops.terminals.lifecycle import RISK_REASONS, Action, SuspensionReason
 from posops.terminals.models import FeePlan, Merchant, Suspension, Terminal
 from posops.terminals.schemas import ConditionOut
 from posops.terminals.service import (
@@ -54,6 +56,8 @@ from posops.terminals.service import (
     move_terminal,
     notify_merchant,
     pure_fee_plan,
+    suspension_chain,
+    suspension_imposer,
     terminal_state,
 )
 from posops.tickets.lifecycle import TicketStatus
@@ -65,6 +69,13 @@ REPAIR_ACCEPTANCE = Principal(user_id=None, username="repair-acceptance", role=R
 """Approves the reactivation of a device-fault suspension when the merchant accepts the repair."""
 OWNER = AuditEntity.REACTIVATION_REQUEST
 MAX_DOCUMENT_NAME = 64
+SECOND_PERSON = "reactivation.error.second_person"
+_MAKER_PARTS = {"submit": "reactivation.maker.filed", "resubmit": "reactivation.maker.resubmitted",
+                "document.upload": "reactivation.maker.document"} | {
+    f"evidence.{kind.value}": {rules.EvidenceKind.PAYMENT: "reactivation.maker.payment",
+                               rules.EvidenceKind.UNPAID_BILLS: "reactivation.maker.unpaid_bills"}
+    .get(kind, "reactivation.maker.evidence") for kind in rules.MAKER_EVIDENCE}
+"""The request's audit actions whose actor is one of its makers, and the part each says they played."""
 
 
 def _load(session: Session, principal: Principal, request_id: int, *, lock: bool = False) -> ReactivationRequest:
@@ -134,6 +145,49 @@ def _facts(session: Session, request: ReactivationRequest, terminal: Terminal,
     return facts, statement
 
 
+def _makers(session: Session, request: ReactivationRequest, documents: list[StoredDocument]) -> list[Maker]:
+    """Everyone who prepared the request: filed it, recorded its evidence, uploaded its documents (read only).
+
+    The audit log names them all; the request's own columns are read too, for rows written before it
+    (a payment or a field keeps only a username). Whoever re-labelled the stop, or imposed a risk reason of it, is one.
+    """
+    makers = [Maker(e.actor, e.actor_user_id, _MAKER_PARTS[e.action]) for e in audit.history(session, OWNER, request.id)
+              if e.action in _MAKER_PARTS]
+    makers.append(Maker(request.requested_by, request.requested_by_user_id, "reactivation.maker.filed"))
+    makers += [Maker(p["recorded_by"], p.get("recorded_by_user_id"), "reactivation.maker.payment")
+               for p in request.payments]
+    makers += [Maker(d.uploaded_by, d.uploaded_by_user_id, "reactivation.maker.document") for d in documents]
+    makers += [Maker(name, None, "reactivation.maker.evidence")
+               for name in (request.identity_reconfirmed_by, request.resolved_confirmed_by) if name]
+    chain = _stop(session, request)
+    # whoever re-labelled the stop changed what it asks for, and a risk team's imposer judged the risk
+    makers += [suspension_imposer(session, suspension) for suspension in chain
+               if suspension.reason in RISK_REASONS or suspension is not chain[-1]]
+    return makers
+
+
+def _stop(session: Session, request: ReactivationRequest) -> list[Suspension]:
+    """The suspensions of the stop this request would end: the current one and those it re-labelled."""
+    suspension = session.get(Suspension, request.suspension_id) if request.suspension_id is not None else None
+    return suspension_chain(session, suspension) if suspension is not None else []
+
+
+def _needs_second_person(session: Session, request: ReactivationRequest) -> bool:
+    """Whether any reason the stop carried needs a second person: re-labelling arrears as "other" waives nothing."""
+    override = get_settings().second_person_reasons
+    reasons = {request.reason, *(suspension.reason for suspension in _stop(session, request))}
+    return any(rules.needs_second_person(reason, override) for reason in reasons)
+
+
+def _approval_refusal(session: Session, principal: Principal, request: ReactivationRequest,
+                      documents: list[StoredDocument]) -> Label | None:
+    """Why ``principal`` may not approve this request although their role may: they prepared it (maker–checker)."""
+    if request.status != rules.RequestStatus.SUBMITTED or not _needs_second_person(session, request) \
+            or principal.role.value not in rules.approvers_for(request.reason):
+        return None
+    return second_person_refusal(principal, _makers(session, request, documents), key=SECOND_PERSON)
+
+
 def _out(session: Session, principal: Principal, request: ReactivationRequest) -> ReactivationRequestOut:
     terminal = session.get(Terminal, request.terminal_id)
     merchant = session.get(Merchant, request.merchant_id)
@@ -143,6 +197,9 @@ def _out(session: Session, principal: Principal, request: ReactivationRequest) -
     decided = request.status == rules.RequestStatus.APPROVED
     unmet = [] if decided else rules.unmet_conditions(request.reason, facts)
     role = principal.role.value
+    refused = _approval_refusal(session, principal, request, documents)
+    actions = [a.value for a in rules.allowed_request_actions(request.status, request.reason, role)
+               if not (refused and a is rules.RequestAction.APPROVE)]
     return ReactivationRequestOut(
         id=request.id, terminal_id=terminal.id, terminal_tid=terminal.tid, terminal_serial=terminal.serial_number,
         terminal_status=terminal.status, terminal_reason=terminal.status_reason, merchant_id=merchant.id,
@@ -159,7 +216,8 @@ def _out(session: Session, principal: Principal, request: ReactivationRequest) -
         identity_reconfirmed_by=request.identity_reconfirmed_by, resolved_confirmed_by=request.resolved_confirmed_by,
         unmet=[ConditionOut(**c._asdict()) for c in unmet],
         approvers=sorted(rules.approvers_for(request.reason)),
-        allowed_actions=[a.value for a in rules.allowed_request_actions(request.status, request.reason, role)],
+        allowed_actions=actions, needs_second_person=_needs_second_person(session, request),
+        approval_refused=None if refused is None else {"zh-CN": refused.zh, "en": refused.en},
         evidence_kinds=[k.value for k in rules.evidence_kinds_for(request.status, request.reason, role)
                         if not (k is rules.EvidenceKind.IDENTITY and request.identity_reconfirmed_by)])
 
@@ -280,7 +338,8 @@ def _apply(session: Session, principal: Principal, request: ReactivationRequest,
         if any(p["voucher"] == evidence.voucher for p in request.payments):
             raise Conflict(key="reactivation.error.voucher_recorded", voucher=excerpt(evidence.voucher))
         payment = {"amount_fen": evidence.amount_fen, "voucher": evidence.voucher,
-                   "paid_on": evidence.paid_on.isoformat(), "recorded_by": who, "recorded_at": utcnow().isoformat()}
+                   "paid_on": evidence.paid_on.isoformat(), "recorded_by": who,
+                   "recorded_by_user_id": principal.user_id, "recorded_at": utcnow().isoformat()}
         request.payments = [*request.payments, payment]
         return None, payment, None
     before: dict[str, Any]
@@ -381,12 +440,19 @@ def reactivate_after_repair(session: Session, principal: Principal, terminal: Te
 
 
 def approve_request(db: Database, principal: Principal, request_id: int) -> ReactivationRequestOut:
-    """Approve a request whose conditions are met: the terminal is active again and must sign in first."""
+    """Approve a request whose conditions are met: the terminal is active again and must sign in first.
+
+    For a reason that needs a second person, whoever filed the request, recorded its evidence or
+    uploaded its documents (or, for a risk reason, imposed the suspension) is refused: Forbidden.
+    """
     with db.transaction() as session:
         request, terminal = _lock_pair(session, principal, request_id)
-        facts, _ = _facts(session, request, terminal, _documents(session, request.id))
+        documents = _documents(session, request.id)
+        facts, _ = _facts(session, request, terminal, documents)
         decision = rules.approve_request(request.status, request.reason, terminal.status, terminal.status_reason,
                                          principal.role.value, facts)
+        if _needs_second_person(session, request):
+            require_second_person(principal, _makers(session, request, documents), key=SECOND_PERSON)
         _decide(session, principal, request, terminal, decision)
         return _out(session, principal, request)
 
