@@ -59,3 +59,23 @@ def test_the_terminal_directory_remembers_found_serials_for_a_while(db: Database
     clock[0] += timedelta(minutes=2)
     with db.transaction() as session:
         assert SERIALS[0] not in directory.resolve(session, {SERIALS[0]}), "forgotten after the ttl"
+
+
+def test_control_characters_are_dead_lettered_not_a_failed_batch(database_url: str, fleet: Fleet) -> None:
+    """PostgreSQL text refuses NUL: a heartbeat or a payload carrying one is refused and its dead letter stored."""
+    db = Database(database_url)
+    writer = BatchWriter(db)
+    now = utcnow()
+    nul_version = {**healthy(SERIALS[0], 1, now), "software": {"app": "2.1.0\u0000", "firmware": "FW-1"}}
+    nul_serial = {**healthy(SERIALS[1], 1, now), "sn": "SN-\u0000"}
+    garbage = Delivery(topic=f"posops/v1/terminals/{SERIALS[2]}/heartbeat", payload=b"\x00{", mid=3, qos=1,
+                       dup=False, received_at=0.0, connection=1)
+    writer([_delivery(nul_version), _delivery(healthy(SERIALS[3], 1, now), 2), garbage,
+            Delivery(topic="posops/v1/terminals/SN-X/heartbeat", payload=json.dumps(nul_serial).encode(), mid=4,
+                     qos=1, dup=False, received_at=0.0, connection=1)])
+    assert (writer.counters.stored, writer.counters.dead_lettered, writer.counters.retries) == (1, 3, 0)
+    with db.transaction() as session:
+        letters = session.scalars(select(DeadLetter).order_by(DeadLetter.id)).all()
+    assert any("software.app" in letter.reason for letter in letters)
+    assert all("\x00" not in letter.payload for letter in letters)
+    assert any(letter.payload.startswith("\\x00{") for letter in letters), "the NUL is kept, written out"

@@ -22,10 +22,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from posops.core.inputs import MULTI_LINE, ONE_LINE
+
 MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_REASON_CHARS = 500
 MAX_BIGINT = 2**63 - 1  # counters and seq must fit a BIGINT column
-SERIAL_PATTERN = r"^[^/+#\s]{1,32}$"  # usable as one MQTT topic level; fits terminals.serial_number
+SERIAL_PATTERN = r"^[^/+#\s\x00-\x1f\x7f]{1,32}$"  # usable as one MQTT topic level; fits terminals.serial_number
 
 
 _ISO_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
@@ -76,17 +78,17 @@ class Network(_Section):
 
     type: Literal["wifi", "4g", "ethernet"]
     signal_dbm: int | None = Field(default=None, ge=-150, le=0)
-    ip: str | None = Field(default=None, max_length=64)
-    gateway: str | None = Field(default=None, max_length=64)
-    dns: list[str] = Field(default_factory=list, max_length=8)
+    ip: str | None = Field(default=None, max_length=64, pattern=ONE_LINE)
+    gateway: str | None = Field(default=None, max_length=64, pattern=ONE_LINE)
+    dns: list[Annotated[str, Field(max_length=64, pattern=ONE_LINE)]] = Field(default_factory=list, max_length=8)
     host_reachable: bool
 
 
 class Software(_Section):
     """Installed payment application and firmware versions."""
 
-    app: str = Field(min_length=1, max_length=64)
-    firmware: str = Field(min_length=1, max_length=64)
+    app: str = Field(min_length=1, max_length=64, pattern=ONE_LINE)
+    firmware: str = Field(min_length=1, max_length=64, pattern=ONE_LINE)
 
 
 class Reader(_Section):
@@ -125,8 +127,8 @@ class Heartbeat(_Section):
     reader: Reader | None = None
     printer: Printer | None = None
     tamper: bool | None = None
-    screen_notice: str | None = Field(default=None, max_length=200)
-    last_rc: str | None = Field(default=None, max_length=16)
+    screen_notice: str | None = Field(default=None, max_length=200, pattern=MULTI_LINE)
+    last_rc: str | None = Field(default=None, max_length=16, pattern=ONE_LINE)
     last_signin: SignIn | None = None
 
     def to_json(self) -> bytes:

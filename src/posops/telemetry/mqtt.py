@@ -188,6 +188,9 @@ class HeartbeatConsumer:
     consumer backs off (``retry_initial`` doubling up to ``retry_max`` seconds), reconnects to
     its persistent session and the broker resends everything unacknowledged. When the broker
     goes away, paho reconnects with exponential backoff (1 s doubling up to ``reconnect_max``).
+    That cap is short because Mosquitto 2.0 forgets a persistent session's shared subscription when
+    it restarts: what terminals publish between the broker's return and the worker's reconnection
+    is acknowledged to them and delivered to no one, so the worker must come back within seconds.
 
     ``client_id`` must be stable per worker (``posops-worker-<host>-<n>``) and unique: the
     session, and the messages the broker keeps in it, belong to that id.
@@ -202,7 +205,7 @@ class HeartbeatConsumer:
     def __init__(self, endpoint: MqttEndpoint, handler: BatchHandler, *, client_id: str,
                  subscription: str | None = None, batch_size: int = 500, max_wait: float = 0.5,
                  session_expiry: int = 3600, keepalive: int = 30, retry_initial: float = 1.0,
-                 retry_max: float = 60.0, reconnect_max: int = 60,
+                 retry_max: float = 60.0, reconnect_max: int = 10,
                  prepare: Callable[[Delivery], Any] | None = None,
                  client_factory: ClientFactory = consumer_client) -> None:
         if not client_id:
@@ -393,6 +396,9 @@ class HeartbeatConsumer:
         if any(code.is_failure for code in reason_codes):
             log.error("subscription %s refused: %s", self.subscription, reason_codes)
         elif not self._stopping.is_set():
+            # Said on every connection: Mosquitto 2.0 forgets shared subscriptions when it restarts, so
+            # heartbeats published between its restart and this line had no subscriber and were dropped.
+            log.info("%s subscribed to %s", self.client_id, self.subscription)
             self._ready.set()
 
     def _on_disconnect(self, client: ConsumerClient, userdata: Any, flags: mqtt.DisconnectFlags,

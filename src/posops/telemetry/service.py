@@ -290,11 +290,17 @@ def _copy_rows(session: Session, model: type[Any], rows: list[dict[str, Any]], o
 def _dead_letter(batch: _Batch, index: int, message: Message, reason: str, now: datetime) -> None:
     digest = hashlib.sha256(b"\0".join([message.source.encode(), (message.topic or "").encode(),
                                         message.payload])).hexdigest()
-    sn = message.sn[:64] if message.sn else None
+    sn = _storable(message.sn[:64]) if message.sn else None
+    reason = _storable(reason[:500])
     batch.dead.append({"digest": digest, "received_at": now, "source": message.source,
-                       "topic": message.topic[:255] if message.topic else None, "sn": sn, "reason": reason[:500],
-                       "payload": message.payload[:DEAD_LETTER_EXCERPT].decode("utf-8", "backslashreplace")})
-    batch.rejected.append(Rejected(index=index, sn=sn, reason=reason[:500]))
+                       "topic": _storable(message.topic[:255]) if message.topic else None, "sn": sn, "reason": reason,
+                       "payload": _storable(message.payload[:DEAD_LETTER_EXCERPT].decode("utf-8", "backslashreplace"))})
+    batch.rejected.append(Rejected(index=index, sn=sn, reason=reason))
+
+
+def _storable(text: str) -> str:
+    """``text`` with NUL written as ``\\x00``: PostgreSQL text cannot hold it, and a dead letter must always store."""
+    return text.replace("\x00", "\\x00")
 
 
 # -- HTTP ingestion --------------------------------------------------------------------------------
