@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from fastapi.routing import RouteContext, iter_route_contexts
 from fastapi.testclient import TestClient
 
+from posops.core.config import get_settings
 from posops.core.db import Database, utcnow
+from posops.core.migrate import upgrade
 from posops.terminals.lifecycle import TerminalStatus
 from posops.terminals.models import Terminal
 from tests.conftest import PASSWORD
@@ -56,3 +61,22 @@ def error_fields(response: Any) -> list[str]:
     if isinstance(detail, list):
         return [".".join(str(p) for p in e["loc"][1:]) for e in detail]
     return []
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
+    """Poll ``condition`` every 20 ms until it holds (True) or ``timeout`` seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def cli_database(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Database:
+    """A migrated SQLite database in ``tmp_path`` that the CLI commands of the test will use."""
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("POSOPS_DATABASE_URL", url)
+    get_settings.cache_clear()
+    upgrade(url)
+    return Database(url)

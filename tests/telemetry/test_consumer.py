@@ -20,6 +20,7 @@ from posops.telemetry.ingest import BatchWriter, message_of
 from posops.telemetry.models import DeadLetter, HeartbeatRecord
 from posops.telemetry.mqtt import Delivery, HeartbeatConsumer, MqttEndpoint, heartbeat_subscription, heartbeat_topic
 from tests.conftest import Fleet
+from tests.helpers import wait_until
 from tests.telemetry.storage import healthy
 
 ENDPOINT = MqttEndpoint("broker.invalid")
@@ -137,14 +138,6 @@ class Handler:
             self.then(batch)
         self.batches.append(list(batch))
 
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 @contextmanager

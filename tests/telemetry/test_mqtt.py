@@ -5,7 +5,7 @@ The consumer's batching and retries without a broker are in ``test_consumer.py``
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -23,6 +23,7 @@ from posops.telemetry.mqtt import (
     parse_mqtt_url,
     serial_from_topic,
 )
+from tests.helpers import wait_until
 from tests.telemetry.conftest import MqttNames
 from tests.telemetry.heartbeats import heartbeat
 from tests.telemetry.proxy import CuttableProxy
@@ -116,14 +117,6 @@ class Recorder:
     def keys(self) -> list[tuple[str, int]]:
         return [(hb.sn, hb.seq) for hb in map(parse_delivery, self.deliveries)]
 
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 @contextmanager

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -19,6 +18,7 @@ from posops.telemetry.models import DeadLetter, HeartbeatRecord, TelemetrySnapsh
 from posops.telemetry.mqtt import Delivery, HeartbeatConsumer, HeartbeatPublisher, MqttEndpoint
 from posops.worker import Worker
 from tests.conftest import Fleet
+from tests.helpers import wait_until
 from tests.telemetry.conftest import MQTT_URL, MqttNames
 from tests.telemetry.storage import failing, healthy
 
@@ -30,14 +30,6 @@ def rows(db: Database, model: type) -> int:
     with db.transaction() as session:
         return session.scalar(select(func.count()).select_from(model)) or 0
 
-
-def wait_until(condition: Callable[[], bool], timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 @contextmanager

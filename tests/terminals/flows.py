@@ -87,6 +87,14 @@ def shown_refusal(page: str) -> str:
     return html.unescape(match.group(1)).strip() if match else ""
 
 
+def assert_refused_in(lang: str, response: Any, words: str, *, status: int = 422) -> None:
+    """A console form was refused with ``status`` and its refusal box says ``words``, all in the page's language."""
+    assert response.status_code == status, response.text[:500]
+    shown = shown_refusal(response.text)
+    assert words in shown, shown
+    assert_said_in(lang, shown)
+
+
 def assert_said_in(lang: str, text: str) -> None:
     """A zh-CN refusal is Chinese with no English sentence in it; an English one has no Chinese."""
     assert text, "the page shows a refusal"

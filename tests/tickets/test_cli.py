@@ -12,11 +12,11 @@ from posops.cli import app
 from posops.core.auth import Principal, Role
 from posops.core.config import get_settings
 from posops.core.db import Database
-from posops.core.migrate import upgrade
 from posops.core.models import User
 from posops.terminals.models import Merchant, Terminal
 from posops.tickets import service
 from posops.tickets.schemas import TicketIn, TransitionIn
+from tests.helpers import cli_database
 
 runner = CliRunner()
 
@@ -27,11 +27,7 @@ def _text(output: str) -> str:
 
 @pytest.fixture
 def cli_db(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[tuple[Database, int]]:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("POSOPS_DATABASE_URL", url)
-    get_settings.cache_clear()
-    upgrade(url)
-    db = Database(url)
+    db = cli_database(monkeypatch, tmp_path)
     with db.transaction() as session:
         merchant = Merchant(name="丙商户", legal_id="91310000CCCC00003Z", region="杭州")
         session.add(merchant)

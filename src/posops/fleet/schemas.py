@@ -6,8 +6,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
+from posops.core.inputs import one_line
 from posops.fleet.presence import Presence
 from posops.terminals.lifecycle import SuspensionReason, TerminalStatus
 from posops.terminals.schemas import FeePlanOut, MerchantOut, ScreenNoticeOut
@@ -15,7 +16,7 @@ from posops.terminals.schemas import FeePlanOut, MerchantOut, ScreenNoticeOut
 T = TypeVar("T")
 MAX_QUERY = 64
 """The longest search text or filter value a list accepts."""
-Needle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUERY)]
+Needle = Annotated[str, one_line(MAX_QUERY, min_length=1)]
 """A search text or a text filter: trimmed, not empty, at most MAX_QUERY characters."""
 
 
@@ -70,8 +71,8 @@ class FleetFilters(BaseModel):
                                                         "a leading - sorts descending")
 
 
-class FleetTerminalOut(BaseModel):
-    """A terminal of the fleet list: who it is, whose, its lifecycle state and whether it is heard from."""
+class TerminalIdentity(BaseModel):
+    """Who a terminal is, whose it is and its lifecycle state: what every fleet row and search hit shows."""
 
     id: int
     serial_number: str
@@ -80,10 +81,15 @@ class FleetTerminalOut(BaseModel):
     model: str
     merchant_id: int
     merchant_name: str
-    region: str
-    app_version: str
     status: TerminalStatus
     status_reason: SuspensionReason | None
+
+
+class FleetTerminalOut(TerminalIdentity):
+    """A terminal of the fleet list: who it is, whose, its lifecycle state and whether it is heard from."""
+
+    region: str
+    app_version: str
     presence: Presence
     last_seen_at: datetime | None = Field(description="receipt of its latest heartbeat; None when it never reported")
 
@@ -129,18 +135,9 @@ class SearchText(BaseModel):
     q: Needle
 
 
-class TerminalHit(BaseModel):
+class TerminalHit(TerminalIdentity):
     """A terminal found by search, and which of its identifiers matched."""
 
-    id: int
-    serial_number: str
-    tid: str
-    mid: str
-    model: str
-    merchant_id: int
-    merchant_name: str
-    status: TerminalStatus
-    status_reason: SuspensionReason | None
     matched: list[SearchKey]
 
 
