@@ -19,6 +19,7 @@ from posops.core.config import Settings
 from posops.core.db import Base, Database, engine_for
 from posops.demo import load_demo
 from posops.onboarding.workflow import Material
+from posops.telemetry import service as telemetry
 from tests.conftest import PASSWORD
 
 ROLES = {"admin": Role.ADMIN, "agent": Role.AGENT, "merchant": Role.MERCHANT}
@@ -44,6 +45,8 @@ class World:
     settings: Settings
     app: FastAPI
     merchant_id: int
+    terminal_serial: str = ""
+    """The serial number of the terminal whose own token is ``tokens["terminal"]``."""
     tokens: dict[str, str] = field(default_factory=dict)
     known: dict[str, list[Any]] = field(default_factory=dict)
     current: ClassVar[World | None] = None
@@ -73,10 +76,18 @@ def _seed(url: str, var_dir: Path) -> World:
         accounts.create_user(db, SETUP, f"fuzz-{role}", PASSWORD, kind.value,
                              merchant_id=merchant_id if kind is Role.MERCHANT else None)
         world.tokens[role] = accounts.create_token(db, SETUP, f"fuzz-{role}", "fuzz").token
+    issued = telemetry.issue_terminal_token(db, SETUP, min(world_terminals(db)))
+    world.terminal_serial, world.tokens["terminal"] = issued.serial_number, issued.token
     with db.transaction() as session:
         world.known = {name: list(session.scalars(text(query))) for name, query in KNOWN_IDS.items()}
     world.known["material"] = [m.value for m in Material]
     return world
+
+
+def world_terminals(db: Database) -> list[int]:
+    """The ids of the seeded terminals."""
+    with db.transaction() as session:
+        return list(session.scalars(text("SELECT id FROM terminals")))
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

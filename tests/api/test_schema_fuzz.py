@@ -1,5 +1,8 @@
 """Schemathesis over every operation of /openapi.json, as admin, agent and merchant: no 5xx, nothing undocumented.
 
+The operations a terminal calls with its own token (heartbeats) are fuzzed with that token as well, their
+bodies now and then carrying the terminal's real serial number, so they reach storage.
+
 Each operation is one test per database and role, checked for server errors, status codes, content
 types and bodies against the document. Path parameters are now and then swapped for real values of
 the seeded world (see conftest), so operations get past "not found" to their real work. An operation
@@ -16,11 +19,13 @@ from typing import Any
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
+from hypothesis import settings
 from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 
 from posops.app import create_app
 from posops.core.config import Settings
+from posops.core.db import utcnow
 from tests.api.conftest import ROLES, World
 
 MAX_EXAMPLES = 15
@@ -56,6 +61,36 @@ def _real_values_now_and_then(_context: Any, path_parameters: dict[str, Any] | N
         real = [v for v in known.get(name, []) if type(v) is type(value)]
         choices[name] = st.one_of(st.just(value), st.sampled_from(real)) if real else st.just(value)
     return st.fixed_dictionaries(choices)
+
+
+HEARTBEATS = "/api/v1/telemetry/heartbeats"
+TERMINAL_OPERATIONS = schema.include(path=HEARTBEATS)
+
+
+@schema.hook("flatmap_body")  # hooks are the schema's, shared by its filtered views: it checks the operation
+def _the_terminals_own_serial_now_and_then(context: Any, body: Any) -> st.SearchStrategy[Any]:
+    """A heartbeat body as generated, or as from the token's own terminal (its serial number, a current time)."""
+    if World.current is None or context.operation is None or context.operation.path != HEARTBEATS:
+        return st.just(body)
+    serial = World.current.terminal_serial
+
+    def own(heartbeat: Any, now: bool) -> Any:
+        if not isinstance(heartbeat, dict):
+            return heartbeat
+        return {**heartbeat, "sn": serial, **({"ts": utcnow().isoformat()} if now else {})}
+
+    def from_terminal(now: bool) -> Any:
+        return [own(item, now) for item in body] if isinstance(body, list) else own(body, now)
+
+    # the first choice is the one Hypothesis favours: mostly the terminal's own, sometimes a stranger's
+    return st.sampled_from([from_terminal(True), from_terminal(False), body])
+
+
+@TERMINAL_OPERATIONS.parametrize()
+@settings(max_examples=4 * MAX_EXAMPLES)  # one operation: room for bodies valid enough to be stored
+def test_terminal_operation(case: schemathesis.Case, world: World) -> None:
+    response = case.call(app=world.app, headers=world.headers("terminal"))
+    case.validate_response(response)
 
 
 @pytest.mark.parametrize("role", list(ROLES))

@@ -122,7 +122,7 @@ def _leaves(schema: dict[str, Any], components: dict[str, Any], where: str,
 
 def _unbounded(schema: dict[str, Any], where: str) -> str | None:
     if schema["type"] == "integer":
-        return None if "maximum" in schema else "no maximum"
+        return None if "maximum" in schema or "const" in schema or "enum" in schema else "no maximum"
     if "enum" in schema or "const" in schema or schema.get("format") in ("date", "date-time", "binary") \
             or "contentMediaType" in schema:
         return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
@@ -13,6 +13,7 @@ from posops.core.deps import CurrentPrincipal, DbDep, PerPage, SettingsDep
 from posops.core.errors import Unauthorized
 from posops.core.inputs import Id, Word
 from posops.telemetry import service
+from posops.telemetry.heartbeat import Heartbeat
 from posops.telemetry.schemas import (
     DeadLetters,
     IncidentDetail,
@@ -25,13 +26,29 @@ from posops.telemetry.schemas import (
 
 router = APIRouter(prefix="/api/v1", tags=["telemetry"])
 
+
+
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """A pydantic JSON schema with its ``$defs`` written in place, to sit inside an operation of the document."""
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return resolve(definitions[node["$ref"].rsplit("/", 1)[-1]])
+            return {key: resolve(value) for key, value in node.items()}
+        return [resolve(item) for item in node] if isinstance(node, list) else node
+
+    inlined: dict[str, Any] = resolve(schema)
+    return inlined
+
+
+_HEARTBEAT = _inlined(Heartbeat.model_json_schema())
 _HEARTBEAT_BODY = {
     "requestBody": {
         "required": True,
         "description": "One heartbeat (schema version 1, see posops.telemetry.heartbeat) or a JSON array of them.",
-        "content": {"application/json": {"schema": {"oneOf": [
-            {"type": "object", "required": ["v", "sn", "seq", "ts"]},
-            {"type": "array", "items": {"type": "object", "required": ["v", "sn", "seq", "ts"]}}]}}},
+        "content": {"application/json": {"schema": {"oneOf": [_HEARTBEAT, {"type": "array", "items": _HEARTBEAT}]}}},
     },
 }
 

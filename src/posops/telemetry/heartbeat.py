@@ -118,7 +118,7 @@ class Heartbeat(_Section):
     """One status report from a terminal; only ``v``, ``sn``, ``seq`` and ``ts`` are required."""
 
     v: Literal[1]
-    sn: str = Field(pattern=SERIAL_PATTERN)
+    sn: str = Field(max_length=32, pattern=SERIAL_PATTERN)
     seq: int = Field(ge=0, le=MAX_BIGINT)
     ts: Timestamp
     battery: Battery | None = None
