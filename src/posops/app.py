@@ -19,6 +19,7 @@ from posops import __version__, tables  # noqa: F401  every feature's tables, so
 from posops.admin import views as admin_views
 from posops.core import api as core_api
 from posops.core import views as core_views
+from posops.core.accounts import SESSION_MAX_AGE
 from posops.core.apidocs import install_api_docs
 from posops.core.body_limit import BodyLimit
 from posops.core.config import Settings, get_settings
@@ -51,7 +52,6 @@ from posops.tickets import api as tickets_api
 from posops.tickets import views as tickets_views
 
 STATIC_DIR = Path(__file__).resolve().parent / "core" / "static"
-SESSION_MAX_AGE_S = 12 * 3600
 OWN_BODY_LIMITS = {"/api/v1/traffic/analyses": iso8583_uploads.MAX_UPLOAD_BYTES,
                    "/traffic/upload": iso8583_uploads.MAX_UPLOAD_BYTES,
                    "/api/v1/telemetry/heartbeats": telemetry_service.MAX_HTTP_BODY}
@@ -80,7 +80,8 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.add_middleware(BodyLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes,
                        own_limits=OWN_BODY_LIMITS)  # inside the session, so a refused page is in the user's language
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="posops_session",
-                       max_age=SESSION_MAX_AGE_S, same_site="lax", https_only=settings.env == "production")
+                       max_age=int(SESSION_MAX_AGE.total_seconds()), same_site="lax",
+                       https_only=settings.env == "production")
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_error_handlers(app)

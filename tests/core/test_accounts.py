@@ -50,7 +50,7 @@ def test_a_disabled_user_can_sign_in_use_its_session_or_its_token_no_more(client
     page = client.get("/terminals", follow_redirects=False)
     assert page.status_code == 303 and page.headers["location"].startswith("/login"), "the open session ends at once"
     assert client.get("/api/v1/me", headers=fleet.headers("agent")).status_code == 401
-    assert accounts.principal_for_user_id(db, _user_id(db, "agent"), _session_version(db, "agent")) is None
+    assert accounts.principal_for_user_id(db, _user_id(db, "agent"), _session_version(db, "agent"), "s1") is None
     assert accounts.principal_for_token(db, settings, fleet.tokens["agent"]) is None
     assert accounts.login(db, settings, "agent", PASSWORD, "10.0.0.9") is None
     refused = client.post("/login", data={"username": "agent", "password": PASSWORD,
@@ -87,7 +87,7 @@ def test_merchant_users_keep_a_merchant_and_staff_have_none(db: Database, fleet:
 
     shop = accounts.update_user(db, admin, "agent", role="merchant", merchant_id=fleet.merchant_a)
     assert (shop.role, shop.merchant_id, shop.merchant_name) == ("merchant", fleet.merchant_a, "甲商户")
-    principal = accounts.principal_for_user_id(db, shop.id, _session_version(db, "agent"))
+    principal = accounts.principal_for_user_id(db, shop.id, _session_version(db, "agent"), "s1")
     assert principal is not None and principal.role is Role.MERCHANT and principal.merchant_id == fleet.merchant_a
 
     moved = accounts.update_user(db, admin, "agent", merchant_id=fleet.merchant_b)

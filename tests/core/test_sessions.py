@@ -113,3 +113,15 @@ def test_security_headers_on_console_pages_the_api_and_the_docs(client: TestClie
         assert headers["x-frame-options"] == "DENY" and headers["referrer-policy"] == "same-origin", path
     assert "'sha256-" in client.get("/docs").headers["content-security-policy"], "only its own inline script"
     assert "'sha256-" not in client.get("/login").headers["content-security-policy"]
+
+
+def test_signing_out_ends_the_session_in_every_copy_of_its_cookie(client: TestClient, fleet: Fleet) -> None:
+    login(client, "agent")
+    copied = client.cookies.get(SESSION)
+    assert copied
+    page = client.get("/terminals").text
+    assert client.post("/logout", data={"csrf_token": csrf_token(page)}, follow_redirects=False).status_code == 303
+    stolen = TestClient(client.app, cookies={SESSION: copied})
+    assert _signed_out(stolen), "a copy of the cookie taken before the sign-out no longer signs in"
+    login(client, "agent")
+    assert not _signed_out(client), "signing in again starts a new session"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
-from sqlalchemy import column, select, table
+from sqlalchemy import column, delete, select, table
 from sqlalchemy.orm import Session
 
 from posops.core import audit, throttle
@@ -26,7 +26,7 @@ from posops.core.auth import (
 from posops.core.config import Settings
 from posops.core.db import Database, utcnow
 from posops.core.errors import Conflict, Invalid, NotFound
-from posops.core.models import ApiToken, LoginAttempt, User
+from posops.core.models import ApiToken, EndedSession, LoginAttempt, User
 from posops.core.paging import Page, check_page, paginate
 from posops.core.schemas import TokenOut
 from posops.core.throttle import LoginThrottled, Policy
@@ -38,6 +38,9 @@ DEFAULT_TOKEN_DAYS: int = Settings.model_fields["api_token_days"].default
 MAX_TOKEN_DAYS = 3650
 LOGIN_THROTTLE = Principal(user_id=None, username="login-throttle", role=Role.SYSTEM)
 """Who the audit log names for a lock or a ceiling that failed sign-ins caused."""
+
+SESSION_MAX_AGE = timedelta(hours=12)
+"""How long a console session cookie lasts after the last request that renewed it."""
 
 
 @dataclass(frozen=True)
@@ -183,17 +186,28 @@ def principal_for_token(db: Database, settings: Settings, token: str, *,
         return _principal(row.User)
 
 
-def principal_for_user_id(db: Database, user_id: int, session_version: object) -> Principal | None:
+def principal_for_user_id(db: Database, user_id: int, session_version: object, sid: object) -> Principal | None:
     """Resolve a console session to its principal, if the user is still active and the session's version is theirs.
 
     A password change, a disable and a re-enable bump the user's version, so a session started before
     them (or one without a version) is refused: re-enabling a user does not revive their old sessions.
+    A session signed out of (its ``sid`` among the ended sessions) is refused too.
     """
     with db.transaction() as session:
         user = session.get(User, user_id)
         if user is None or not user.active or session_version != user.session_version:
             return None
+        if not isinstance(sid, str) or session.get(EndedSession, sid) is not None:
+            return None
         return _principal(user)
+
+
+def end_session(db: Database, sid: object) -> None:
+    """Refuse a console session from now on (sign-out); forget ended sessions whose cookies have expired anyway."""
+    with db.transaction() as session:
+        session.execute(delete(EndedSession).where(EndedSession.ended_at < utcnow() - SESSION_MAX_AGE))
+        if isinstance(sid, str) and session.get(EndedSession, sid) is None:
+            session.add(EndedSession(sid=sid[:32]))
 
 
 @dataclass(frozen=True)

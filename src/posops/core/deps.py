@@ -44,7 +44,7 @@ def optional_principal(request: Request, db: DbDep, settings: SettingsDep) -> Pr
     session = request.session if "session" in request.scope else {}
     user_id = session.get("user_id")
     if isinstance(user_id, int):
-        return accounts.principal_for_user_id(db, user_id, session.get("session_version"))
+        return accounts.principal_for_user_id(db, user_id, session.get("session_version"), session.get("sid"))
     return None
 
 

@@ -47,6 +47,15 @@ class ApiToken(Base):
     """Refused from this instant on; None (tokens issued before expiry existed) never expires."""
 
 
+class EndedSession(Base):
+    """A console session its user signed out of: its signed cookie is refused from then on, wherever it was copied."""
+
+    __tablename__ = "ended_sessions"
+
+    sid: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ended_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
 class LoginAttempt(Base):
     """One console login attempt, kept to throttle guessing across server processes (see ``core.throttle``)."""
 

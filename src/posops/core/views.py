@@ -69,9 +69,10 @@ def login_submit(request: Request, db: DbDep, settings: SettingsDep,
 
 
 @router.post("/logout")
-def logout(request: Request, csrf_token: Annotated[FormText, Form()] = "") -> RedirectResponse:
-    """End the console session."""
+def logout(request: Request, db: DbDep, csrf_token: Annotated[FormText, Form()] = "") -> RedirectResponse:
+    """End the console session, here and in every copy of its cookie."""
     check_csrf(request, csrf_token)
+    accounts.end_session(db, request.session.get("sid"))
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 

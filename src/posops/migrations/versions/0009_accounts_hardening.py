@@ -1,4 +1,4 @@
-"""accounts hardening: session versions, login failures cleared by an admin, API token expiry
+"""accounts hardening: session versions, ended sessions, login failures cleared by an admin, API token expiry
 
 Revision ID: 0009_accounts_hardening
 Revises: 0001
@@ -16,6 +16,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "ended_sessions",
+        sa.Column("sid", sa.String(length=32), primary_key=True),
+        sa.Column("ended_at", posops.core.db.UTCDateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_ended_sessions_ended_at", "ended_sessions", ["ended_at"])
     with op.batch_alter_table("users") as batch:
         batch.add_column(sa.Column("session_version", sa.Integer(), nullable=False, server_default=sa.text("1")))
         batch.add_column(sa.Column("login_cleared_at", posops.core.db.UTCDateTime(timezone=True), nullable=True))
@@ -30,3 +36,5 @@ def downgrade() -> None:
     with op.batch_alter_table("users") as batch:
         batch.drop_column("login_cleared_at")
         batch.drop_column("session_version")
+    op.drop_index("ix_ended_sessions_ended_at", table_name="ended_sessions")
+    op.drop_table("ended_sessions")
