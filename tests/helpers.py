@@ -1,8 +1,10 @@
-"""Test helpers shared by every feature: console sign-in, CSRF tokens, the app's routes, a registered terminal."""
+"""Test helpers shared by every feature: console sign-in, CSRF tokens, the app's routes, a registered terminal,
+polling, a CLI database and a second staff user for maker–checker."""
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,12 +14,14 @@ from fastapi import FastAPI
 from fastapi.routing import RouteContext, iter_route_contexts
 from fastapi.testclient import TestClient
 
+from posops.core.auth import Principal, Role, hash_token
 from posops.core.config import get_settings
 from posops.core.db import Database, utcnow
 from posops.core.migrate import upgrade
+from posops.core.models import ApiToken, User
 from posops.terminals.lifecycle import TerminalStatus
 from posops.terminals.models import Terminal
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, Fleet, _password_hash
 
 
 def csrf_token(html: str) -> str:
@@ -80,3 +84,20 @@ def cli_database(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Database:
     get_settings.cache_clear()
     upgrade(url)
     return Database(url)
+
+
+def add_colleague(db: Database, fleet: Fleet, role: str, name: str | None = None) -> str:
+    """Add another staff user of ``role`` to the fleet (password PASSWORD, a bearer token); return their name.
+
+    ``fleet.headers(name)`` and ``fleet.users[name]`` then work for them as for the fixture's users.
+    """
+    username = name or f"{role}_2"
+    with db.transaction() as session:
+        user = User(username=username, role=role, password_hash=_password_hash, display_name=username)
+        session.add(user)
+        session.flush()
+        token = f"pos_test_{username}_{uuid.uuid4().hex}"
+        session.add(ApiToken(user_id=user.id, name="test", token_hash=hash_token(token), prefix=token[:8]))
+        fleet.tokens[username] = token
+        fleet.users[username] = Principal(user.id, username, Role(role))
+    return username

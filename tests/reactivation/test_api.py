@@ -12,9 +12,8 @@ from sqlalchemy import func, select
 from posops.core.config import Settings
 from posops.core.db import Database
 from posops.core.models import StoredDocument
-from tests.colleagues import add_colleague
 from tests.conftest import Fleet
-from tests.helpers import error_fields
+from tests.helpers import add_colleague, error_fields
 from tests.terminals.flows import FEE_PLAN, PDF, PNG, ok, pdf
 
 

@@ -24,9 +24,8 @@ from posops.reactivation.schemas import PaymentEvidence, ReactivationRequestIn
 from posops.terminals import service as terminals
 from posops.terminals.models import Merchant, Terminal
 from posops.terminals.schemas import FeePlanIn, SuspendIn
-from tests.colleagues import add_colleague
 from tests.conftest import Fleet
-from tests.helpers import cli_database, csrf_token, login
+from tests.helpers import add_colleague, cli_database, csrf_token, login
 from tests.terminals.flows import FEE_PLAN, ok, pdf
 
 SECOND_PERSON = "reactivation.error.second_person"

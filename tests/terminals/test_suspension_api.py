@@ -9,9 +9,8 @@ from posops.core.db import Database
 from posops.core.models import AuditEvent
 from posops.terminals.models import MerchantNotice, Suspension, Terminal
 from posops.terminals.service import account_status_evidence
-from tests.colleagues import add_colleague
 from tests.conftest import Fleet
-from tests.helpers import error_fields
+from tests.helpers import add_colleague, error_fields
 from tests.terminals.flows import ok
 
 
