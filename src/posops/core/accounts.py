@@ -279,21 +279,8 @@ def login_lock(db: Database, actor: Principal, settings: Settings, username: str
     policy = Policy.of(settings)
     with db.transaction() as session:
         user = _user(session, username)
-        count, until = throttle.user_counts(session, policy, username, now, user.login_cleared_at)
-        waits = [until] if until is not None else []
-        addresses = session.scalars(select(LoginAttempt.address).distinct().where(
-            LoginAttempt.username == username, LoginAttempt.succeeded.is_(False),
-            LoginAttempt.at > _since(now - policy.memory, user.login_cleared_at)))
-        for address in addresses:
-            _, pair_until = throttle.pair_counts(session, policy, username, address, now, user.login_cleared_at)
-            if pair_until is not None:
-                waits.append(pair_until)
-        latest = max(waits, default=None)
-        return LoginLock(count.failures, latest if latest is not None and latest > now else None)
-
-
-def _since(start: datetime, cleared_at: datetime | None) -> datetime:
-    return max(start, cleared_at) if cleared_at is not None else start
+        count, locked_until = throttle.user_lock(session, policy, username, now, user.login_cleared_at)
+        return LoginLock(count.failures, locked_until)
 
 
 def unlock_user(db: Database, actor: Principal, settings: Settings, username: str, *,

@@ -122,22 +122,40 @@ def _latest(*moments: datetime | None) -> datetime:
     return max(m for m in moments if m is not None)
 
 
+def _counts(session: Session, policy: Policy, username: str, address: str | None, limit: int, now: datetime,
+            cleared_at: datetime | None) -> tuple[Count, datetime | None]:
+    since = _latest(now - policy.memory, cleared_at, _last_success(session, username, address))
+    count = _failures(session, since, username, address)
+    wait = policy.backoff(count.failures, limit)
+    return count, (count.last + wait if wait is not None and count.last is not None else None)
+
+
 def user_counts(session: Session, policy: Policy, username: str, now: datetime,
                 cleared_at: datetime | None) -> tuple[Count, datetime | None]:
     """The username's failures from every address, and until when they make it wait."""
-    since = _latest(now - policy.memory, cleared_at, _last_success(session, username))
-    count = _failures(session, since, username)
-    wait = policy.backoff(count.failures, policy.user_failures)
-    return count, (count.last + wait if wait is not None and count.last is not None else None)
+    return _counts(session, policy, username, None, policy.user_failures, now, cleared_at)
 
 
 def pair_counts(session: Session, policy: Policy, username: str, address: str, now: datetime,
                 cleared_at: datetime | None) -> tuple[Count, datetime | None]:
     """The failures of one username from one address, and until when they make that pair wait."""
-    since = _latest(now - policy.memory, cleared_at, _last_success(session, username, address))
-    count = _failures(session, since, username, address)
-    wait = policy.backoff(count.failures, policy.pair_failures)
-    return count, (count.last + wait if wait is not None and count.last is not None else None)
+    return _counts(session, policy, username, address, policy.pair_failures, now, cleared_at)
+
+
+def user_lock(session: Session, policy: Policy, username: str, now: datetime,
+              cleared_at: datetime | None) -> tuple[Count, datetime | None]:
+    """The username's failures from every address, and the latest wait still running (its own or an address's)."""
+    count, until = user_counts(session, policy, username, now, cleared_at)
+    waits = [until] if until is not None else []
+    addresses = session.scalars(select(LoginAttempt.address).distinct().where(
+        LoginAttempt.username == username, LoginAttempt.succeeded.is_(False),
+        LoginAttempt.at > _latest(now - policy.memory, cleared_at)))
+    for address in addresses:
+        _, pair_until = pair_counts(session, policy, username, address, now, cleared_at)
+        if pair_until is not None:
+            waits.append(pair_until)
+    latest = max(waits, default=None)
+    return count, latest if latest is not None and latest > now else None
 
 
 def address_counts(session: Session, policy: Policy, address: str, now: datetime) -> tuple[int, datetime | None]:
