@@ -266,8 +266,9 @@ def create_token(request: Request, username: Word, db: DbDep, user: PageUser, cs
             raise Invalid("name", key="admin.hint.token_name")
         if days.strip() and not days.strip().isdigit():
             raise Invalid("days", key="error.invalid.token_days", max=accounts.MAX_TOKEN_DAYS)
-        lifetime = int(days) if days.strip() else request.app.state.settings.api_token_days
-        return _in_page_words(lambda: accounts.create_token(db, user, username, name.strip(), days=lifetime))
+        lifetime = int(days) if days.strip() else None
+        return _in_page_words(lambda: accounts.create_token(db, user, username, name.strip(), days=lifetime,
+                                                            settings=request.app.state.settings))
     try:
         issued = action()
     except PosopsError as exc:

@@ -23,7 +23,7 @@ from posops.core.auth import (
     same_secret,
     verify_password,
 )
-from posops.core.config import Settings
+from posops.core.config import Settings, get_settings
 from posops.core.db import Database, utcnow
 from posops.core.errors import Conflict, Invalid, NotFound
 from posops.core.models import ApiToken, EndedSession, LoginAttempt, User
@@ -34,7 +34,6 @@ from posops.core.throttle import LoginThrottled, Policy
 MIN_PASSWORD_LENGTH = 8
 LAST_USED_EVERY = timedelta(minutes=1)
 """How often a token's last use is recorded: writing it on every request would make every API call a write."""
-DEFAULT_TOKEN_DAYS: int = Settings.model_fields["api_token_days"].default
 MAX_TOKEN_DAYS = 3650
 LOGIN_THROTTLE = Principal(user_id=None, username="login-throttle", role=Role.SYSTEM)
 """Who the audit log names for a lock or a ceiling that failed sign-ins caused."""
@@ -146,10 +145,10 @@ def list_users(db: Database, actor: Principal) -> list[UserInfo]:
 
 
 def create_token(db: Database, actor: Principal, username: str, name: str = "", *, days: int | None = None,
-                 now: datetime | None = None) -> IssuedToken:
-    """Issue a bearer token for a user, valid ``days`` (default POSOPS_API_TOKEN_DAYS); its value is returned once."""
+                 settings: Settings | None = None, now: datetime | None = None) -> IssuedToken:
+    """Issue a bearer token for a user, valid ``days`` (default: the settings' POSOPS_API_TOKEN_DAYS); shown once."""
     require_role(actor, Role.ADMIN)
-    lifetime = DEFAULT_TOKEN_DAYS if days is None else days
+    lifetime = (settings or get_settings()).api_token_days if days is None else days
     if not 1 <= lifetime <= MAX_TOKEN_DAYS:
         raise Invalid("days", key="error.invalid.token_days", max=MAX_TOKEN_DAYS)
     with db.transaction() as session:

@@ -67,8 +67,7 @@ def create_user(body: UserCreate, db: DbDep, principal: CurrentPrincipal) -> dic
 def create_token(username: Word, body: TokenCreate, db: DbDep, settings: SettingsDep,
                  principal: CurrentPrincipal) -> dict[str, Any]:
     """Issue a bearer token for a user (admin), valid ``days``; the token is in this answer only."""
-    return asdict(accounts.create_token(db, principal, username, body.name,
-                                        days=body.days or settings.api_token_days))
+    return asdict(accounts.create_token(db, principal, username, body.name, days=body.days, settings=settings))
 
 
 @router.patch("/api/v1/users/{username}", tags=["platform"])

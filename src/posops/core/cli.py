@@ -112,8 +112,7 @@ def tokens_create(user: str = typer.Option(..., "--user", help="the user the tok
     """Create a bearer token for a user, valid --days; it is shown once and stored only as a hash."""
     db = migrated_database()
     with use_case_errors():
-        issued = accounts.create_token(db, OPERATOR, user, name,
-                                       days=get_settings().api_token_days if days is None else days)
+        issued = accounts.create_token(db, OPERATOR, user, name, days=days)
     console.print(f"token (shown once, keep it safe; expires {_when(issued.expires_at)}):", style="bold",
                   highlight=False)
     sys.stdout.write(issued.token + "\n")
