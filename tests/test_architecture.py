@@ -97,6 +97,17 @@ def test_reading_another_features_rows_is_allowed() -> None:
     assert write_breaches(with_module("posops.iso8583.bad", FOREIGN.format(name="reads", body=body))) == []
 
 
+def test_collecting_values_read_from_another_features_rows_is_allowed_but_adding_a_row_is_not() -> None:
+    body = ("    seen = {}\n"
+            "    for terminal_id, model in session.execute(select(Terminal.id, Terminal.model)):\n"
+            "        seen[model].add(terminal_id)\n"
+            "    for terminal in session.scalars(select(Terminal)):\n"
+            "        session.add(terminal)\n"
+            "    return seen")
+    breaches = write_breaches(with_module("posops.iso8583.bad", FOREIGN.format(name="collects", body=body)))
+    assert len(breaches) == 1 and "adds another feature's row" in breaches[0]
+
+
 def test_a_suffixed_module_name_is_reported(tmp_path: Path) -> None:
     (tmp_path / "posops" / "tickets").mkdir(parents=True)
     (tmp_path / "posops" / "tickets" / "loaner_service.py").write_text('"""x"""\n', encoding="utf-8")

@@ -33,6 +33,8 @@ from tests.tickets.test_authorization import FORMS as TICKET_FORMS
 from tests.tickets.test_authorization import PAGES as TICKET_PAGES
 from tests.tickets.test_authorization import ROUTES as TICKET_ROUTES
 from tests.tickets.test_authorization import ticketed  # noqa: F401  (fixture)
+from tests.upgrades.test_authorization import ROUTES as UPGRADE_ROUTES
+from tests.upgrades.test_authorization import upgraded  # noqa: F401  (fixture)
 
 # framework pages, not posops routes: the OpenAPI document, its viewer with its assets and the static files
 FRAMEWORK = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/docs/assets", "/static/{path}"}
@@ -63,7 +65,7 @@ def _covered(settings: Settings, fleet: Fleet, rows: Iterable[tuple[Any, ...]]) 
 
 def test_every_route_has_a_row_in_a_route_role_matrix(settings: Settings, seeded: Fleet,  # noqa: F811
                                                      with_incident: Fleet, diagnosed: Fleet,  # noqa: F811
-                                                     ticketed: Fleet) -> None:  # noqa: F811
+                                                     ticketed: Fleet, upgraded: Fleet) -> None:  # noqa: F811
     every = {f"{method} {template}" for method, template, _ in _templates(settings)}
     covered = (_covered(settings, seeded, [*CORE_ROUTES, *ISO8583_ROUTES, *CONSOLE_PAGES, *CONSOLE_FORMS,
                                            *ISO8583_FORMS])
@@ -72,6 +74,7 @@ def test_every_route_has_a_row_in_a_route_role_matrix(settings: Settings, seeded
                | _covered(settings, seeded, [*ADMIN_PAGES, *ADMIN_FORMS])
                | _covered(settings, with_incident, [*TELEMETRY_ROUTES, *TELEMETRY_PAGES])
                | _covered(settings, diagnosed, [*DIAGNOSIS_ROUTES, *DIAGNOSIS_PAGES, *DIAGNOSIS_FORMS])
-               | _covered(settings, ticketed, [*TICKET_ROUTES, *TICKET_PAGES, *TICKET_FORMS]))
+               | _covered(settings, ticketed, [*TICKET_ROUTES, *TICKET_PAGES, *TICKET_FORMS])
+               | _covered(settings, upgraded, UPGRADE_ROUTES))
     missing = sorted(every - covered - PUBLIC)
     assert not missing, "routes without an authorization expectation:\n" + "\n".join(missing)

@@ -8,6 +8,7 @@ from posops.reactivation import models as reactivation_models
 from posops.telemetry import models as telemetry_models
 from posops.terminals import models as terminal_models
 from posops.tickets import models as ticket_models
+from posops.upgrades import models as upgrade_models
 
 __all__ = ["core_models", "diagnosis_models", "iso8583_models", "onboarding_models", "reactivation_models",
-           "telemetry_models", "terminal_models", "ticket_models"]
+           "telemetry_models", "terminal_models", "ticket_models", "upgrade_models"]

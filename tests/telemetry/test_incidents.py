@@ -186,3 +186,43 @@ def test_a_merchant_sees_on_its_terminal_that_it_is_not_its_device(
     assert state["failure_reasons"] == ["host_unreachable", "rc:timeout"]
     assert [i["id"] for i in state["incidents"]] == [incident.id]
     assert state["evidence"]["net_indicator"] == "ok" and state["evidence"]["area_outage"] == "yes"
+
+
+def open_campaign_incident(db: Database, terminal_ids: list[int], now: datetime, *, campaign_id: int = 7) -> int:
+    """What the upgrade gate does on a halt: a campaign incident over the upgraded terminals."""
+    with db.transaction() as session:
+        return service.open_upgrade_incident(
+            session, service.SCANNER, campaign_id=campaign_id, version="3.3.0", terminals=40,
+            failing=len(terminal_ids), terminal_ids=terminal_ids, share=0.25, baseline=0.02, now=now,
+            reason="health gate: sign_in_failure")
+
+
+def test_the_scan_neither_opens_nor_closes_campaign_incidents(db: Database, fleet: Fleet, scene: Scene) -> None:
+    start = utcnow() - timedelta(hours=1)
+    campaign = open_campaign_incident(db, fleet.terminals_a[:2], start)
+    bad = {sn: "3.3.0" for sn in scene.beijing_pax[:12]}
+    report(db, scene.everyone, start, app=bad)
+    opened = service.scan_incidents(db, start).opened
+    assert [(i.dimension, i.group_first, i.group_second) for i in opened] == [("cohort", "PAX A920", "3.3.0")]
+    for minutes in (5, 12, 30):  # the upgraded terminals all work again: the area stays calm, nothing closes it
+        at = start + timedelta(minutes=minutes)
+        report(db, scene.everyone, at)
+        result = service.scan_incidents(db, at)
+        assert campaign not in [i.id for i in result.closed] and result.opened == []
+    assert [(i.id, i.dimension) for i in open_incidents(db)] == [(campaign, "campaign"), (opened[0].id, "cohort")]
+    with db.transaction() as session:
+        samples = session.scalars(select(IncidentSample).where(IncidentSample.incident_id == campaign)).all()
+    assert len(samples) == 1, "the scan adds no point to a campaign's incident"
+
+
+def test_a_campaign_incident_names_its_campaign_to_those_it_touched(db: Database, fleet: Fleet) -> None:
+    incident = open_campaign_incident(db, fleet.terminals_a[:2], utcnow(), campaign_id=12)
+    [listed] = service.list_incidents(db, fleet.users["merchant"])
+    assert (listed.id, listed.dimension, listed.campaign_id, listed.group_second) == (incident, "campaign", 12, "3.3.0")
+    assert (listed.affected, listed.peak_share, listed.baseline) == (2, 0.25, 0.02)
+    assert service.list_incidents(db, fleet.users["merchant_b"]) == []
+    with pytest.raises(NotFound):
+        service.get_incident(db, fleet.users["merchant_b"], incident)
+    detail = service.get_incident(db, fleet.users["agent"], incident)
+    assert detail.campaign_id == 12 and len(detail.affected_terminals) == 2
+    assert [i.campaign_id for i in service.scan_incidents(db).opened] == []

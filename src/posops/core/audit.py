@@ -26,6 +26,10 @@ class AuditEntity(StrEnum):
     FLEET = "fleet"
     KNOWLEDGE = "knowledge"
     TICKET = "ticket"
+    UPGRADE_PACKAGE = "upgrade_package"
+    UPGRADE_CAMPAIGN = "upgrade_campaign"
+    COMPATIBILITY = "compatibility"
+    """A cell of the upgrade compatibility matrix, or an acquirer's minimum version (id: model/…)."""
     LOGIN_ADDRESS = "login_address"
     """An address whose failed sign-ins reached the ceiling (its id is the address)."""
 

@@ -75,6 +75,9 @@ RequiredNote = Annotated[str, multi_line(500, min_length=1)]
 LongText = Annotated[str, multi_line(2000)]
 """A longer text in the person's own words: a complaint, a description."""
 
+ClockTime = Annotated[str, code(5, r"^([01][0-9]|2[0-3]):[0-5][0-9]$", min_length=5)]
+"""A local time of day, ``HH:MM`` (24 hours): opening hours, a maintenance window."""
+
 FORM_FIELD_CHARS = 20_000
 """The most a console form field may carry before its form's own rules read it."""
 

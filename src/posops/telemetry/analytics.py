@@ -83,6 +83,12 @@ class Dimension(StrEnum):
     """(region, carrier): regional carrier or network outages (area_outage)."""
     COHORT = "cohort"
     """(model, app version): a release that breaks one model (version_cohort)."""
+    CAMPAIGN = "campaign"
+    """(campaign id, version): an upgrade campaign its health gate halted; opened by upgrades, not by the scan."""
+
+
+SCANNED_DIMENSIONS = (Dimension.AREA, Dimension.COHORT)
+"""The groups the outage scan counts; a campaign's incident is opened and closed by upgrades alone."""
 
 
 @dataclass(frozen=True, order=True)

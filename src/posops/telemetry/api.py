@@ -7,10 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from posops.core import accounts
-from posops.core.auth import bearer_token
 from posops.core.deps import CurrentPrincipal, DbDep, PerPage, SettingsDep
-from posops.core.errors import Unauthorized
 from posops.core.inputs import Id, Word
 from posops.telemetry import service
 from posops.telemetry.heartbeat import Heartbeat
@@ -55,17 +52,7 @@ _HEARTBEAT_BODY = {
 
 def heartbeat_sender(request: Request, db: DbDep, settings: SettingsDep) -> service.Sender:
     """Who posts: a terminal's own token (``posterm_…``) or a user's bearer token; 401 without one."""
-    token = bearer_token(request.headers.get("authorization"))
-    if token is None:
-        raise Unauthorized(key="error.unauthorized.required")
-    if token.startswith(service.TERMINAL_TOKEN_PREFIX):
-        sender = service.sender_for_terminal_token(db, token)
-    else:
-        principal = accounts.principal_for_token(db, settings, token)
-        sender = service.Sender(principal=principal) if principal is not None else None
-    if sender is None:
-        raise Unauthorized(key="error.unauthorized.bad_token")
-    return sender
+    return service.sender_for_bearer(db, settings, request.headers.get("authorization"))
 
 
 HeartbeatSender = Annotated[service.Sender, Depends(heartbeat_sender)]

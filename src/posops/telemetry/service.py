@@ -42,12 +42,12 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from posops.core import audit
+from posops.core import accounts, audit
 from posops.core.audit import AuditEntity
-from posops.core.auth import STAFF_ROLES, Principal, Role, hash_token, require_role, scoped
-from posops.core.config import get_settings
+from posops.core.auth import STAFF_ROLES, Principal, Role, bearer_token, hash_token, require_role, scoped
+from posops.core.config import Settings, get_settings
 from posops.core.db import Database, insert_for, utcnow
-from posops.core.errors import Forbidden, Invalid, NotFound, Problem
+from posops.core.errors import Forbidden, Invalid, NotFound, Problem, Unauthorized
 from posops.core.labels import Label, catalog_label
 from posops.core.models import ScheduledRun
 from posops.core.paging import check_limit
@@ -55,6 +55,7 @@ from posops.core.versions import is_version, version_key
 from posops.telemetry import analytics
 from posops.telemetry.analytics import (
     DEFAULT_INCIDENT_POLICY,
+    SCANNED_DIMENSIONS,
     Dimension,
     GroupKey,
     GroupStat,
@@ -332,6 +333,21 @@ def sender_for_terminal_token(db: Database, token: str) -> Sender | None:
         return Sender(terminal_id=token_row.terminal_id, serial_number=serial)
 
 
+def sender_for_bearer(db: Database, settings: Settings, authorization: str | None) -> Sender:
+    """Who sends with this Authorization header: a terminal's own token (``posterm_…``) or a user's; else 401."""
+    token = bearer_token(authorization)
+    if token is None:
+        raise Unauthorized(key="error.unauthorized.required")
+    if token.startswith(TERMINAL_TOKEN_PREFIX):
+        sender = sender_for_terminal_token(db, token)
+    else:
+        principal = accounts.principal_for_token(db, settings, token)
+        sender = Sender(principal=principal) if principal is not None else None
+    if sender is None:
+        raise Unauthorized(key="error.unauthorized.bad_token")
+    return sender
+
+
 def ingest_http(db: Database, sender: Sender, body: bytes, now: datetime | None = None) -> IngestResult:
     """Store one heartbeat or a JSON array of them, posted over HTTP.
 
@@ -522,8 +538,10 @@ def telemetry_evidence(session: Session, terminal: Terminal, now: datetime | Non
 
 def incident_ref(incident: Incident, affected: int = 0) -> IncidentRef:
     """An incident as listed."""
+    campaign = incident.group_first if incident.dimension == Dimension.CAMPAIGN else ""
     return IncidentRef(id=incident.id, dimension=incident.dimension, group_first=incident.group_first,
-                       group_second=incident.group_second, status=incident.status, opened_at=incident.opened_at,
+                       group_second=incident.group_second, campaign_id=int(campaign) if campaign.isdigit() else None,
+                       status=incident.status, opened_at=incident.opened_at,
                        closed_at=incident.closed_at, baseline=incident.baseline, terminals=incident.terminals,
                        failing=incident.failing,
                        share=incident.failing / incident.terminals if incident.terminals else 0.0,
@@ -668,10 +686,10 @@ def _group_columns(dimension: Dimension) -> tuple[SQLColumnExpression[str], SQLC
 
 
 def group_counts(session: Session, now: datetime, policy: IncidentPolicy) -> dict[GroupKey, GroupStat]:
-    """Per group of both dimensions: terminals that reported in the window, and how many are failing."""
+    """Per group of both scanned dimensions: terminals that reported in the window, and how many are failing."""
     window = (TelemetrySnapshot.last_seen_at > now - policy.window, TelemetrySnapshot.last_seen_at <= now)
     stats: dict[GroupKey, GroupStat] = {}
-    for dimension in Dimension:
+    for dimension in SCANNED_DIMENSIONS:
         first, second = _group_columns(dimension)
         query = (select(first, second, func.count(), func.sum(case((TelemetrySnapshot.failing, 1), else_=0)))
                  .select_from(TelemetrySnapshot).join(Terminal, Terminal.id == TelemetrySnapshot.terminal_id)
@@ -686,7 +704,7 @@ def failing_terminals(session: Session, keys: set[GroupKey], now: datetime,
                       policy: IncidentPolicy) -> dict[GroupKey, dict[str, int]]:
     """The failing terminals (serial number → id) of some groups in the window."""
     found: dict[GroupKey, dict[str, int]] = defaultdict(dict)
-    for dimension in Dimension:
+    for dimension in SCANNED_DIMENSIONS:
         wanted = [(k.first, k.second) for k in keys if k.dimension is dimension]
         if not wanted:
             continue
@@ -707,7 +725,8 @@ def scan_incidents(db: Database, now: datetime | None = None,
     with db.transaction() as session:
         stats = group_counts(session, now, policy)
         rows = {GroupKey(Dimension(i.dimension), i.group_first, i.group_second): i
-                for i in session.scalars(select(Incident).where(Incident.status == IncidentStatus.OPEN))}
+                for i in session.scalars(select(Incident).where(Incident.status == IncidentStatus.OPEN,
+                                                                Incident.dimension != Dimension.CAMPAIGN))}
         incidents = {key: analytics.Incident(key=key, opened_at=row.opened_at, baseline=row.baseline,
                                              terminals=row.terminals, failing=row.failing,
                                              peak_share=row.peak_share, calm_since=row.calm_since)
@@ -756,6 +775,33 @@ def _open(session: Session, incident: analytics.Incident, now: datetime) -> Inci
                         "terminals": row.terminals, "failing": row.failing},
                  reason=f"{incident.share:.1%} failing against a baseline of {incident.baseline:.1%}")
     return row
+
+
+def open_upgrade_incident(session: Session, actor: Principal, *, campaign_id: int, version: str, terminals: int,
+                          failing: int, terminal_ids: Sequence[int], share: float, baseline: float,
+                          now: datetime, reason: str) -> int:
+    """Open the incident of an upgrade campaign its health gate halted, in the caller's transaction; return its id."""
+    row = Incident(dimension=Dimension.CAMPAIGN.value, group_first=str(campaign_id), group_second=version,
+                   status=IncidentStatus.OPEN, opened_at=now, baseline=baseline, terminals=terminals,
+                   failing=failing, peak_share=share, updated_at=now)
+    session.add(row)
+    session.flush()
+    session.add(IncidentSample(incident_id=row.id, at=now, terminals=terminals, failing=failing))
+    session.add_all(IncidentTerminal(incident_id=row.id, terminal_id=t, since=now) for t in terminal_ids)
+    audit.record(session, actor, AuditEntity.INCIDENT, row.id, "open",
+                 after={"dimension": row.dimension, "group": [row.group_first, row.group_second],
+                        "terminals": terminals, "failing": failing}, reason=reason)
+    return row.id
+
+
+def close_upgrade_incident(session: Session, actor: Principal, incident_id: int, now: datetime, reason: str) -> None:
+    """Close an upgrade campaign's incident (rolled back, or cancelled by hand) in the caller's transaction."""
+    row = session.get(Incident, incident_id, with_for_update=True)
+    if row is None or row.status != IncidentStatus.OPEN:
+        return
+    row.status, row.closed_at, row.updated_at = IncidentStatus.CLOSED, now, now
+    audit.record(session, actor, AuditEntity.INCIDENT, row.id, "close", before={"status": IncidentStatus.OPEN},
+                 after={"status": IncidentStatus.CLOSED}, reason=reason)
 
 
 def _update(row: Incident, incident: analytics.Incident, now: datetime) -> None:

@@ -25,6 +25,11 @@ class Merchant(Base):
     contact_name: Mapped[str] = mapped_column(String(64), default="")
     contact_phone: Mapped[str] = mapped_column(String(32), default="")
     region: Mapped[str] = mapped_column(String(64), default="", index=True)
+    time_zone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai", server_default="Asia/Shanghai")
+    """The shop's IANA time zone: maintenance windows and opening hours are its local time."""
+    opens_at: Mapped[str] = mapped_column(String(5), default="08:00", server_default="08:00")
+    closes_at: Mapped[str] = mapped_column(String(5), default="22:00", server_default="22:00")
+    """Opening hours, HH:MM local; no upgrade installs while the shop is open."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -63,6 +68,8 @@ class Terminal(Base):
     """Reactivated and not signed in (签到) since: it must sign in before it transacts."""
     application_id: Mapped[int | None] = mapped_column(ForeignKey("onboarding_applications.id"), default=None)
     """The onboarding application that brought this terminal into service, if any."""
+    tags: Mapped[list[str]] = mapped_column(JSONType, default=list, server_default=text("'[]'"))
+    """Free labels the provider groups terminals by (``pilot``, ``chain-a``): upgrade campaigns target them."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -9,12 +9,13 @@ import re
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
+from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from posops.core.audit import AuditEntity
 from posops.core.errors import RuleBroken, excerpt
-from posops.core.inputs import Id, Line, Name, Note, RequiredNote, code, one_line
+from posops.core.inputs import ClockTime, Id, Line, Name, Note, RequiredNote, code, one_line
 from posops.core.schemas import InputModel, StoredNote
 from posops.core.versions import parse_version
 from posops.terminals.lifecycle import SuspensionReason, TerminalStatus
@@ -33,6 +34,18 @@ SerialNumber = Annotated[str, code(32, r"^[A-Za-z0-9][A-Za-z0-9-]{3,31}$")]
 TID = Annotated[str, code(8, r"^[A-Za-z0-9]{8}$")]
 MID = Annotated[str, code(15, r"^[A-Za-z0-9]{15}$")]
 LegalId = Annotated[str, code(32, r"^[A-Za-z0-9]{6,32}$")]
+Tag = Annotated[str, code(32, r"^[0-9A-Za-z_\-.\u4e00-\u9fff]{1,32}$", min_length=1)]
+"""A label terminals are grouped by (``pilot``, ``连锁A``): letters, digits, ``_-.``, Chinese; campaigns target them."""
+Tags = Annotated[list[Tag], Field(max_length=20)]
+
+
+def _time_zone(value: str) -> str:
+    if value not in available_timezones():
+        raise ValueError("not an IANA time zone, e.g. Asia/Shanghai")
+    return value
+
+
+TimeZone = Annotated[str, one_line(64, min_length=1), AfterValidator(_time_zone)]
 
 
 def _phone(value: str) -> str:
@@ -62,6 +75,9 @@ class MerchantPatch(InputModel):
     contact_name: Text | None = None
     contact_phone: Phone | None = None
     region: Text | None = None
+    time_zone: TimeZone | None = None
+    opens_at: ClockTime | None = None
+    closes_at: ClockTime | None = None
 
 
 class MerchantOut(InputModel):
@@ -75,6 +91,9 @@ class MerchantOut(InputModel):
     contact_name: str
     contact_phone: str
     region: str
+    time_zone: str = "Asia/Shanghai"
+    opens_at: str = "08:00"
+    closes_at: str = "22:00"
     created_at: datetime
     updated_at: datetime
 
@@ -134,6 +153,7 @@ class TerminalPatch(_TerminalFields):
     region: Text | None = None
     purchase_date: date | None = None
     warranty_end: date | None = None
+    tags: Tags | None = None
 
 
 class TerminalOut(InputModel):
@@ -162,6 +182,7 @@ class TerminalOut(InputModel):
     last_transaction_at: datetime | None = None
     must_sign_in: bool = False
     application_id: int | None = None
+    tags: list[str] = Field(default_factory=list)
     created_at: datetime
     updated_at: datetime
 

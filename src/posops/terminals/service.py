@@ -479,6 +479,21 @@ def notify_merchant(session: Session, terminal: Terminal, kind: str, notice: not
                                body_en=notice.body_en))
 
 
+def record_installed_version(session: Session, actor: Principal, terminal_id: int, kind: str, version: str,
+                             *, campaign_id: int) -> None:
+    """Set the app or firmware version a terminal installed through a campaign, audited, in the caller's transaction."""
+    terminal = session.get(Terminal, terminal_id, with_for_update=True)
+    if terminal is None:
+        return
+    column = "firmware_version" if kind == "firmware" else "app_version"
+    before = getattr(terminal, column)
+    if before == version:
+        return
+    setattr(terminal, column, version)
+    audit.record(session, actor, AuditEntity.TERMINAL, terminal.id, "software_installed",
+                 before={column: before}, after={column: version, "campaign_id": campaign_id})
+
+
 def _dates(values: Sequence[str | date] | None) -> list[date]:
     return [v if isinstance(v, date) else date.fromisoformat(v) for v in values or []]
 

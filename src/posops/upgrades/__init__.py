@@ -1,0 +1,1 @@
+"""Software upgrades: packages, compatibility, staged campaigns with a health gate."""
