@@ -16,11 +16,23 @@ from posops.worker import Worker, default_jobs
 
 def test_the_worker_runs_every_features_jobs() -> None:
     jobs = {job.name: job for job in default_jobs(timedelta(seconds=30))}
-    assert list(jobs) == ["incident_scan", "telemetry_prune", "dormancy", "diagnosis_idle", "tickets_sla_breaches"]
+    assert list(jobs) == ["incident_scan", "telemetry_prune", "dormancy", "diagnosis_idle", "tickets_sla_breaches",
+                          "upgrades_gate"]
     assert (jobs["incident_scan"].every, jobs["incident_scan"].lease) == (timedelta(seconds=30), timedelta(minutes=5))
     assert (jobs["telemetry_prune"].every, jobs["dormancy"].every) == (timedelta(hours=1), timedelta(days=1))
     assert jobs["diagnosis_idle"].every == timedelta(hours=1)
     assert jobs["tickets_sla_breaches"].every == timedelta(minutes=5)
+    assert jobs["upgrades_gate"].every == timedelta(minutes=5)
+
+
+def test_with_a_broker_the_worker_also_pushes_upgrade_offers_after_the_gate(database_url: str) -> None:
+    worker = Worker(Settings(database_url=database_url, mqtt_url="mqtt://127.0.0.1:1"), worker_id="pusher")
+    names = [job.name for job in worker.scheduler.jobs]
+    assert names[-2:] == ["upgrades_gate", "upgrades_push"], "a wave the gate opens is pushed in the same tick"
+    assert worker.report_consumer is not None and worker.report_consumer.client_id == "pusher-upgrades"
+    assert worker.report_consumer.subscription == "$share/posops/posops/v1/terminals/+/upgrade/report"
+    push = next(job for job in worker.scheduler.jobs if job.name == "upgrades_push")
+    assert push.every == timedelta(minutes=1)
 
 
 def test_without_a_broker_the_worker_only_ticks_the_scheduler(database_url: str) -> None:

@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from posops.telemetry.api import _HEARTBEAT
 from posops.telemetry.heartbeat import MAX_PAYLOAD_BYTES, HeartbeatError, parse_heartbeat
 from tests.telemetry.heartbeats import NOW, full_payload
 
@@ -102,3 +103,25 @@ def test_the_sender_must_be_the_terminal_named_in_the_payload():
 def test_reasons_stay_short_enough_for_a_dead_letter_row():
     payload = {f"bad{i}": 1 for i in range(200)} | {"battery": [1] * 500}
     assert len(reason(encode(payload))) <= 500
+
+
+def test_the_app_restart_counter_is_a_bounded_count():
+    payload = full_payload()
+    payload["software"]["restarts"] = 12
+    hb = parse_heartbeat(encode(payload))
+    assert hb.software is not None and hb.software.restarts == 12
+    assert json.loads(hb.to_json())["software"]["restarts"] == 12
+    assert parse_heartbeat(encode(full_payload())).software.restarts is None  # type: ignore[union-attr]
+    for bad, expected in [(-1, "greater than or equal to 0"), (2**63, "less than or equal to"),
+                          ("12", "valid integer")]:
+        payload["software"]["restarts"] = bad
+        assert reason(encode(payload)).startswith("software.restarts: ")
+        assert expected in reason(encode(payload))
+
+
+def test_the_documented_heartbeat_schema_names_the_restart_counter():
+    software = _HEARTBEAT["properties"]["software"]
+    options = software.get("anyOf", [software])
+    restarts = next(o for o in options if o.get("type") == "object")["properties"]["restarts"]
+    integer = next(o for o in restarts.get("anyOf", [restarts]) if o.get("type") == "integer")
+    assert (integer["minimum"], integer["maximum"]) == (0, 2**63 - 1)

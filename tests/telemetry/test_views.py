@@ -64,3 +64,35 @@ def test_an_outage_is_shown_to_the_merchant_and_on_the_incident_page(client: Tes
     timeline = detail.split('data-testid="incident-timeline"')[1].split("</section>")[0]
     assert "<svg" in timeline and "<polyline" in timeline, "two scans, one line"
     assert detail.count('href="/terminals/') == 12 and "12 / 12 台（100%）" in detail
+
+
+def test_a_halted_campaign_shows_on_the_incident_pages_with_its_campaign(client: TestClient, db: Database,
+                                                                       fleet: Fleet) -> None:
+    with db.transaction() as session:
+        incident = service.open_upgrade_incident(
+            session, service.SCANNER, campaign_id=9, version="3.3.0", terminals=40, failing=4,
+            terminal_ids=fleet.terminals_a[:2], share=0.25, baseline=0.02, now=utcnow(), reason="health gate")
+    login(client, "agent")
+    listed = client.get("/incidents").text
+    row = listed.split('data-testid="incident-table"')[1].split("</tr>")[1]
+    assert "升级任务 #9 版本 3.3.0 健康检查暂停" in row and 'href="/upgrades/campaigns/9"' in row
+    assert "4 / 40 台已升级（10%）" in row
+    detail = client.get(f"/incidents/{incident}").text
+    assert "升级任务 #9 版本 3.3.0 健康检查暂停" in detail.split('data-testid="incident-group"')[1].split("</dd>")[0]
+    assert detail.count('href="/upgrades/campaigns/9"') == 2 and 'data-testid="incident-timeline"' not in detail
+    assert "25%" in detail.split('data-testid="treated-rate"')[1][:20]
+    assert "2%" in detail.split('data-testid="control-rate"')[1][:20]
+    assert "推送的 3.3.0 版本" in detail and "升级暂停通知" in detail
+    export = client.get("/incidents.csv").text
+    assert "升级任务/版本" in export
+    client.get("/lang/en")
+    english = client.get(f"/incidents/{incident}").text
+    assert "Campaign #9, version 3.3.0 halted by its health gate" in english and "See the campaign" in english
+    assert "4 of 40 upgraded (10%)" in client.get("/incidents").text
+
+    login(client, "merchant")
+    mine = client.get(f"/incidents/{incident}").text
+    assert "halted by its health gate" in mine and "/upgrades/campaigns/" not in mine
+    assert 'data-testid="affected-terminals"' in mine
+    login(client, "merchant_b")
+    assert client.get(f"/incidents/{incident}").status_code == 404

@@ -26,7 +26,7 @@ from posops.core.labels import Label, catalog_label, catalog_sentence
 from posops.diagnosis.errors import StepError
 from posops.diagnosis.explanation import NextStep, explain
 from posops.diagnosis.inference import Belief, Observations, compile_model, infer, predictive_likelihood
-from posops.diagnosis.knowledge import Knowledge, load_knowledge
+from posops.diagnosis.knowledge import STANDING_RATIO, Knowledge, load_knowledge
 from posops.diagnosis.learning import ResolvedCase
 from posops.diagnosis.planning import Decision, decide
 from posops.diagnosis.reading import TextReading, read_complaint
@@ -88,6 +88,10 @@ class SessionState:
     evidence: Mapping[str, str] = field(default_factory=dict)
     answers: tuple[Answer, ...] = ()
     status: SessionStatus = SessionStatus.OPEN
+    recorded: tuple[str, ...] = ()
+    """Causes a record of the provider's own establishes (no check records them): a campaign whose health gate
+    halted the version the terminal runs records a defect in that release. Like a standing check's outcome,
+    each weighs STANDING_RATIO in the belief and its repair comes first."""
 
     @property
     def observed(self) -> dict[str, str]:
@@ -128,6 +132,7 @@ class SessionState:
             "answers": [{"kind": a.kind, "step": a.step, "outcome": a.outcome} for a in self.answers],
             "status": self.status,
             "reading": self.reading.to_dict(),
+            "recorded": list(self.recorded),
         }
 
     @classmethod
@@ -143,6 +148,7 @@ class SessionState:
             answers=tuple(Answer(StepKind(a["kind"]), str(a["step"]), str(a["outcome"]))
                           for a in data.get("answers", ())),
             status=SessionStatus(data.get("status", SessionStatus.OPEN)),
+            recorded=tuple(str(c) for c in data.get("recorded", ())),  # absent from states stored before it
         )
 
 
@@ -215,9 +221,10 @@ class DiagnosisEngine:
     # --- session lifecycle -------------------------------------------------------------
 
     def start(
-        self, text: str, symptom: str | None = None, evidence: Mapping[str, str] | None = None
+        self, text: str, symptom: str | None = None, evidence: Mapping[str, str] | None = None,
+        recorded: Sequence[str] = (),
     ) -> SessionState:
-        """Open a session from the merchant's words, an optional known symptom and known evidence."""
+        """Open a session from the merchant's words, an optional known symptom, known evidence and recorded causes."""
         if not isinstance(text, str):
             raise StepError("text", key="diagnosis.error.text_type")
         if len(text) > MAX_TEXT:
@@ -234,7 +241,11 @@ class DiagnosisEngine:
                 raise StepError(f"evidence.{check}", key="diagnosis.error.no_such_outcome",
                                 check=self._step_word(check), outcome=_quoted(value))
             checked[check] = value
-        return SessionState(text=text, reading=read_complaint(self.knowledge, text), symptom=symptom, evidence=checked)
+        unknown = [cause for cause in recorded if cause not in self.knowledge.causes]
+        if unknown:
+            raise ValueError(f"recorded causes not in the knowledge: {unknown}")  # a caller's slip, not an input
+        return SessionState(text=text, reading=read_complaint(self.knowledge, text), symptom=symptom, evidence=checked,
+                            recorded=tuple(dict.fromkeys(recorded)))
 
     def apply(self, state: SessionState, step_id: str, outcome: str) -> SessionState:
         """Record the answer to a step; returns the new state (the given one is unchanged)."""
@@ -304,11 +315,14 @@ class DiagnosisEngine:
     def observations(self, state: SessionState) -> Observations:
         """Translate a session into the observations inference uses."""
         weights = {state.symptom: 1.0} if state.symptom else dict(state.reading.symptoms)
+        factors = dict(state.reading.cause_factors)
+        for cause in state.recorded:
+            factors[cause] = factors.get(cause, 1.0) * STANDING_RATIO
         return Observations(
             symptom_weights=weights,
             hard=state.observed,
             soft={c: r for c, r in state.reading.evidence.items() if c in self.knowledge.checks},
-            cause_factors=state.reading.cause_factors,
+            cause_factors=factors,
             failed=frozenset(state.failed_actions),
             fixed=state.fixed_by,
         )
@@ -334,21 +348,23 @@ class DiagnosisEngine:
             # a session this long is going nowhere: hand over rather than keep the merchant waiting
             cost = self.knowledge.actions[ESCALATE].cost
             return Decision(StepKind.ACTION, ESCALATE, cost, cost, 1.0)
-        standing = self._standing_repair(observed, actions, belief)
+        standing = self._standing_repair(observed, actions, belief, state.recorded)
         if standing is not None:
             return standing
         soft = state.reading.evidence
         likelihoods = {c: predictive_likelihood(self.model, c, soft.get(c)) for c in checks}
         return decide(self.model, belief.causes, actions, checks, likelihoods)
 
-    def _standing_repair(self, observed: Mapping[str, str], actions: list[str], belief: Belief) -> Decision | None:
-        """The cheapest untried repair of a recorded hold (terminal state first), or None.
+    def _standing_repair(self, observed: Mapping[str, str], actions: list[str], belief: Belief,
+                         recorded: Sequence[str] = ()) -> Decision | None:
+        """The cheapest untried repair of a recorded hold (terminal state first), then of a recorded cause, or None.
 
         A suspension or hold in the provider's record stops payments whatever else is wrong, so
-        lifting it is needed in every plan and costs nothing extra when done first.
+        lifting it is needed in every plan and costs nothing extra when done first. A cause the
+        provider's own records establish (a release its upgrade gate halted) is repaired next, the same way.
         """
-        for check, outcome in observed.items():
-            cause = self.knowledge.standing_cause(check, outcome)
+        standing = [self.knowledge.standing_cause(check, outcome) for check, outcome in observed.items()]
+        for cause in [*standing, *recorded]:
             if cause is None:
                 continue
             repairs = [a for a in actions if cause in self.knowledge.actions[a].fixes]

@@ -87,6 +87,17 @@ class SuspensionOut(BaseModel):
     reactivation_url: str = Field(description="the terminal's page, where reactivation is requested or followed")
 
 
+class UpgradeCauseOut(BaseModel):
+    """The terminal runs a version whose upgrade campaign its health gate halted: the known cause, and its repair."""
+
+    campaign_id: int
+    version: str
+    from_version: str = Field(description="the version it ran before, which the rollback puts back")
+    halted_on: str = Field(description="the health signal the gate halted on")
+    rollback_campaign_id: int | None = Field(None, description="the rollback campaign, once started")
+    note: str = Field(description="what happened and what to do, in the page's language")
+
+
 class DiagnosisOut(BaseModel):
     """The state of a diagnosis after the latest answer."""
 
@@ -98,6 +109,8 @@ class DiagnosisOut(BaseModel):
     explanation: str
     terminal_id: int | None = None
     suspension: SuspensionOut | None = Field(None, description="set when posops holds the terminal suspended")
+    upgrade: UpgradeCauseOut | None = Field(None, description="set when the terminal runs a release its campaign's "
+                                                              "health gate halted: the diagnosis starts from it")
     meanwhile: list[str] = Field(default_factory=list,
                                  description="how the shop keeps taking payments while the terminal is down")
     waiting_for_desk: bool = Field(False, description="a merchant-led session whose next step is the desk's")

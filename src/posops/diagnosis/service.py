@@ -38,6 +38,7 @@ from posops.diagnosis.schemas import (
     SuspensionOut,
     SymptomChoice,
     SymptomPick,
+    UpgradeCauseOut,
 )
 from posops.diagnosis.vocabulary import ESCALATE, HandoverReason, SessionStatus, StepBy, StepKind
 from posops.iso8583 import service as traffic
@@ -46,6 +47,11 @@ from posops.terminals import service as terminals
 from posops.terminals.lifecycle import REASON_LABELS, SuspensionReason, TerminalStatus
 from posops.terminals.models import Terminal
 from posops.tickets import service as tickets
+from posops.upgrades import service as upgrades
+from posops.upgrades.gate import HEALTH_SIGNALS
+from posops.upgrades.schemas import CampaignStatus
+from posops.upgrades.service import UpgradeFacts
+from posops.upgrades.steps import IN_PROGRESS, FailureCode, TargetState
 
 TOP_CAUSES = 8
 MERCHANT_STEP_BUDGET = 12
@@ -56,6 +62,9 @@ DESK = (Role.AGENT, Role.TECHNICIAN, Role.ADMIN)
 """Who works the desk's queue of diagnoses."""
 WARM_UP_TEXT = "POS机刷卡没反应"
 IDLE_SCAN = Principal(user_id=None, username="diagnosis-idle-scan", role=Role.SYSTEM)
+HALTED_RELEASE = "sw.upgrade_bug"
+"""The cause a campaign's health gate records when it halts the version a terminal runs: a defect in that release."""
+VERIFY_FAILURES = frozenset({FailureCode.CHECKSUM_FAILED, FailureCode.SIGNATURE_INVALID})
 _engines: dict[tuple[str, int] | None, DiagnosisEngine] = {}
 _engines_lock = Lock()
 
@@ -94,7 +103,60 @@ def fleet_evidence(session: Session, terminal: Terminal) -> dict[str, str]:
     # Telemetry last: its volatile checks (response_code among them) come only from a heartbeat at most
     # 15 minutes old, so when it has them they are fresher than imported traffic and win.
     evidence.update(telemetry.telemetry_evidence(session, terminal))
+    # The campaign's reports and its gate know more of an upgrade than the fleet's heartbeats guess.
+    evidence.update(upgrade_evidence(upgrades.upgrade_facts(session, terminal.id), terminal))
     return evidence
+
+
+def upgrade_evidence(facts: UpgradeFacts | None, terminal: Terminal) -> dict[str, str]:
+    """``upgrade_log`` and ``version_cohort`` from the latest campaign that reached the terminal (none: nothing).
+
+    The terminal's own reports give the log: installed is ``ok``; a checksum or signature that did not verify
+    is ``failed_verify``; an install under way or that failed otherwise is ``incomplete`` (an offer that
+    expired before the terminal got to it installed nothing, and says nothing). The gate gives the cohort:
+    the terminal runs a version whose campaign halted on a health signal, so other terminals on it fail too.
+    """
+    if facts is None:
+        return {}
+    evidence: dict[str, str] = {}
+    if facts.state is TargetState.INSTALLED:
+        evidence["upgrade_log"] = "ok"
+    elif facts.last_code in VERIFY_FAILURES:
+        evidence["upgrade_log"] = "failed_verify"
+    elif facts.state in IN_PROGRESS or facts.last_code not in (None, FailureCode.OUT_OF_DATE):
+        evidence["upgrade_log"] = "incomplete"
+    if runs_halted_release(facts, terminal):
+        evidence["version_cohort"] = "yes"
+    return evidence
+
+
+def runs_halted_release(facts: UpgradeFacts | None, terminal: Terminal) -> bool:
+    """Whether the terminal installed, and still runs, a version whose campaign its gate halted on a health signal."""
+    return (facts is not None and facts.campaign_status is CampaignStatus.HALTED
+            and facts.halted_on in {signal.value for signal in HEALTH_SIGNALS}
+            and facts.state is TargetState.INSTALLED
+            and facts.version in (terminal.app_version, terminal.firmware_version))
+
+
+def recorded_causes(session: Session, terminal: Terminal | None) -> list[str]:
+    """Causes posops's records establish for a terminal (a halted release it runs), which the engine repairs first."""
+    if terminal is None or not runs_halted_release(upgrades.upgrade_facts(session, terminal.id), terminal):
+        return []
+    return [HALTED_RELEASE]
+
+
+def _halted_release(session: Session, terminal: Terminal | None, lang: str) -> UpgradeCauseOut | None:
+    """The halted campaign whose version the terminal runs: which campaign, which version, and what to do."""
+    facts = upgrades.upgrade_facts(session, terminal.id) if terminal is not None else None
+    if facts is None or terminal is None or not runs_halted_release(facts, terminal):
+        return None
+    note = catalog_sentence("diagnosis.upgrade.halted", campaign=facts.campaign_id, version=facts.version,
+                            previous=facts.from_version).text(lang)
+    if facts.rollback_campaign_id is not None:
+        rollback = catalog_sentence("diagnosis.upgrade.rolling_back", rollback=facts.rollback_campaign_id)
+        note += (" " if lang != "zh-CN" else "") + rollback.text(lang)
+    return UpgradeCauseOut(campaign_id=facts.campaign_id, version=facts.version, from_version=facts.from_version,
+                           halted_on=facts.halted_on or "", rollback_campaign_id=facts.rollback_campaign_id, note=note)
 
 
 @dataclass(frozen=True)
@@ -165,6 +227,7 @@ def _out(session: Session, row: DiagnosisSession, assessment: Assessment, engine
             outcome_labels=dict(step.outcome_labels), cost=step.cost, fix_probability=step.fix_probability,
             by=step.by),
         "explanation": assessment.explanation, "terminal_id": row.terminal_id, "suspension": suspension,
+        "upgrade": _halted_release(session, terminal, lang),
         "meanwhile": meanwhile(lang, _working_siblings(session, terminal),
                                loaner_free=terminal is not None and tickets.loaner_free(session, utcnow().date()))
         if down else [],
@@ -182,7 +245,8 @@ def start(db: Database, principal: Principal, body: DiagnosisCreate, lang: str =
         engine = _engine(session)
         terminal = terminals.find_terminal(session, principal, body.terminal_id) if body.terminal_id else None
         known = fleet_evidence(session, terminal) if terminal is not None else {}
-        state = engine.start(body.text, symptom=body.symptom, evidence={**known, **body.evidence})
+        state = engine.start(body.text, symptom=body.symptom, evidence={**known, **body.evidence},
+                             recorded=recorded_causes(session, terminal))
         assessment = engine.assess(state, lang, _audience(principal))
         own_merchant = principal.merchant_id if principal.is_merchant else None
         merchant_id = terminal.merchant_id if terminal is not None else own_merchant

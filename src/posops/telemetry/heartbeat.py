@@ -89,6 +89,8 @@ class Software(_Section):
 
     app: str = Field(min_length=1, max_length=64, pattern=ONE_LINE)
     firmware: str = Field(min_length=1, max_length=64, pattern=ONE_LINE)
+    restarts: int | None = Field(default=None, ge=0, le=MAX_BIGINT)
+    """Times the payment application has started since the terminal began counting (a crash restarts it)."""
 
 
 class Reader(_Section):

@@ -50,6 +50,28 @@ def heartbeat_subscription(group: str = SHARE_GROUP, root: str = TOPIC_ROOT) -> 
     return f"$share/{group}/{heartbeat_topic('+', root)}"
 
 
+def upgrade_topic(sn: str, root: str = TOPIC_ROOT) -> str:
+    """The topic posops pushes a terminal's upgrade offers to: ``posops/v1/terminals/{sn}/upgrade``."""
+    return f"{root}/terminals/{sn}/upgrade"
+
+
+def upgrade_report_topic(sn: str, root: str = TOPIC_ROOT) -> str:
+    """The topic a terminal reports its upgrade steps on: ``posops/v1/terminals/{sn}/upgrade/report``."""
+    return f"{upgrade_topic(sn, root)}/report"
+
+
+def serial_from_upgrade_topic(topic: str) -> str | None:
+    """The serial number in an upgrade offer topic (any root), or None for another topic.
+
+    >>> serial_from_upgrade_topic("posops/v1/terminals/NE910000001/upgrade")
+    'NE910000001'
+    """
+    parts = topic.split("/")
+    if len(parts) >= 3 and parts[-3] == "terminals" and parts[-1] == "upgrade" and parts[-2]:
+        return parts[-2]
+    return None
+
+
 def serial_from_topic(topic: str) -> str | None:
     """The serial number in a heartbeat topic (any root), or None for another topic."""
     parts = topic.split("/")
@@ -427,6 +449,10 @@ class HeartbeatPublisher:
     the broker's acknowledgement; :meth:`publish` blocks beyond that, so a fast producer
     neither fills memory nor overruns the broker.
 
+    For simulated terminals it also takes part in upgrades: :meth:`listen_for_offers` subscribes
+    to every terminal's offer topic, :meth:`offers` hands over what arrived, and
+    :meth:`publish_report` sends a terminal's steps.
+
     >>> with HeartbeatPublisher(parse_mqtt_url("mqtt://127.0.0.1")) as publisher:  # doctest: +SKIP
     ...     publisher.publish(heartbeat)
     """
@@ -438,6 +464,7 @@ class HeartbeatPublisher:
         self._client = new_client(endpoint, client_id)
         self._client.on_connect = self._on_connect
         self._client.on_publish = self._on_publish
+        self._client.on_message = self._on_message
         self._client.max_inflight_messages_set(max_pending)
         self._limit = max_pending
         self._connect_timeout = connect_timeout
@@ -449,6 +476,10 @@ class HeartbeatPublisher:
         """Messages the broker acknowledged."""
         self.refused = 0
         """Messages the broker answered with a failure reason code (e.g. not authorised)."""
+        self.reports = 0
+        """Upgrade reports among the published messages."""
+        self._listening = False
+        self._offers: queue.SimpleQueue[tuple[str, bytes]] = queue.SimpleQueue()
 
     def __enter__(self) -> Self:
         self.connect()
@@ -473,11 +504,32 @@ class HeartbeatPublisher:
 
     def publish_payload(self, sn: str, payload: bytes) -> None:
         """Publish an encoded heartbeat of terminal ``sn`` (blocks while too many are pending)."""
+        self._publish(heartbeat_topic(sn, self.root), payload)
+
+    def publish_report(self, sn: str, payload: bytes) -> None:
+        """Publish a terminal's upgrade report (``{"reports": [...]}``) to its report topic."""
+        self._publish(upgrade_report_topic(sn, self.root), payload)
+        self.reports += 1
+
+    def listen_for_offers(self) -> None:
+        """Subscribe (QoS 1, again after each reconnection) to the upgrade offers of every terminal."""
+        self._listening = True
+        if self._connected.is_set():
+            self._client.subscribe(upgrade_topic("+", self.root), qos=HEARTBEAT_QOS)
+
+    def offers(self) -> list[tuple[str, bytes]]:
+        """The offers received since the last call: (serial number, payload)."""
+        received = []
+        while not self._offers.empty():
+            received.append(self._offers.get_nowait())
+        return received
+
+    def _publish(self, topic: str, payload: bytes) -> None:
         with self._changed:
             self._changed.wait_for(lambda: self.pending < self._limit)
             self.published += 1
         # Outside the lock: paho may hold its own lock while calling _on_publish.
-        info = self._client.publish(heartbeat_topic(sn, self.root), payload, qos=HEARTBEAT_QOS)
+        info = self._client.publish(topic, payload, qos=HEARTBEAT_QOS)
         if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
             with self._changed:
                 self.published -= 1  # never queued, so never acknowledged
@@ -512,7 +564,14 @@ class HeartbeatPublisher:
         if receive_maximum:
             with self._changed:
                 self._limit = min(self._limit, receive_maximum)
+        if self._listening:
+            client.subscribe(upgrade_topic("+", self.root), qos=HEARTBEAT_QOS)
         self._connected.set()
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        sn = serial_from_upgrade_topic(message.topic)
+        if sn is not None:
+            self._offers.put((sn, bytes(message.payload)))
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason_code: ReasonCode,
                     properties: Properties | None) -> None:

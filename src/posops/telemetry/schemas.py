@@ -40,9 +40,12 @@ class IncidentRef(BaseModel):
     """An incident in a list: its group and how bad it is."""
 
     id: int
-    dimension: str
+    dimension: str = Field(description="area (region, carrier), cohort (model, app version) or campaign "
+                                        "(campaign id, version: an upgrade campaign its health gate halted)")
     group_first: str
     group_second: str
+    campaign_id: int | None = Field(None, description="dimension campaign: the halted upgrade campaign "
+                                                      "(/api/v1/upgrades/campaigns/{id})")
     status: IncidentStatus
     opened_at: datetime
     closed_at: datetime | None

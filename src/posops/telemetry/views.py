@@ -16,7 +16,7 @@ from posops.core.i18n import translate
 from posops.core.inputs import Id, Word
 from posops.core.web import PageUser, TerminalSection, display_zone, page_lang, render, template_vocabulary, templates
 from posops.telemetry import charts, service
-from posops.telemetry.analytics import DEFAULT_INCIDENT_POLICY, IncidentPolicy, IncidentStatus
+from posops.telemetry.analytics import DEFAULT_INCIDENT_POLICY, Dimension, IncidentPolicy, IncidentStatus
 from posops.telemetry.evidence import DEFAULT_POLICY
 from posops.telemetry.schemas import IncidentDetail, IncidentRef, Point
 
@@ -64,8 +64,9 @@ def incidents_export(request: Request, db: DbDep, user: PageUser, status: Word =
 def incident_page(request: Request, incident_id: Id, db: DbDep, user: PageUser) -> HTMLResponse:
     """One incident: its timeline chart and the terminals it affected."""
     incident = service.get_incident(db, user, incident_id)
-    return render(request, "telemetry/incident.html",
-                  {"incident": incident, "chart": timeline_chart(incident, page_lang(request))})
+    # A campaign's incident is one judgement of its gate, not a series of scans: its charts are the campaign's.
+    chart = "" if incident.dimension == Dimension.CAMPAIGN else timeline_chart(incident, page_lang(request))
+    return render(request, "telemetry/incident.html", {"incident": incident, "chart": chart})
 
 
 def timeline_chart(incident: IncidentDetail, lang: str, policy: IncidentPolicy = DEFAULT_INCIDENT_POLICY) -> str:
