@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -38,8 +39,10 @@ from posops.telemetry.models import DeadLetter, HeartbeatRecord, TelemetrySnapsh
 from posops.telemetry.service import Message, store_messages, store_received
 from posops.terminals import service as terminals
 from posops.terminals.lifecycle import SuspensionReason, TerminalStatus
-from posops.terminals.models import Merchant, Terminal
+from posops.terminals.models import Merchant, MerchantNotice, Terminal
 from posops.terminals.schemas import TerminalFilters
+from posops.upgrades import service as upgrades
+from posops.upgrades.schemas import CampaignStatus
 
 FLEET = 120
 """Small enough to stay quick, big enough for a carrier group the outage scan can open an incident for."""
@@ -122,7 +125,7 @@ def test_imported_traffic_shows_failures_and_no_card_number(demo: Demo) -> None:
 
 def test_exactly_one_incident_is_open_and_one_closed_last_week(demo: Demo) -> None:
     agent = _user(demo.db, "agent")
-    incidents = telemetry.list_incidents(demo.db, agent)
+    incidents = [i for i in telemetry.list_incidents(demo.db, agent) if i.dimension != "campaign"]
     assert Counter(i.status for i in incidents) == {IncidentStatus.OPEN: 1, IncidentStatus.CLOSED: 1}
     now = utcnow()
     closed = next(i for i in incidents if i.status == IncidentStatus.CLOSED)
@@ -133,6 +136,53 @@ def test_exactly_one_incident_is_open_and_one_closed_last_week(demo: Demo) -> No
     assert len(current.samples) >= 3 and len(current.affected_terminals) >= 5
     affected = telemetry.terminal_telemetry(demo.db, agent, current.affected_terminals[0].terminal_id)
     assert [i.id for i in affected.incidents] == [current.id], "an affected terminal's page tells of it"
+
+
+def test_one_upgrade_campaign_completed_and_one_halted_in_its_canary_with_an_incident(demo: Demo) -> None:
+    agent = _user(demo.db, "agent")
+    lines = upgrades.list_campaigns(demo.db, agent).items
+    assert Counter(c.status for c in lines) == {CampaignStatus.COMPLETED: 1, CampaignStatus.HALTED: 1}
+    assert "upgrade campaigns: 1 halted, 1 completed" in demo.summary.paragraph()
+    good = upgrades.get_campaign(demo.db, agent, next(c.id for c in lines if c.status is CampaignStatus.COMPLETED))
+    bad = upgrades.get_campaign(demo.db, agent, next(c.id for c in lines if c.status is CampaignStatus.HALTED))
+    assert len(good.waves) == 3 and all(w.verdict == "advance" for w in good.waves)
+    assert all(w.states == {"installed": w.targeted} for w in good.waves), "every target installed, wave by wave"
+    assert (good.created_by, good.approved_by) == (bad.created_by, bad.approved_by) == ("agent", "checker")
+    # a wave a night: each advances once its shops have signed in the morning after; done before the bad one began
+    assert good.started_at and good.ended_at and bad.started_at
+    assert timedelta(days=2) < good.ended_at - good.started_at < timedelta(days=3) and good.ended_at < bad.started_at
+
+    canary = bad.waves[0]
+    assert bad.halted_on == "sign_in_failure" and bad.halt_detail and bad.halt_detail["wave"] == 0
+    assert canary.verdict == "halt" and canary.states == {"installed": canary.targeted} and canary.targeted >= 5
+    assert all(set(w.states) == {"cancelled"} for w in bad.waves[1:]), "the waves after the canary never opened"
+    assert bad.actions == ["rollback"] and bad.package.model == good.package.model
+    assert bad.ended_at and bad.started_at and bad.ended_at - bad.started_at <= timedelta(hours=1)
+    assert bad.incident_id is not None
+    incident = telemetry.get_incident(demo.db, agent, bad.incident_id)
+    assert incident.dimension == "campaign" and incident.status == IncidentStatus.OPEN
+    assert len(incident.affected_terminals) == canary.targeted
+    with demo.db.transaction() as session:
+        versions = Counter(session.scalars(select(Terminal.app_version)
+                                           .where(Terminal.model == good.package.model,
+                                                  Terminal.app_version.in_((good.package.version,
+                                                                            bad.package.version)))))
+        notices = session.scalar(select(func.count()).select_from(MerchantNotice)
+                                 .where(MerchantNotice.kind == "upgrade_halted"))
+    assert versions == {good.package.version: good.targets - canary.targeted, bad.package.version: canary.targeted}
+    assert notices == canary.targeted, "each upgraded terminal's merchant is told what to do"
+
+
+def test_the_packages_are_stored_with_files_that_hash_to_their_checksums(demo: Demo) -> None:
+    agent = _user(demo.db, "agent")
+    packages = upgrades.list_packages(demo.db, agent)
+    assert len(packages) == 3 and len({p.model for p in packages}) == 1 and all(p.created_by == "admin"
+                                                                                 for p in packages)
+    for package in packages:
+        path, _ = upgrades.package_file(demo.db, package.id, principal=agent)
+        content = (demo.var_dir / path).read_bytes()
+        assert hashlib.sha256(content).hexdigest() == package.sha256 and len(content) == package.size_bytes
+    assert upgrades.compatibility_matrix(demo.db, agent) and upgrades.list_minimums(demo.db, agent)
 
 
 def test_diagnoses_in_the_merchants_words_a_few_completed_one_in_progress(demo: Demo) -> None:

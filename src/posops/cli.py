@@ -13,6 +13,7 @@ from posops.reactivation.cli import reactivate, status
 from posops.telemetry.cli import sim_fleet, telemetry_app
 from posops.terminals.cli import terminals_app
 from posops.tickets.cli import tickets_app
+from posops.upgrades.cli import upgrades_app
 from posops.worker import worker_command
 
 app = typer.Typer(help="posops: keep POS terminals taking payments.", no_args_is_help=True)
@@ -25,6 +26,7 @@ terminals_app.command("reactivate")(reactivate)
 terminals_app.command("status")(status)
 app.add_typer(terminals_app, name="terminals")
 app.add_typer(tickets_app, name="tickets")
+app.add_typer(upgrades_app, name="upgrades")
 app.add_typer(kb_app, name="kb")
 app.command("diagnose")(diagnose)
 app.add_typer(iso8583_app, name="iso8583")

@@ -2,7 +2,7 @@
 
 The fleet itself is made here; each later part of the load has its own module beside this one
 (``demo_lifecycle``, ``demo_telemetry``, ``demo_traffic``, ``demo_diagnosis``, ``demo_onboarding``,
-``demo_repairs``), and ``demo_cast`` decides which terminal plays which part.
+``demo_repairs``, ``demo_upgrades``), and ``demo_cast`` decides which terminal plays which part.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from posops.demo_repairs import load_repairs
 from posops.demo_summary import DemoSummary, count_demo
 from posops.demo_telemetry import load_telemetry
 from posops.demo_traffic import load_traffic
+from posops.demo_upgrades import load_upgrades
 from posops.telemetry.catalogue import CARRIERS, MODEL_CATALOGUE
 from posops.terminals.lifecycle import TerminalStatus
 from posops.terminals.models import FeePlan, Merchant, Terminal
@@ -74,7 +75,8 @@ def load_demo(db: Database, *, terminals: int = 300, seed: int = 8583, progress:
     The fleet, its users and a year of repairs are one transaction; then the rest is made through
     the features' services, one use case at a time, as people and terminals would: suspensions and
     reactivation requests, 30 days of telemetry and the incidents it shows, imported traffic,
-    diagnoses and onboarding applications. Uploads go to ``var_dir`` (POSOPS_VAR_DIR by default).
+    diagnoses, onboarding applications and two software upgrade campaigns (one completed, one halted).
+    Uploads go to ``var_dir`` (POSOPS_VAR_DIR by default).
     """
     if terminals < MIN_TERMINALS:
         raise Invalid("terminals", key="error.demo.too_few_terminals", count=MIN_TERMINALS)
@@ -120,6 +122,7 @@ def _bring_to_life(db: Database, merchants: list[Merchant], cast: Cast, people: 
     load_traffic(db, people.agent, cast, telemetry.in_outage, seed, utcnow())
     load_diagnoses(db, cast, people)
     load_applications(db, people, var_dir)
+    load_upgrades(db, merchants, cast, people, seed, var_dir, utcnow())
     with db.transaction() as session:
         audit.record(session, SYSTEM, AuditEntity.FLEET, "demo", "demo_load",
                      after={"merchants": len(merchants), "seed": seed, "heartbeats": telemetry.heartbeats})

@@ -24,6 +24,8 @@ from posops.telemetry.service import online_since
 from posops.terminals.lifecycle import TerminalStatus
 from posops.terminals.models import Merchant, Terminal
 from posops.tickets.models import Loaner, Ticket
+from posops.upgrades.models import Campaign
+from posops.upgrades.schemas import CampaignStatus
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class DemoSummary:
     """Reactivation requests by status."""
     applications: dict[str, int]
     """Onboarding applications by status."""
+    campaigns: dict[str, int]
+    """Software upgrade campaigns by status."""
     showcase: tuple[str, ...] = field(default=())
     """Serial numbers of the terminals to look at first (a healthy one, a suspended one); known on the first load."""
 
@@ -69,13 +73,15 @@ class DemoSummary:
             f"{self.traffic_failing} with failures; "
             f"diagnoses: {completed} completed, {self.diagnoses.get(SessionStatus.OPEN, 0)} in progress; "
             f"reactivation requests: {_by_status(self.requests, RequestStatus)}; "
-            f"onboarding applications: {_by_status(self.applications, ApplicationStatus)}.")
+            f"onboarding applications: {_by_status(self.applications, ApplicationStatus)}; "
+            f"upgrade campaigns: {_by_status(self.campaigns, CampaignStatus)}.")
         if self.showcase:
             text += f" Start with terminals {self.showcase[0]} (healthy) and {self.showcase[1]} (suspended)."
         return text
 
 
-def _by_status(counts: dict[str, int], order: type[RequestStatus] | type[ApplicationStatus]) -> str:
+def _by_status(counts: dict[str, int],
+               order: type[RequestStatus] | type[ApplicationStatus] | type[CampaignStatus]) -> str:
     shown = [f"{counts[s]} {s.value.replace('_', ' ')}" for s in order if counts.get(s)]
     return ", ".join(shown) or "none"
 
@@ -108,7 +114,7 @@ def count_demo(session: Session, merchants: list[Merchant]) -> DemoSummary:
         traffic_terminals=len(failing),
         traffic_failing=sum(1 for summary in failing if summary.get("failures") or summary.get("timeouts")),
         diagnoses=_counts(session, DiagnosisSession.status), requests=_counts(session, ReactivationRequest.status),
-        applications=_counts(session, OnboardingApplication.status))
+        applications=_counts(session, OnboardingApplication.status), campaigns=_counts(session, Campaign.status))
 
 
 def _counts(session: Session, column: Any) -> dict[str, int]:

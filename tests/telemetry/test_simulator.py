@@ -1,5 +1,6 @@
 import random
 from collections import Counter
+from dataclasses import replace
 from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -12,16 +13,25 @@ from posops.telemetry.simulator import (
     CARRIERS,
     MODELS,
     REGIONS,
+    SIGN_IN_FAILED,
     Faults,
+    Installer,
+    Offer,
     TerminalProfile,
+    broken_install_on,
     generate_fleet,
     initial_state,
+    install_steps,
     load_fleet,
     next_heartbeat,
     profile_for_serial,
+    read_offer,
     run_simulation,
+    upgraded,
     write_fleet_csv,
 )
+from posops.upgrades.schemas import NextOut, PackageKind, ReportsIn
+from posops.upgrades.steps import FailureCode, Step
 from tests.telemetry.heartbeats import NOW
 
 STEP = timedelta(minutes=1)
@@ -207,3 +217,106 @@ def test_the_simulation_stops_after_its_duration():
     sent: list[Heartbeat] = []
     run_simulation(generate_fleet(5), sent.append, rate=10.0, duration=2.0, clock=clock, sleep=clock.sleep)
     assert len(sent) == 20
+
+
+# upgrades --------------------------------------------------------------------------------------------
+
+
+def on_version(version: str, count: int = 400, model: str = "Newland N910") -> list[TerminalProfile]:
+    return [replace(p, model=model, app_version=version) for p in generate_fleet(count, seed=3)]
+
+
+def test_a_bad_version_breaks_sign_in_on_a_stable_share_of_the_terminals_running_it():
+    faults = Faults(bad_version="5.2.1")
+    fleet = on_version("5.2.1")
+    failing = [p for p in fleet if faults.fails_sign_in(p)]
+    assert 0.10 < len(failing) / len(fleet) < 0.20
+    assert failing == [p for p in fleet if Faults(bad_version="5.2.1").fails_sign_in(p)], "picked by serial"
+    assert not [p for p in on_version("5.2.0") if faults.fails_sign_in(p)], "other versions are spared"
+    for hb in run_terminal(failing[0], 30, faults):
+        assert hb.last_signin and hb.last_signin.ok is False and hb.screen_notice == SIGN_IN_FAILED
+        assert hb.software and hb.software.app == "5.2.1"
+    restarts = [hb.software.restarts for hb in run_terminal(failing[0], 30, faults) if hb.software]
+    assert restarts == sorted(restarts) and restarts[-1] > restarts[0], "it crashes and starts again"
+    healthy = next(p for p in fleet if not faults.fails_sign_in(p))
+    calm = run_terminal(healthy, 30, faults)
+    assert all(hb.last_signin and hb.last_signin.ok for hb in calm)
+    assert len({hb.software.restarts for hb in calm if hb.software}) == 1
+
+
+def test_a_broken_install_fails_on_one_model_only():
+    faults = Faults(broken_install=broken_install_on("5.2.0", generate_fleet(50, seed=2)))
+    model = faults.broken_install.split("@")[0] if faults.broken_install else ""
+    assert model == next(m for m in MODELS if m in {p.model for p in generate_fleet(50, seed=2)})
+    offer = Offer(campaign_id=4, version="5.2.0")
+    hit = replace(profile_for_serial("X1"), model=model)
+    spared = replace(hit, model=next(m for m in MODELS if m != model))
+    assert install_steps(hit, offer, faults)[-1] == (Step.FAILED, FailureCode.INSTALL_FAILED)
+    assert [s for s, _ in install_steps(spared, offer, faults)] == [Step.DOWNLOADING, Step.DOWNLOADED,
+                                                                     Step.INSTALLING, Step.INSTALLED]
+    assert install_steps(hit, Offer(campaign_id=4, version="5.2.1"), faults)[-1][0] is Step.INSTALLED
+    assert broken_install_on("Sunmi P2@4.6.0", []) == "Sunmi P2@4.6.0"
+
+
+def test_an_offer_is_read_from_what_posops_pushes():
+    pushed = NextOut(install=True, campaign_id=9, kind=PackageKind.APP, version="5.2.0", sha256="ab" * 32,
+                     size_bytes=2048, download_path="/api/v1/upgrades/packages/3/file", force=True)
+    offer = read_offer(pushed.model_dump_json().encode())
+    assert offer == Offer(campaign_id=9, version="5.2.0", kind="app", sha256="ab" * 32, size_bytes=2048,
+                          download_path="/api/v1/upgrades/packages/3/file", force=True)
+    assert read_offer(NextOut(install=False, reason="outside_window").model_dump_json().encode()) is None
+    assert read_offer(b"not json") is None and read_offer(b"[1, 2]") is None
+    assert read_offer(b'{"install": true, "campaign_id": "9", "version": "5.2.0"}') is None
+
+
+def test_an_install_is_reported_one_step_at_a_time_as_the_upgrades_api_reads_it():
+    installer = Installer(step_seconds=2.0)
+    profile = replace(profile_for_serial("NE910000001"), model="Newland N910", app_version="5.1.2")
+    offer = Offer(campaign_id=7, version="5.2.0")
+    installer.offer(profile, offer, at=0.0)
+    installer.offer(profile, Offer(campaign_id=8, version="5.3.0"), at=0.5)  # busy: ignored
+    steps = []
+    for tick in range(10):
+        steps.extend(installer.due(at=tick * 1.0, now=NOW + tick * STEP))
+    assert [body["step"] for _, body, _ in steps] == ["downloading", "downloaded", "installing", "installed"]
+    reports = ReportsIn.model_validate({"reports": [body for _, body, _ in steps]})
+    assert len({r.report_id for r in reports.reports}) == 4 and {r.campaign_id for r in reports.reports} == {7}
+    assert [installed for _, _, installed in steps] == [None, None, None, offer]
+    assert upgraded(profile, offer).app_version == "5.2.0" and installer.installed == 1
+    assert not installer.busy()
+
+
+def test_a_failed_install_offered_again_is_a_new_attempt():
+    faults = Faults(broken_install="Newland N910@5.2.0")
+    installer = Installer(faults, step_seconds=0.0)
+    profile = replace(profile_for_serial("NE910000002"), model="Newland N910")
+    offer = Offer(campaign_id=7, version="5.2.0")
+    ids = []
+    for attempt in range(2):
+        installer.offer(profile, offer, at=float(attempt))
+        while installer.busy():
+            ids.extend(body["report_id"] for _, body, _ in installer.due(at=float(attempt), now=NOW))
+    assert len(ids) == len(set(ids)) == 8 and ids[-1].endswith("-failed-2")
+    assert installer.failed == 2 and installer.installed == 0
+
+
+def test_simulated_terminals_install_what_is_pushed_and_then_run_it():
+    clock = FakeClock()
+    fleet = [replace(p, model="Newland N910", app_version="5.1.2") for p in generate_fleet(3)]
+    pushed = [(fleet[1].sn, NextOut(install=True, campaign_id=5, kind=PackageKind.APP,
+                                    version="5.2.0").model_dump_json().encode()),
+              ("SOMEONE-ELSE", b'{"install": true, "campaign_id": 5, "version": "5.2.0"}')]
+    sent: list[Heartbeat] = []
+    reported: list[tuple[str, dict[str, object]]] = []
+
+    def offers() -> list[tuple[str, bytes]]:
+        taken = list(pushed)
+        pushed.clear()
+        return taken
+
+    run_simulation(fleet, sent.append, rate=1.0, count=30, clock=clock, sleep=clock.sleep, offers=offers,
+                   report=lambda sn, body: reported.append((sn, body)), installer=Installer(step_seconds=1.0))
+    assert [sn for sn, _ in reported] == [fleet[1].sn] * 4 and reported[-1][1]["step"] == "installed"
+    versions = [hb.software.app for hb in sent if hb.sn == fleet[1].sn and hb.software]
+    assert versions[0] == "5.1.2" and versions[-1] == "5.2.0"
+    assert {hb.software.app for hb in sent if hb.sn != fleet[1].sn and hb.software} == {"5.1.2"}

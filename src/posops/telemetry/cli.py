@@ -25,8 +25,11 @@ from posops.telemetry.catalogue import CARRIERS
 from posops.telemetry.jobs import scan_summary
 from posops.telemetry.mqtt import TOPIC_ROOT, HeartbeatPublisher, parse_mqtt_url
 from posops.telemetry.simulator import (
+    BAD_VERSION_SHARE,
     Faults,
+    Installer,
     TerminalProfile,
+    broken_install_on,
     generate_fleet,
     load_fleet,
     profile_for_serial,
@@ -115,6 +118,15 @@ def sim_fleet(
     bad_app: Annotated[str | None, typer.Option(
         help="有缺陷的应用版本 VERSION 或 MODEL@VERSION / a bad app release")] = None,
     bad_app_share: Annotated[float, typer.Option(help="升级到缺陷版本的比例 / share that took it")] = 0.3,
+    bad_version: Annotated[str | None, typer.Option(
+        help=f"安装正常但令 {BAD_VERSION_SHARE:.0%} 终端签到失败的应用版本 / an app version that installs fine "
+             f"but makes {BAD_VERSION_SHARE:.0%} of the terminals running it fail sign-in")] = None,
+    broken_install: Annotated[str | None, typer.Option(
+        help="在一个型号上安装失败的版本 VERSION 或 MODEL@VERSION / a version whose install fails "
+             "(install_failed) on one model: the fleet's first catalogue model, or MODEL")] = None,
+    upgrades: Annotated[bool, typer.Option(
+        "--upgrades/--no-upgrades", help="接收升级推送并上报步骤 / take the upgrades posops pushes and report "
+                                         "each step")] = True,
     serials_from: Annotated[Path | None, typer.Option(
         help="终端清单(每行一个序列号或CSV) / serials, one per line, or a terminals CSV",
         exists=True, dir_okay=False)] = None,
@@ -139,14 +151,26 @@ def sim_fleet(
     if fleet_out:
         write_fleet_csv(profiles, fleet_out)
     faults = Faults(outage_region=outage_region, outage_carrier=outage_carrier, bad_app=bad_app,
-                    bad_app_share=bad_app_share)
+                    bad_app_share=bad_app_share, bad_version=bad_version,
+                    broken_install=broken_install_on(broken_install, profiles) if broken_install else None)
+    installer = Installer(faults)
     started = time.monotonic()
     with HeartbeatPublisher(parse_mqtt_url(mqtt), root=topic_root) as publisher:
+        if upgrades:
+            publisher.listen_for_offers()
+
+        def report(sn: str, body: dict[str, object]) -> None:
+            publisher.publish_report(sn, json.dumps({"reports": [body]}, ensure_ascii=False).encode())
+
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends an open-ended run
             run_simulation(profiles, publisher.publish, rate=rate, faults=faults, count=count,
-                           duration=duration, seed=seed)
+                           duration=duration, seed=seed, offers=publisher.offers if upgrades else None,
+                           report=report if upgrades else None, installer=installer)
         publisher.flush(10)
     seconds = time.monotonic() - started
+    heartbeats = publisher.published - publisher.reports
     typer.echo(json.dumps({"terminals": len(profiles), "source": source, "published": publisher.published,
-                           "acknowledged": publisher.acknowledged, "seconds": round(seconds, 2),
-                           "rate": round(publisher.published / seconds, 1) if seconds else 0.0}))
+                           "acknowledged": publisher.acknowledged, "heartbeats": heartbeats,
+                           "reports": publisher.reports,
+                           "installed": installer.installed, "install_failures": installer.failed,
+                           "seconds": round(seconds, 2), "rate": round(heartbeats / seconds, 1) if seconds else 0.0}))
