@@ -35,6 +35,9 @@ from tests.tickets.test_authorization import ROUTES as TICKET_ROUTES
 from tests.tickets.test_authorization import ticketed  # noqa: F401  (fixture)
 from tests.upgrades.test_authorization import ROUTES as UPGRADE_ROUTES
 from tests.upgrades.test_authorization import upgraded  # noqa: F401  (fixture)
+from tests.upgrades.test_views import FORMS as UPGRADE_FORMS
+from tests.upgrades.test_views import PAGES as UPGRADE_PAGES
+from tests.upgrades.test_views import campaigned  # noqa: F401  (fixture)
 
 # framework pages, not posops routes: the OpenAPI document, its viewer with its assets and the static files
 FRAMEWORK = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/docs/assets", "/static/{path}"}
@@ -65,7 +68,8 @@ def _covered(settings: Settings, fleet: Fleet, rows: Iterable[tuple[Any, ...]]) 
 
 def test_every_route_has_a_row_in_a_route_role_matrix(settings: Settings, seeded: Fleet,  # noqa: F811
                                                      with_incident: Fleet, diagnosed: Fleet,  # noqa: F811
-                                                     ticketed: Fleet, upgraded: Fleet) -> None:  # noqa: F811
+                                                     ticketed: Fleet, upgraded: Fleet,  # noqa: F811
+                                                     campaigned: Fleet) -> None:  # noqa: F811
     every = {f"{method} {template}" for method, template, _ in _templates(settings)}
     covered = (_covered(settings, seeded, [*CORE_ROUTES, *ISO8583_ROUTES, *CONSOLE_PAGES, *CONSOLE_FORMS,
                                            *ISO8583_FORMS])
@@ -75,6 +79,7 @@ def test_every_route_has_a_row_in_a_route_role_matrix(settings: Settings, seeded
                | _covered(settings, with_incident, [*TELEMETRY_ROUTES, *TELEMETRY_PAGES])
                | _covered(settings, diagnosed, [*DIAGNOSIS_ROUTES, *DIAGNOSIS_PAGES, *DIAGNOSIS_FORMS])
                | _covered(settings, ticketed, [*TICKET_ROUTES, *TICKET_PAGES, *TICKET_FORMS])
-               | _covered(settings, upgraded, UPGRADE_ROUTES))
+               | _covered(settings, upgraded, UPGRADE_ROUTES)
+               | _covered(settings, campaigned, [*UPGRADE_PAGES, *UPGRADE_FORMS]))
     missing = sorted(every - covered - PUBLIC)
     assert not missing, "routes without an authorization expectation:\n" + "\n".join(missing)

@@ -51,6 +51,7 @@ from posops.terminals import views as terminals_views
 from posops.tickets import api as tickets_api
 from posops.tickets import views as tickets_views
 from posops.upgrades import api as upgrades_api
+from posops.upgrades import views as upgrades_views
 
 STATIC_DIR = Path(__file__).resolve().parent / "core" / "static"
 OWN_BODY_LIMITS = {"/api/v1/traffic/analyses": iso8583_uploads.MAX_UPLOAD_BYTES,
@@ -91,7 +92,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
                    reactivation_api.router, reactivation_views.router, onboarding_api.router, onboarding_views.router,
                    diagnosis_api.router, diagnosis_views.router, iso8583_api.router, iso8583_views.router,
                    telemetry_api.router, telemetry_views.router, tickets_api.router, tickets_views.router,
-                   fleet_api.router, fleet_views.router, upgrades_api.router):
+                   fleet_api.router, fleet_views.router, upgrades_api.router, upgrades_views.router):
         app.include_router(router)
     app.include_router(admin_views.router)
     register_terminal_sections(app.state, [

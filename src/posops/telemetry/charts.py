@@ -125,3 +125,73 @@ def _runs(points: Sequence[tuple[datetime, float]],
         else:
             runs.append([point])
     return runs
+
+
+SERIES_COLOURS = {"line": LINE_COLOUR, "ok": "#138a52", "bad": "#c01c28", "warn": "#b54708", "muted": "#667085"}
+LEGEND_ROW = 14
+"""Height of the legend row above the plot of a chart with several lines."""
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line of a chart with several: its points, its name in the legend and its tone (a SERIES_COLOURS key)."""
+
+    label: str
+    points: Sequence[tuple[datetime, float]]
+    tone: str = "line"
+
+
+def lines_chart(series: Sequence[Series], *, since: datetime, until: datetime, y_min: float, y_max: float,
+                label: str, unit: str = "", scale: float = 1.0, empty_text: str = "—",
+                zone: tzinfo | None = None) -> str:
+    """An SVG chart of several lines over ``[since, until]``, each named in a legend above the plot.
+
+    >>> t0 = datetime(2025, 3, 1, tzinfo=UTC)
+    >>> svg = lines_chart([Series("installed", [(t0, 0.1), (t0 + timedelta(hours=1), 0.9)], "ok"),
+    ...                    Series("failed", [(t0, 0.0)], "bad")], since=t0, until=t0 + timedelta(hours=1),
+    ...                   y_min=0, y_max=1, label="wave 1")
+    >>> svg.count("<polyline"), svg.count("<circle"), "installed" in svg
+    (1, 1, True)
+    """
+    top = TOP + LEGEND_ROW
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - top - BOTTOM
+    span = (until - since).total_seconds() or 1.0
+    y_span = (y_max - y_min) or 1.0
+
+    def x(at: datetime) -> float:
+        return LEFT + plot_w * min(max((at - since).total_seconds() / span, 0.0), 1.0)
+
+    def y(value: float) -> float:
+        return top + plot_h * (1 - min(max((value - y_min) / y_span, 0.0), 1.0))
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+             f'aria-label="{escape(label)}" class="chart">', f"<title>{escape(label)}</title>",
+             f'<rect x="{LEFT}" y="{top}" width="{plot_w}" height="{plot_h}" fill="#fff" stroke="#e4e7ec"/>']
+    for fraction in (0.0, 0.5, 1.0):
+        value = y_min + fraction * y_span
+        parts.append(f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{y(value):.1f}" y2="{y(value):.1f}" '
+                     f'stroke="#e4e7ec"/><text x="{LEFT - 4}" y="{y(value) + 4:.1f}" font-size="10" '
+                     f'text-anchor="end" fill="#667085">{escape(_format(value * scale, unit))}</text>')
+        at = since + (until - since) * fraction
+        anchor = {0.0: "start", 0.5: "middle", 1.0: "end"}[fraction]
+        parts.append(f'<text x="{LEFT + plot_w * fraction:.1f}" y="{HEIGHT - 6}" font-size="10" '
+                     f'text-anchor="{anchor}" fill="#667085">{at.astimezone(zone or UTC):%H:%M}</text>')
+    legend_x = float(LEFT)
+    for line in series:
+        colour = SERIES_COLOURS.get(line.tone, LINE_COLOUR)
+        parts.append(f'<rect x="{legend_x:.1f}" y="{TOP}" width="10" height="3" fill="{colour}"/>'
+                     f'<text x="{legend_x + 13:.1f}" y="{TOP + 4}" font-size="9" fill="{colour}">'
+                     f"{escape(line.label)}</text>")
+        legend_x += 22 + 5.5 * sum(2 if ord(c) > 0x2e80 else 1 for c in line.label)
+        ordered = sorted((p for p in line.points if since <= p[0] <= until), key=lambda p: p[0])
+        if len(ordered) == 1:
+            parts.append(f'<circle cx="{x(ordered[0][0]):.1f}" cy="{y(ordered[0][1]):.1f}" r="2.5" fill="{colour}"/>')
+        elif ordered:
+            coords = " ".join(f"{x(at):.1f},{y(value):.1f}" for at, value in ordered)
+            parts.append(f'<polyline points="{coords}" fill="none" stroke="{colour}" stroke-width="1.8" '
+                         f'stroke-linejoin="round"/>')
+    if not any(line.points for line in series):
+        parts.append(f'<text x="{LEFT + plot_w / 2}" y="{top + plot_h / 2}" font-size="12" text-anchor="middle" '
+                     f'fill="#667085">{escape(empty_text)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
