@@ -13,7 +13,7 @@ from tests.helpers import login
 EXPECTED = {
     "merchant": {"nav-terminals", "nav-requests", "nav-onboarding", "nav-tickets"},
     "agent": {"nav-terminals", "nav-requests", "nav-onboarding", "nav-traffic", "nav-diagnosis-queue", "nav-tickets",
-              "nav-incidents"},
+              "nav-incidents", "nav-upgrades"},
     "risk": {"nav-terminals", "nav-requests", "nav-onboarding", "nav-tickets", "nav-incidents"},
     "technician": {"nav-terminals", "nav-traffic", "nav-diagnosis-queue", "nav-tickets", "nav-incidents"},
 }

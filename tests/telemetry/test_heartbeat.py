@@ -56,6 +56,16 @@ def test_a_time_without_zone_is_refused(ts: str):
     assert reason(encode(full_payload(ts=ts))).startswith("ts: ")
 
 
+@pytest.mark.parametrize("ts", ["0226-07-20T12:20:51+17:32", "2025-03-01T10:00:00-14:01"])
+def test_a_time_with_an_offset_no_clock_shows_is_refused(ts: str):
+    assert reason(encode(full_payload(ts=ts))) == "ts: UTC offset out of range (-14:00 … +14:00)"
+
+
+def test_the_widest_real_offsets_are_read():
+    for ts in ("2025-03-01T10:00:00+14:00", "2025-03-01T10:00:00-12:00"):
+        assert parse_heartbeat(encode(full_payload(ts=ts))).ts.isoformat() == ts
+
+
 @pytest.mark.parametrize(("changes", "expected"), [
     ({"v": 2}, "v: Input should be 1"),
     ({"seq": "42"}, "seq: Input should be a valid integer"),

@@ -17,10 +17,10 @@ ts: Input should have timezone info
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from posops.core.inputs import MULTI_LINE, ONE_LINE
 
@@ -47,8 +47,19 @@ def _iso_8601(value: object) -> object:
         raise ValueError("Input should be an ISO-8601 date and time") from None
 
 
-Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_8601)]
-"""An ISO-8601 date and time that names its timezone (``Z`` or an offset)."""
+MAX_OFFSET = timedelta(hours=14)
+"""The widest UTC offset a clock on Earth shows (UTC+14, Kiribati); PostgreSQL refuses offsets past ±15:59."""
+
+
+def _earthly_offset(value: datetime) -> datetime:
+    offset = value.utcoffset()
+    if offset is not None and abs(offset) > MAX_OFFSET:
+        raise ValueError("UTC offset out of range (-14:00 … +14:00)")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_8601), AfterValidator(_earthly_offset)]
+"""An ISO-8601 date and time that names its timezone (``Z`` or an offset no wider than 14 hours)."""
 
 
 class HeartbeatError(ValueError):
