@@ -4,9 +4,9 @@ As people would, through the upgrades service: the admin registers the version t
 good next version and a bad one (small files with their true SHA-256), fills in a few cells of
 the compatibility matrix and the acquirer's minimum; the agent previews and builds each campaign
 and ``checker`` approves it the evening before its night. The nights are then simulated at the
-times they happened: every 10 minutes the model's terminals send a heartbeat built by the fleet
+times they happened: every 15 minutes the model's terminals send a heartbeat built by the fleet
 simulator (:func:`posops.telemetry.virtual_fleet.next_heartbeat`), stored as ingestion stores it at
-its receipt time, the gate runs (:func:`posops.upgrades.service.run_gate` at that time), and
+its receipt time, the gate runs every half hour (:func:`posops.upgrades.service.run_gate` at that time), and
 when a wave opens the terminals ask what to install (as a push on their upgrade topic tells
 them to) and report their steps.
 
@@ -74,10 +74,12 @@ from posops.upgrades.steps import Step, TargetState
 
 CHINA_TIME = timezone(timedelta(hours=8))
 """The demo merchants' clocks (their time zone is Asia/Shanghai)."""
-TICK = timedelta(minutes=10)
-"""Heartbeats and gate runs of a simulated night: the gate counts a terminal silent for 30 minutes as lost."""
+TICK = timedelta(minutes=15)
+"""Heartbeats of a simulated night, a quarter of an hour apart (the gate counts 30 minutes' silence as lost)."""
 NIGHT_STARTS = time(1, 0)
 """The campaigns' maintenance window opens (01:00–05:00, the default), and each starts then."""
+GATE_EVERY = timedelta(minutes=30)
+"""How often the simulated night runs the gate (the worker runs it every five minutes; the verdicts are the same)."""
 NIGHT_ENDS = time(9, 30)
 """A simulated night runs on past the shops' first sign-in of the day (08:00): the gate waits to see it."""
 APPROVED_BEFORE = timedelta(hours=7)
@@ -269,7 +271,7 @@ def _campaign(db: Database, people: People, data: CampaignIn, night: datetime) -
 
 def _night(db: Database, campaign_id: int, fleet: list[_Terminal], night: datetime, faults: Faults,
            rng: random.Random, completed: list[int], halted: list[int], *, until: datetime) -> int:
-    """One night of the campaign, a tick every 10 minutes from 01:00 until it ends, the morning, or ``until``."""
+    """One night of the campaign, a tick every 15 minutes from 01:00 until it ends, the morning, or ``until``."""
     directory = TerminalDirectory()
     for terminal in fleet:
         terminal.state = initial_state(terminal.profile, start=night, rng=rng)
@@ -288,15 +290,16 @@ def _night(db: Database, campaign_id: int, fleet: list[_Terminal], night: dateti
         if result.rejected:
             raise ValueError(f"the demo made an invalid heartbeat: {result.rejected[0].reason}")
         stored += result.stored
-        run = upgrades.run_gate(db, now=at)
-        if campaign_id in run.completed:
-            completed.append(campaign_id)
-        if campaign_id in run.halted:
-            halted.append(campaign_id)
-        if campaign_id in (*run.completed, *run.halted, *run.expired):
-            break
-        if campaign_id in (*run.started, *run.advanced):
-            asking.update((sn, at) for sn in _pushed(db, campaign_id) if sn in by_sn)  # the silent hear nothing
+        if not (at - night) % GATE_EVERY:  # between the gate's runs the terminals keep beating and installing
+            run = upgrades.run_gate(db, now=at)
+            if campaign_id in run.completed:
+                completed.append(campaign_id)
+            if campaign_id in run.halted:
+                halted.append(campaign_id)
+            if campaign_id in (*run.completed, *run.halted, *run.expired):
+                break
+            if campaign_id in (*run.started, *run.advanced):
+                asking.update((sn, at) for sn in _pushed(db, campaign_id) if sn in by_sn)  # the silent hear nothing
         for sn, when in sorted(asking.items()):
             if when <= at:
                 asking.pop(sn)
