@@ -4,28 +4,18 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
 
 from posops.core.db import Database
-from posops.terminals.models import Merchant
 from tests.conftest import Fleet
 from tests.helpers import add_colleague, error_fields
 from tests.terminals.flows import ok
 from tests.upgrades.test_authorization import package_form
+from tests.upgrades.world import close_every_shop_now
 
 PAX = 1  # fleet.terminals_a[1] is merchant A's PAX A920
-
-
-def _closed_now(db: Database, merchant_id: int) -> None:
-    """Give the shop opening hours that leave the present hour outside them."""
-    hour = datetime.now(ZoneInfo("Asia/Shanghai")).hour
-    with db.transaction() as session:
-        merchant = session.get(Merchant, merchant_id)
-        assert merchant is not None
-        merchant.opens_at, merchant.closes_at = f"{(hour + 2) % 24:02d}:00", f"{(hour + 4) % 24:02d}:00"
 
 
 def _terminal_headers(client: TestClient, fleet: Fleet, terminal_id: int) -> dict[str, str]:
@@ -82,7 +72,7 @@ def test_a_terminal_asks_installs_and_reports_each_step_once(client: TestClient,
         "waves": [{"percent": 100, "soak_minutes": 0}]}), 201)["id"]
     checker = add_colleague(db, fleet, "agent")
     ok(client.post(f"/api/v1/upgrades/campaigns/{campaign}/approve", headers=fleet.headers(checker)))
-    _closed_now(db, fleet.merchant_a)
+    close_every_shop_now(db)
 
     offer = ok(client.get("/api/v1/upgrades/next", headers=headers))
     assert offer["install"] and offer["version"] == "3.3.0"

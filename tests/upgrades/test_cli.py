@@ -22,6 +22,7 @@ from posops.upgrades import service as upgrades
 from posops.upgrades.schemas import ReportIn, ReportsIn
 from posops.upgrades.steps import Step
 from tests.helpers import cli_database
+from tests.upgrades.world import close_every_shop_now
 
 runner = CliRunner()
 MODEL = "PAX A920"
@@ -197,6 +198,7 @@ def test_rolling_back_a_campaign_that_did_not_halt_is_refused(cli_db: Database, 
 
 def _installed_and_failing(db: Database, campaign_id: int) -> list[str]:
     """Every offered terminal installs the package and then fails its sign-in (heartbeats and reports now)."""
+    close_every_shop_now(db)
     with db.transaction() as session:
         terminals = dict(session.execute(select(Terminal.serial_number, Terminal.id)).all())
     offered = [sn for sn in terminals
