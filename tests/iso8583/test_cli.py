@@ -125,14 +125,19 @@ def test_sim_host_and_terminal_commands_produce_an_analysable_log(tmp_path: Path
         _wait_for(port)
         log = tmp_path / "sim.log"
         result = runner.invoke(_sim_app(), ["terminal", "--port", str(port), "--tid", "10000001", "--terminals", "2",
-                                            "--count", "2", "--log", str(log), "--timeout", "2"])
+                                            "--count", "2", "--log", str(log), "--timeout", "2", "--mcc", "5411",
+                                            "--amount", "25000"])
         assert result.exit_code == 0, result.output
         runs = [json.loads(line) for line in result.stdout.splitlines()]
         assert [(r["tid"], r["sign_in"], r["approved"]) for r in runs] == [("10000001", "00", 2),
                                                                           ("10000002", "97", 0)]
         analysed = runner.invoke(logs_app, ["analyze", str(log), "--json"])
-        evidence = {t["tid"]: t["evidence"] for t in json.loads(analysed.stdout)["terminals"]}
-        assert evidence == {"10000001": {"response_code": "none"}, "10000002": {"response_code": "97"}}
+        terminals = {t["tid"]: t for t in json.loads(analysed.stdout)["terminals"]}
+        assert {tid: t["evidence"] for tid, t in terminals.items()} == {
+            "10000001": {"response_code": "none"}, "10000002": {"response_code": "97"}}
+        approved = terminals["10000001"]
+        unknown = approved["purchases"]["unknown"]  # the test card's BIN is not in the table
+        assert approved["mccs"] == {"5411": 2} and (unknown["count"], unknown["amount_fen"]) == (2, 50_000)
     finally:
         host.join()
 
@@ -140,6 +145,8 @@ def test_sim_host_and_terminal_commands_produce_an_analysable_log(tmp_path: Path
 def test_sim_terminal_validates_ids() -> None:
     result = runner.invoke(_sim_app(), ["terminal", "--tid", "123"])
     assert result.exit_code == 2 and "--tid" in result.stderr
+    result = runner.invoke(_sim_app(), ["terminal", "--mcc", "54A1"])
+    assert result.exit_code == 2 and "--mcc" in result.stderr
 
 
 def test_encoded_frames_in_cli_are_whole_frames() -> None:

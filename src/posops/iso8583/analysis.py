@@ -18,6 +18,30 @@ file of millions of frames is read in constant space.
   sign-in", so reversals, settlements and downloads count only when nothing else was seen),
   its sign-ins (key check values, when its master key is known) and its storms.
 
+What a terminal's traffic tells about its merchant's fees (``purchases``, ``mccs`` in its summary):
+
+* Approved purchases — a 0200 with 60.1 ``22`` answered ``00`` — are summed by card class, the
+  class of field 2's BIN in :mod:`posops.iso8583.bins` (``unknown`` when the table does not list
+  it): a count, an amount in fen (field 4) and, so that per-transaction caps can be applied later,
+  a count and an amount per amount bucket, each bucket up to its inclusive edge in
+  :data:`AMOUNT_EDGES_FEN` and one more for anything above. Card and amount are the request's, and
+  only an answer paired with its request in the input counts: an answer that comes after its
+  reversal, or whose request predates the input, does not. Only the class is kept, never the card
+  number or its BIN.
+* Reversals (冲正) take back what they reverse: a 0400 whose trace number is that of one of the
+  terminal's last few approved purchases subtracts it, once, when the reversal is seen (a reversal
+  is resent until answered); the usual reversal, of a purchase that got no answer, changes nothing.
+* An approved void (消费撤销, 60.1 ``23``) subtracts its own amount from its own card's class and
+  bucket: a void takes back the whole original purchase, same card, same amount. A void sent
+  without the card number (keyed from the original's voucher), or one that its class and bucket
+  could not hold (its purchase predates the input), is counted in ``purchases_taken_back`` as
+  ``voids_unmatched`` and subtracts nothing. A reversal of an approved void puts its purchase back.
+* MCCs: field 18 of every request to the host that carries one, counted by code (at most
+  :data:`MAX_MCCS` distinct codes per terminal; requests with further codes add to ``mccs_other``).
+
+Memory per terminal stays constant: three card classes of six buckets, the last
+``_RECENT_TAKEN`` approved purchases and voids, at most ``MAX_MCCS`` codes.
+
 >>> from posops.iso8583.logs import iter_log
 >>> report = analyze(iter_log([]))
 >>> report.to_dict()["frames"]
@@ -26,22 +50,44 @@ file of millions of frames is read in constant space.
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left
 from collections import Counter, OrderedDict, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
+from posops.iso8583.bins import BinTable, CardClass, default_bin_table
 from posops.iso8583.codec import decode_frame
 from posops.iso8583.errors import FrameError
 from posops.iso8583.keys import split_working_keys, verify_working_keys
 from posops.iso8583.logs import TO_HOST, FrameRecord, LogLineError
-from posops.iso8583.naming import MONEY_MOVING, REVERSAL, SIGN_IN, TRANSACTIONS, MessageKind, name_of
+from posops.iso8583.naming import (
+    MONEY_MOVING,
+    PURCHASE,
+    REVERSAL,
+    SIGN_IN,
+    TRANSACTIONS,
+    VOID,
+    MessageKind,
+    name_of,
+)
 from posops.iso8583.response_codes import TIMEOUT, lookup
 from posops.iso8583.spec import split_field_60
 
 _HOST_CODES = frozenset({"90", "91", "92", "96", "98"})
 _ORIGINALS = ("0200", "0100", "0220")  # what a reversal may take back
 _KEY_OUTCOMES = frozenset({"A0", "99", "89", "55"})
+
+#: Inclusive upper edges, in fen, of the purchase-amount buckets: 100, 1,000, 5,000, 20,000 and 100,000 元;
+#: one more bucket holds the amounts above the last edge.
+AMOUNT_EDGES_FEN: tuple[int, ...] = (10_000, 100_000, 500_000, 2_000_000, 10_000_000)
+MAX_MCCS = 16
+"""Distinct merchant category codes (field 18) kept per terminal; requests with further codes are only counted."""
+_RECENT_TAKEN = 2  # approved purchases and voids per terminal a reversal may take back (it reverses the last one)
+_CELLS = 2 * (len(AMOUNT_EDGES_FEN) + 1)  # count and amount of each bucket
+_CLASS_ORDER = (CardClass.DEBIT, CardClass.CREDIT, CardClass.UNKNOWN)
 
 
 def iso_time(moment: float | None) -> str | None:
@@ -182,6 +228,103 @@ class _FleetStormTracker:
             del self.open[code]
 
 
+def amount_bucket(amount_fen: int) -> int:
+    """Index of an amount's bucket: the first whose edge is at least the amount, else the last one.
+
+    >>> amount_bucket(10_000), amount_bucket(10_001), amount_bucket(50_000_000)
+    (0, 1, 5)
+    """
+    return bisect_left(AMOUNT_EDGES_FEN, amount_fen)
+
+
+class _Purchases:
+    """One terminal's approved purchases: count and amount per card class and amount bucket, in constant memory."""
+
+    __slots__ = ("cells", "recent", "reversals", "voids", "voids_unmatched")
+
+    def __init__(self) -> None:
+        self.cells: dict[CardClass, array[int]] = {}
+        """Per class: count then amount (fen) of each bucket, bucket after bucket."""
+        self.recent: list[tuple[str | None, bool, CardClass, int]] = []
+        """(trace number, is a void, card class, amount) of the latest approved purchases and voids, oldest first."""
+        self.voids = self.reversals = self.voids_unmatched = 0
+
+    def approved(self, stan: str | None, card: CardClass, amount: int) -> None:
+        """Count an approved purchase (the hot path: one call per approved purchase, kept flat)."""
+        cells = self.cells.get(card)
+        if cells is None:
+            cells = self.cells[card] = array("q", bytes(8 * _CELLS))
+        at = 2 * bisect_left(AMOUNT_EDGES_FEN, amount)
+        cells[at] += 1
+        cells[at + 1] += amount
+        recent = self.recent
+        recent.append((stan, False, card, amount))
+        if len(recent) > _RECENT_TAKEN:
+            del recent[0]
+
+    def voided(self, stan: str | None, card: CardClass | None, amount: int) -> None:
+        """Take back the purchase an approved void undoes, if its class and bucket can hold it."""
+        if card is None or not self._take(card, amount):
+            self.voids_unmatched += 1
+            return
+        self.voids += 1
+        self._remember((stan, True, card, amount))
+
+    def reverse(self, stan: str | None) -> None:
+        """Undo the recent approved purchase or void with this trace number (if there is one, once)."""
+        for index in range(len(self.recent) - 1, -1, -1):
+            if self.recent[index][0] == stan:
+                _, void, card, amount = self.recent.pop(index)
+                if void:
+                    self._put(card, amount)
+                    self.reversals += 1
+                elif self._take(card, amount):
+                    self.reversals += 1
+                return
+
+    def _remember(self, entry: tuple[str | None, bool, CardClass, int]) -> None:
+        self.recent.append(entry)
+        if len(self.recent) > _RECENT_TAKEN:
+            del self.recent[0]
+
+    def _put(self, card: CardClass, amount: int) -> None:
+        cells = self.cells.get(card)
+        if cells is None:
+            cells = self.cells[card] = array("q", bytes(8 * _CELLS))
+        at = 2 * amount_bucket(amount)
+        cells[at] += 1
+        cells[at + 1] += amount
+
+    def _take(self, card: CardClass, amount: int) -> bool:
+        """Subtract one purchase of ``amount`` if the bucket could hold it (never below zero, nothing left over)."""
+        cells = self.cells.get(card)
+        if cells is None:
+            return False
+        at = 2 * amount_bucket(amount)
+        count, total = cells[at], cells[at + 1]
+        if count < 1 or total < amount or (count == 1 and total != amount):
+            return False
+        cells[at] -= 1
+        cells[at + 1] -= amount
+        return True
+
+    def by_class(self) -> tuple[tuple[CardClass, tuple[int, ...]], ...]:
+        """The cells of each card class that holds a purchase, in the order debit, credit, unknown."""
+        return tuple((card, tuple(cells)) for card in _CLASS_ORDER
+                     if (cells := self.cells.get(card)) is not None and any(cells[0::2]))
+
+
+def purchase_figures(cells: tuple[int, ...]) -> dict[str, Any]:
+    """One card class's count, amount and buckets, as stored, from its cells (count then amount of each bucket).
+
+    >>> purchase_figures((1, 5000, 0, 0, 0, 0, 0, 0, 0, 0, 2, 30000000))["buckets"][-1]
+    {'upto_fen': None, 'count': 2, 'amount_fen': 30000000}
+    """
+    return {"count": sum(cells[0::2]), "amount_fen": sum(cells[1::2]),
+            "buckets": [{"upto_fen": edge, "count": cells[2 * i], "amount_fen": cells[2 * i + 1]}
+                        for i, edge in enumerate((*AMOUNT_EDGES_FEN, None))]}
+
+
 @dataclass(frozen=True, slots=True)
 class SignInAttempt:
     """One sign-in: when, the host's answer (or ``timeout``), and the key check if it was made."""
@@ -222,6 +365,9 @@ class _Pending:
     time: float
     tid: str
     kind: MessageKind
+    card: CardClass | None = None
+    """Purchases and voids: the card's class (``None`` for a void without a card number)."""
+    amount: int = 0
 
 
 class _Terminal:
@@ -248,6 +394,18 @@ class _Terminal:
         self.last_transaction: Outcome | None = None
         self.last_other: Outcome | None = None
         self.storms = _StormTracker(settings.storm_threshold, settings.storm_window, settings.history)
+        self.purchases: _Purchases | None = None
+        self.mccs: Counter[str] | None = None
+        self.mccs_other = 0
+
+    def mcc(self, code: str) -> None:
+        """Count a request's merchant category code (field 18), keeping at most ``MAX_MCCS`` codes."""
+        if self.mccs is None:
+            self.mccs = Counter()
+        if code in self.mccs or len(self.mccs) < MAX_MCCS:
+            self.mccs[code] += 1
+        else:
+            self.mccs_other += 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +436,23 @@ class TerminalTraffic:
     storm_total: int
     evidence: dict[str, str]
     causes: tuple[str, ...]
+    purchase_cells: tuple[tuple[CardClass, tuple[int, ...]], ...] = ()
+    """Approved purchases of each card class that has any: count then amount (fen) of each amount bucket."""
+    voids_taken_back: int = 0
+    """Approved voids that took their purchase back."""
+    reversals_taken_back: int = 0
+    """Reversals that took back an approved purchase (or put back a voided one)."""
+    voids_unmatched: int = 0
+    """Approved voids whose purchase was not among those counted (see the module docstring)."""
+    mccs: dict[str, int] = field(default_factory=dict)
+    """Merchant category code (field 18) → requests carrying it."""
+    mccs_other: int = 0
+    """Requests with a code beyond the first ``MAX_MCCS`` distinct ones."""
+
+    @property
+    def purchases(self) -> dict[str, dict[str, Any]]:
+        """Approved purchases by card class: count, amount (fen) and amount buckets (classes without one left out)."""
+        return {card.value: purchase_figures(cells) for card, cells in self.purchase_cells}
 
     def to_dict(self) -> dict[str, object]:
         """Return the terminal's figures, history and evidence as JSON-ready data."""
@@ -306,6 +481,11 @@ class TerminalTraffic:
             "storm_total": self.storm_total,
             "evidence": dict(self.evidence),
             "causes": list(self.causes),
+            "purchases": self.purchases,
+            "purchases_taken_back": {"voids": self.voids_taken_back, "reversals": self.reversals_taken_back,
+                                     "voids_unmatched": self.voids_unmatched},
+            "mccs": dict(sorted(self.mccs.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "mccs_other": self.mccs_other,
         }
 
 
@@ -353,9 +533,10 @@ class TrafficAnalyzer:
     """Consumes frames one at a time; :meth:`finish` returns the report."""
 
     def __init__(self, settings: AnalysisSettings | None = None,
-                 master_keys: Mapping[str, bytes] | None = None) -> None:
+                 master_keys: Mapping[str, bytes] | None = None, bin_table: BinTable | None = None) -> None:
         self.settings = settings or AnalysisSettings()
         self.master_keys = dict(master_keys or {})
+        self.bins = bin_table or default_bin_table()
         self._terminals: dict[str, _Terminal] = {}
         self._pending: OrderedDict[tuple[str, str, str | None], _Pending] = OrderedDict()
         self._fleet = _FleetStormTracker(self.settings.fleet_storm_threshold, self.settings.fleet_storm_share,
@@ -404,7 +585,17 @@ class TrafficAnalyzer:
             self._answer(terminal, message.request_mti, message.stan, kind, moment,
                          message.response_code, message.get(62))
         else:
-            self._request(terminal, message.mti, message.stan, kind, moment)
+            fields = message.fields
+            mcc = fields.get("18")
+            if mcc:
+                terminal.mcc(mcc)
+            card: CardClass | None = None
+            amount = 0
+            if kind is PURCHASE or kind is VOID:
+                pan = fields.get("2")
+                card = self.bins.card_class(pan) if pan else CardClass.UNKNOWN if kind is PURCHASE else None
+                amount = int(fields.get("4") or 0)  # fen; the codec has checked the digits
+            self._request(terminal, message.mti, message.stan, kind, moment, card, amount)
         self._expire(moment)
 
     def add_all(self, items: Iterable[FrameRecord | LogLineError]) -> TrafficAnalyzer:
@@ -424,10 +615,13 @@ class TrafficAnalyzer:
         terminal.last_seen = max(terminal.last_seen, moment)
         return terminal
 
-    def _request(self, terminal: _Terminal, mti: str, stan: str | None, kind: MessageKind, moment: float) -> None:
+    def _request(self, terminal: _Terminal, mti: str, stan: str | None, kind: MessageKind, moment: float,
+                 card: CardClass | None = None, amount: int = 0) -> None:
         terminal.requests[kind.id] += 1
         if kind is REVERSAL:
             terminal.reversals += 1
+            if terminal.purchases is not None:
+                terminal.purchases.reverse(stan)
             for original in _ORIGINALS:
                 taken_back = self._pending.pop((terminal.tid, original, stan), None)
                 if taken_back is not None:
@@ -436,7 +630,7 @@ class TrafficAnalyzer:
         if key in self._pending:
             self.retransmissions += 1
             return
-        self._pending[key] = _Pending(moment, terminal.tid, kind)
+        self._pending[key] = _Pending(moment, terminal.tid, kind, card, amount)
         if len(self._pending) > self.settings.max_pending:
             _, oldest = self._pending.popitem(last=False)
             self._timed_out(oldest)
@@ -468,6 +662,14 @@ class TrafficAnalyzer:
         if code == "00":
             terminal.approved += 1
             self._fleet.outcome(code, moment, terminal.tid)
+            if request is not None and (request.kind is PURCHASE or request.kind is VOID):
+                purchases = terminal.purchases
+                if purchases is None:
+                    purchases = terminal.purchases = _Purchases()
+                if request.kind is PURCHASE:
+                    purchases.approved(stan, request.card or CardClass.UNKNOWN, request.amount)
+                else:
+                    purchases.voided(stan, request.card, request.amount)
             if kind in MONEY_MOVING and (terminal.last_approved_payment is None
                                          or started > terminal.last_approved_payment):
                 terminal.last_approved_payment = started
@@ -547,6 +749,7 @@ class TrafficAnalyzer:
     def _summarise(self, t: _Terminal, fleet: tuple[Storm, ...]) -> TerminalTraffic:
         evidence, causes = _evidence(t, fleet, self.settings.storm_window)
         count = t.latency_count
+        purchases = t.purchases
         return TerminalTraffic(
             tid=t.tid, merchant_id=t.mid, first_seen=t.first_seen, last_seen=t.last_seen,
             frames_to_host=t.to_host, frames_to_terminal=t.to_terminal, messages=dict(t.requests),
@@ -557,6 +760,11 @@ class TrafficAnalyzer:
             last_successful_sign_in=t.last_signed_in, last_approved_transaction=t.last_approved_payment,
             last_outcome=t.last_transaction or t.last_other,
             storms=tuple(t.storms.storms), storm_total=t.storms.total, evidence=evidence, causes=tuple(causes),
+            purchase_cells=purchases.by_class() if purchases else (),
+            voids_taken_back=purchases.voids if purchases else 0,
+            reversals_taken_back=purchases.reversals if purchases else 0,
+            voids_unmatched=purchases.voids_unmatched if purchases else 0,
+            mccs=dict(t.mccs) if t.mccs else {}, mccs_other=t.mccs_other,
         )
 
 
@@ -592,6 +800,6 @@ def _in_storm(storm: Storm | None, moment: float, window: float) -> bool:
 
 
 def analyze(items: Iterable[FrameRecord | LogLineError], settings: AnalysisSettings | None = None,
-            master_keys: Mapping[str, bytes] | None = None) -> TrafficReport:
-    """Analyse a stream of frames (consumed lazily) and return the report."""
-    return TrafficAnalyzer(settings, master_keys).add_all(items).finish()
+            master_keys: Mapping[str, bytes] | None = None, bin_table: BinTable | None = None) -> TrafficReport:
+    """Analyse a stream of frames (consumed lazily) and return the report; card classes from ``bin_table``."""
+    return TrafficAnalyzer(settings, master_keys, bin_table).add_all(items).finish()

@@ -318,17 +318,21 @@ def sim_terminal(
     amount: Annotated[int, typer.Option(help="每笔金额(分) / amount per purchase, in fen")] = 100,
     key_seed: Annotated[str, typer.Option(help="模拟主密钥种子 / seed of the simulated master keys")]
     = DEFAULT_KEY_SEED,
+    mcc: Annotated[str | None, typer.Option(help="商户类别码(4位, 消费报文第18域) / merchant category code sent "
+                                                 "in field 18 of each purchase, 4 digits")] = None,
 ) -> None:
     """模拟终端: 签到、消费、冲正、结算 / Run a simulated terminal and log its frames."""
     if len(tid) != 8 or len(mid) != 15:
         raise _fail("--tid must have 8 characters and --mid 15")
+    if mcc is not None and (len(mcc) != 4 or not mcc.isdigit()):
+        raise _fail("--mcc must be 4 digits")
     try:
         tids = _tids(tid, terminals)
     except ValueError as exc:
         raise _fail(str(exc)) from None
     with FrameLog(log) as frame_log:
         runs = asyncio.run(run_terminals(host, port, tids, count, frame_log, mid=mid, timeout=timeout,
-                                         amount=amount, key_seed=key_seed))
+                                         amount=amount, key_seed=key_seed, mcc=mcc))
     for run in runs:
         typer.echo(json.dumps(run.to_dict(), ensure_ascii=False))
     if any(run.error for run in runs):

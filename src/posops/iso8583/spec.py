@@ -89,6 +89,8 @@ FIELDS: Mapping[int, FieldSpec] = {s.number: s for s in (
     _f(13, "受卡方所在地日期", "Local date (MMDD)", "n", 4),
     _f(14, "卡有效期", "Card expiry (YYMM)", "n", 4),
     _f(15, "清算日期", "Settlement date (MMDD)", "n", 4),
+    # Not in every acquirer's 0200: those that put the merchant's category code on the wire use field 18.
+    _f(18, "商户类别码", "Merchant category code (MCC)", "n", 4),
     _f(22, "服务点输入方式码", "POS entry mode", "n", 3, pad="right"),
     _f(23, "卡序列号", "Card sequence number", "n", 3),
     _f(25, "服务点条件码", "POS condition code", "n", 2),

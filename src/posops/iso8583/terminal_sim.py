@@ -1,5 +1,7 @@
 """Simulated POS terminal: signs in, makes purchases, reverses what timed out, settles, logs it all.
 
+Given a merchant category code (``mcc``), its purchases carry it in field 18, as some acquirers' do.
+
 The terminal sends what a real one sends — PAN, track 2 and an encrypted PIN block of a
 test card — but its :class:`~posops.iso8583.logs.FrameLog` is redacted: the log keeps the
 PAN's first six and last four digits only and zeroes track data, PIN block and sensitive
@@ -77,7 +79,7 @@ class SimulatedTerminal:
 
     def __init__(self, tid: str, mid: str = "898310048990001", *, key_seed: str = DEFAULT_KEY_SEED,
                  timeout: float = 5.0, log_to: FrameLog | None = None, pan: str = TEST_PAN,
-                 expiry: str = TEST_EXPIRY, amount: int = 100) -> None:
+                 expiry: str = TEST_EXPIRY, amount: int = 100, mcc: str | None = None) -> None:
         self.tid = tid
         self.mid = mid
         self.master_key = simulated_master_key(tid, key_seed)
@@ -86,6 +88,7 @@ class SimulatedTerminal:
         self.pan = pan
         self.expiry = expiry
         self.amount = amount
+        self.mcc = mcc
         self.batch = "000001"
         self._stan = 0
         self._pin_key = b""
@@ -156,6 +159,8 @@ class SimulatedTerminal:
             "52": pin_block(TEST_PIN, self.pan, self._pin_key), "53": "2600000000000000",
             "60": f"22{self.batch}000" + "50",
         }
+        if self.mcc:
+            fields["18"] = self.mcc
         request = Message("0200", fields)
         answer = await self._exchange(self._signed(request), request)
         log.info("%r purchase %r: %s", self, request, answer.response_code if answer else TIMEOUT)
