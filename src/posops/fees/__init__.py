@@ -1,0 +1,1 @@
+"""Fees: regulated components, rate cards, a merchant's effective cost."""
