@@ -20,6 +20,11 @@ from tests.diagnosis.test_authorization import FORMS as DIAGNOSIS_FORMS
 from tests.diagnosis.test_authorization import PAGES as DIAGNOSIS_PAGES
 from tests.diagnosis.test_authorization import ROUTES as DIAGNOSIS_ROUTES
 from tests.diagnosis.test_authorization import diagnosed  # noqa: F401  (fixture)
+from tests.fees.test_authorization import ROUTES as FEE_ROUTES
+from tests.fees.test_authorization import feed  # noqa: F401  (fixture)
+from tests.fees.test_views import FORMS as FEES_FORMS
+from tests.fees.test_views import PAGES as FEES_PAGES
+from tests.fees.test_views import priced  # noqa: F401  (fixture)
 from tests.fleet.test_authorization import PAGES as FLEET_PAGES
 from tests.fleet.test_authorization import ROUTES as FLEET_ROUTES
 from tests.helpers import app_routes
@@ -69,7 +74,8 @@ def _covered(settings: Settings, fleet: Fleet, rows: Iterable[tuple[Any, ...]]) 
 def test_every_route_has_a_row_in_a_route_role_matrix(settings: Settings, seeded: Fleet,  # noqa: F811
                                                      with_incident: Fleet, diagnosed: Fleet,  # noqa: F811
                                                      ticketed: Fleet, upgraded: Fleet,  # noqa: F811
-                                                     campaigned: Fleet) -> None:  # noqa: F811
+                                                     campaigned: Fleet, priced: Fleet,  # noqa: F811
+                                                     feed: Fleet) -> None:  # noqa: F811
     every = {f"{method} {template}" for method, template, _ in _templates(settings)}
     covered = (_covered(settings, seeded, [*CORE_ROUTES, *ISO8583_ROUTES, *CONSOLE_PAGES, *CONSOLE_FORMS,
                                            *ISO8583_FORMS])
@@ -80,6 +86,8 @@ def test_every_route_has_a_row_in_a_route_role_matrix(settings: Settings, seeded
                | _covered(settings, diagnosed, [*DIAGNOSIS_ROUTES, *DIAGNOSIS_PAGES, *DIAGNOSIS_FORMS])
                | _covered(settings, ticketed, [*TICKET_ROUTES, *TICKET_PAGES, *TICKET_FORMS])
                | _covered(settings, upgraded, UPGRADE_ROUTES)
-               | _covered(settings, campaigned, [*UPGRADE_PAGES, *UPGRADE_FORMS]))
+               | _covered(settings, campaigned, [*UPGRADE_PAGES, *UPGRADE_FORMS])
+               | _covered(settings, priced, [*FEES_PAGES, *FEES_FORMS])
+               | _covered(settings, feed, FEE_ROUTES))
     missing = sorted(every - covered - PUBLIC)
     assert not missing, "routes without an authorization expectation:\n" + "\n".join(missing)

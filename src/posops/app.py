@@ -32,6 +32,8 @@ from posops.core.web import LoginRequired, page_lang, register_terminal_sections
 from posops.diagnosis import api as diagnosis_api
 from posops.diagnosis import service as diagnosis_service
 from posops.diagnosis import views as diagnosis_views
+from posops.fees import api as fees_api
+from posops.fees import views as fees_views
 from posops.fleet import api as fleet_api
 from posops.fleet import views as fleet_views
 from posops.home import views as home_views
@@ -92,7 +94,8 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
                    reactivation_api.router, reactivation_views.router, onboarding_api.router, onboarding_views.router,
                    diagnosis_api.router, diagnosis_views.router, iso8583_api.router, iso8583_views.router,
                    telemetry_api.router, telemetry_views.router, tickets_api.router, tickets_views.router,
-                   fleet_api.router, fleet_views.router, upgrades_api.router, upgrades_views.router):
+                   fleet_api.router, fleet_views.router, upgrades_api.router, upgrades_views.router,
+                   fees_api.router, fees_views.router):
         app.include_router(router)
     app.include_router(admin_views.router)
     register_terminal_sections(app.state, [

@@ -8,6 +8,7 @@ from posops import tables  # noqa: F401  every feature's tables, so foreign keys
 from posops.core.cli import db_app, serve, tokens_app, users_app
 from posops.demo import demo_app
 from posops.diagnosis.cli import diagnose, kb_app
+from posops.fees.cli import fees_app
 from posops.iso8583.cli import iso8583_app, logs_app, sim_host, sim_terminal
 from posops.reactivation.cli import reactivate, status
 from posops.telemetry.cli import sim_fleet, telemetry_app
@@ -27,6 +28,7 @@ terminals_app.command("status")(status)
 app.add_typer(terminals_app, name="terminals")
 app.add_typer(tickets_app, name="tickets")
 app.add_typer(upgrades_app, name="upgrades")
+app.add_typer(fees_app, name="fees")
 app.add_typer(kb_app, name="kb")
 app.command("diagnose")(diagnose)
 app.add_typer(iso8583_app, name="iso8583")

@@ -2,7 +2,7 @@
 
 The fleet itself is made here; each later part of the load has its own module beside this one
 (``demo_lifecycle``, ``demo_telemetry``, ``demo_traffic``, ``demo_diagnosis``, ``demo_onboarding``,
-``demo_repairs``, ``demo_upgrades``), and ``demo_cast`` decides which terminal plays which part.
+``demo_repairs``, ``demo_upgrades``, ``demo_fees``), and ``demo_cast`` decides which terminal plays which part.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from posops.core.errors import Conflict, Invalid
 from posops.core.models import AuditEvent, User
 from posops.demo_cast import Cast, People, choose_cast, demo_people
 from posops.demo_diagnosis import load_diagnoses
+from posops.demo_fees import load_fees
 from posops.demo_lifecycle import load_lifecycle
 from posops.demo_onboarding import load_applications
 from posops.demo_repairs import load_repairs
@@ -75,7 +76,8 @@ def load_demo(db: Database, *, terminals: int = 300, seed: int = 8583, progress:
     The fleet, its users and a year of repairs are one transaction; then the rest is made through
     the features' services, one use case at a time, as people and terminals would: suspensions and
     reactivation requests, 30 days of telemetry and the incidents it shows, imported traffic,
-    diagnoses, onboarding applications and two software upgrade campaigns (one completed, one halted).
+    diagnoses, onboarding applications, two software upgrade campaigns (one completed, one halted) and the
+    fees: the example rate cards, every merchant's contract, a statement with an overcharge, the checks.
     Uploads go to ``var_dir`` (POSOPS_VAR_DIR by default).
     """
     if terminals < MIN_TERMINALS:
@@ -123,6 +125,7 @@ def _bring_to_life(db: Database, merchants: list[Merchant], cast: Cast, people: 
     load_diagnoses(db, cast, people)
     load_applications(db, people, var_dir)
     load_upgrades(db, merchants, cast, people, seed, var_dir, utcnow())
+    load_fees(db, merchants, people, seed, utcnow().date())
     with db.transaction() as session:
         audit.record(session, SYSTEM, AuditEntity.FLEET, "demo", "demo_load",
                      after={"merchants": len(merchants), "seed": seed, "heartbeats": telemetry.heartbeats})

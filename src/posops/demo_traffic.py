@@ -10,7 +10,9 @@ What the log shows, terminal by terminal: the showcase terminal's ordinary hours
 declines; the suspended showcase refused by the host since its suspension; a terminal of the
 current carrier outage whose purchases time out and are reversed; one that cannot sign in
 (终端未登记); a storm of wrong-PIN answers that points at the terminal's PIN key; and the failing
-card reader's invalid-card-number answers.
+card reader's invalid-card-number answers. The wrong-PIN terminal's purchases also carry a
+merchant category code (field 18) unlike its merchant's registered one, 8398 (公益类, the
+cheapest to be priced in): the fee checks flag it to the risk team as 跳码 risk.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from posops.terminals.models import Terminal
 REDACTED_PAN = "6250940000000016"
 """A UnionPay test card number as a redacted log keeps it: first six and last four digits."""
 HOURS = timedelta(hours=4)
+SWITCHED_MCC = "8398"
+"""The merchant category code the wrong-PIN terminal's purchases carry (a charity's), no demo merchant's own."""
 """How far back before the load the log starts."""
 Event = tuple[datetime, Direction, Message]
 
@@ -48,6 +52,8 @@ class _Till:
     mid: str
     rng: random.Random
     stan: int = 0
+    mcc: str = ""
+    """The merchant category code its purchases carry in field 18 (none when empty)."""
 
     def next_stan(self) -> str:
         """The next system trace audit number (field 11)."""
@@ -62,8 +68,9 @@ class _Till:
     def purchase(self) -> Message:
         """A purchase (消费) of a few yuan to a few hundred."""
         amount = self.rng.choice((1200, 2850, 3600, 5800, 9900, 16800, 32000))
+        category = {"18": self.mcc} if self.mcc else {}
         return Message("0200", {"2": REDACTED_PAN, "3": "000000", "4": f"{amount:012d}", "11": self.next_stan(),
-                                "22": "021", "25": "00", "41": self.tid, "42": self.mid, "49": "156",
+                                **category, "22": "021", "25": "00", "41": self.tid, "42": self.mid, "49": "156",
                                 "60": "2200000100050"})
 
     def answer(self, request: Message, code: str, at: datetime) -> Message:
@@ -137,6 +144,7 @@ def load_traffic(db: Database, agent: Principal, cast: Cast, in_outage: tuple[in
     with db.transaction() as session:
         rows = session.execute(select(Terminal.id, Terminal.tid, Terminal.mid).where(Terminal.id.in_(parts)))
         tills = {row.id: _Till(tid=row.tid, mid=row.mid, rng=rng) for row in rows}
+    tills[cast.declines].mcc = SWITCHED_MCC
     name = f"acquirer-host-{now:%Y%m%d}.log"
     with tempfile.TemporaryDirectory(prefix="posops-demo-") as folder:
         path = Path(folder) / name

@@ -11,10 +11,10 @@ from tests.conftest import Fleet
 from tests.helpers import login
 
 EXPECTED = {
-    "merchant": {"nav-terminals", "nav-requests", "nav-onboarding", "nav-tickets"},
+    "merchant": {"nav-terminals", "nav-requests", "nav-onboarding", "nav-tickets", "nav-fees"},
     "agent": {"nav-terminals", "nav-requests", "nav-onboarding", "nav-traffic", "nav-diagnosis-queue", "nav-tickets",
-              "nav-incidents", "nav-upgrades"},
-    "risk": {"nav-terminals", "nav-requests", "nav-onboarding", "nav-tickets", "nav-incidents"},
+              "nav-incidents", "nav-upgrades", "nav-fees"},
+    "risk": {"nav-terminals", "nav-requests", "nav-onboarding", "nav-tickets", "nav-incidents", "nav-fees"},
     "technician": {"nav-terminals", "nav-traffic", "nav-diagnosis-queue", "nav-tickets", "nav-incidents"},
 }
 PAGES = ["/terminals", "/terminals/{terminal}", "/reactivation-requests", "/onboarding", "/diagnoses/new",

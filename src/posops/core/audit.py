@@ -30,6 +30,10 @@ class AuditEntity(StrEnum):
     UPGRADE_CAMPAIGN = "upgrade_campaign"
     COMPATIBILITY = "compatibility"
     """A cell of the upgrade compatibility matrix, or an acquirer's minimum version (id: model/…)."""
+    RATE_CARD = "rate_card"
+    """A provider's rate card of the fees feature."""
+    FEE_FLAG = "fee_flag"
+    """What a fee check found: an overcharge, or an MCC unlike the merchant's registered one."""
     LOGIN_ADDRESS = "login_address"
     """An address whose failed sign-ins reached the ceiling (its id is the address)."""
 
