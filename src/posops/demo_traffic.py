@@ -35,13 +35,21 @@ from posops.iso8583.logs import TO_HOST, TO_TERMINAL, Direction, FrameLog
 from posops.iso8583.message import Message
 from posops.terminals.models import Terminal
 
-REDACTED_PAN = "6250940000000016"
-"""A UnionPay test card number as a redacted log keeps it: first six and last four digits."""
+REDACTED_PANS = ("6222020000000016", "6222300000000024", "6250940000000016")
+"""Card numbers as a redacted log keeps them (first six and last four digits): a debit and a credit BIN of
+kb/bin_ranges.yaml, and UnionPay's test card, whose BIN is in no table — so the mix shows all three classes."""
 HOURS = timedelta(hours=4)
+"""How far back before the load the log starts."""
 SWITCHED_MCC = "8398"
 """The merchant category code the wrong-PIN terminal's purchases carry (a charity's), no demo merchant's own."""
-"""How far back before the load the log starts."""
 Event = tuple[datetime, Direction, Message]
+
+
+def _card(stan: int) -> str:
+    """The card of a purchase, six in ten debit, three credit, one unknown (by its trace number, not the rng:
+    the rest of the log stays as it was)."""
+    share = stan % 10
+    return REDACTED_PANS[0 if share < 6 else 1 if share < 9 else 2]
 
 
 @dataclass
@@ -69,7 +77,8 @@ class _Till:
         """A purchase (消费) of a few yuan to a few hundred."""
         amount = self.rng.choice((1200, 2850, 3600, 5800, 9900, 16800, 32000))
         category = {"18": self.mcc} if self.mcc else {}
-        return Message("0200", {"2": REDACTED_PAN, "3": "000000", "4": f"{amount:012d}", "11": self.next_stan(),
+        pan = _card(self.stan + 1)  # the stan the purchase is about to take
+        return Message("0200", {"2": pan, "3": "000000", "4": f"{amount:012d}", "11": self.next_stan(),
                                 **category, "22": "021", "25": "00", "41": self.tid, "42": self.mid, "49": "156",
                                 "60": "2200000100050"})
 
