@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from posops.core.db import utcnow
 from posops.iso8583.analysis import AMOUNT_EDGES_FEN, MAX_MCCS, analyze
+from posops.iso8583.bins import load_bin_table
 from posops.iso8583.codec import decode_frame, encode_frame
 from posops.iso8583.message import Message
 from tests.conftest import Fleet
@@ -131,6 +133,16 @@ def test_a_reversed_void_restores_its_purchase() -> None:
     summary = _summary(steps)
     assert _counts(summary) == {"debit": (1, 3_000)}
     assert summary["purchases_taken_back"] == {"voids": 1, "reversals": 1, "voids_unmatched": 0}
+
+
+def test_the_card_classes_come_from_the_bin_table_given(tmp_path: Path) -> None:
+    table = tmp_path / "bins.yaml"
+    table.write_text("ranges:\n  - {issuer: {zh-CN: 测试, en: Test}, class: credit, bins: ['625094'], "
+                     "confidence: low, note: a test range}\n", encoding="utf-8")
+    steps = [*_exchange(0, _buy("000001", UNLISTED, 700), "00"), *_exchange(10, _buy("000002", DEBIT, 800), "00")]
+    terminal = analyze(records(steps), bin_table=load_bin_table(table)).terminal(TID)
+    assert terminal is not None
+    assert {card: f["count"] for card, f in terminal.purchases.items()} == {"credit": 1, "unknown": 1}
 
 
 def test_field_18_decodes_and_the_mccs_of_requests_are_counted() -> None:
