@@ -88,7 +88,7 @@ def test_the_preview_shows_the_waves_the_campaign_then_runs(world: World, var_di
     created = upgrades.create_campaign(world.db, world.maker, plan)
     targets = _targets(world.db, created.id)
     with world.db.transaction() as session:
-        serials = dict(session.execute(select(Terminal.id, Terminal.serial_number)).tuples().all())
+        serials = {row.id: row.serial_number for row in session.execute(select(Terminal.id, Terminal.serial_number))}
     canary = sorted(serials[t.terminal_id] for t in targets.values() if t.wave == 0)
     assert canary[:5] == preview.waves[0].sample[:len(canary[:5])]
     assert created.status is CampaignStatus.AWAITING_APPROVAL
