@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -422,34 +423,31 @@ def campaigns_approve(campaign_id: CampaignId, as_user: ActAs) -> None:
     _moved(campaign, f"approved by {campaign.approved_by}")
 
 
+def _move_with_reason(move: Callable[[Database, Principal, int, HaltIn], CampaignOut], campaign_id: int,
+                      reason: str, as_user: str, done: str) -> None:
+    """Pause, resume or cancel a campaign as ``as_user`` with the reason given, and say what became of it."""
+    db = migrated_database()
+    with use_case_errors():
+        campaign = move(db, acting_as(db, as_user), campaign_id, validated(HaltIn, {"reason": reason}))
+    _moved(campaign, done)
+
+
 @campaigns_app.command("pause")
 def campaigns_pause(campaign_id: CampaignId, reason: Reason, as_user: ActAs) -> None:
     """暂停升级任务 / Pause a running campaign: no new offers until it is resumed."""
-    db = migrated_database()
-    with use_case_errors():
-        principal = acting_as(db, as_user)
-        campaign = service.pause_campaign(db, principal, campaign_id, validated(HaltIn, {"reason": reason}))
-    _moved(campaign, "paused")
+    _move_with_reason(service.pause_campaign, campaign_id, reason, as_user, "paused")
 
 
 @campaigns_app.command("resume")
 def campaigns_resume(campaign_id: CampaignId, reason: Reason, as_user: ActAs) -> None:
     """恢复升级任务 / Resume a paused campaign; its wave's soak starts again."""
-    db = migrated_database()
-    with use_case_errors():
-        principal = acting_as(db, as_user)
-        campaign = service.resume_campaign(db, principal, campaign_id, validated(HaltIn, {"reason": reason}))
-    _moved(campaign, "resumed")
+    _move_with_reason(service.resume_campaign, campaign_id, reason, as_user, "resumed")
 
 
 @campaigns_app.command("cancel")
 def campaigns_cancel(campaign_id: CampaignId, reason: Reason, as_user: ActAs) -> None:
     """取消升级任务 / Cancel a campaign that has not ended; terminals not yet upgraded are no longer offered it."""
-    db = migrated_database()
-    with use_case_errors():
-        principal = acting_as(db, as_user)
-        campaign = service.cancel_campaign(db, principal, campaign_id, validated(HaltIn, {"reason": reason}))
-    _moved(campaign, "cancelled")
+    _move_with_reason(service.cancel_campaign, campaign_id, reason, as_user, "cancelled")
 
 
 @campaigns_app.command("rollback")
