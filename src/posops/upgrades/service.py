@@ -28,7 +28,7 @@ from posops.core.db import Database, conflict_on_duplicate, insert_for, utcnow
 from posops.core.documents import DocumentOut, Upload, UploadRules
 from posops.core.errors import Conflict, Forbidden, Invalid, NotFound
 from posops.core.labels import Label, catalog_sentence
-from posops.core.maker_checker import Maker, require_second_person
+from posops.core.maker_checker import Maker, require_second_person, same_person
 from posops.core.paging import Page, check_page, paginate
 from posops.core.versions import is_version, version_key
 from posops.iso8583.models import TerminalTrafficRecord
@@ -389,8 +389,7 @@ def approve_campaign(db: Database, principal: Principal, campaign_id: int, now: 
     with db.transaction() as session:
         campaign = _lock(session, campaign_id)
         _expect(campaign, CampaignStatus.AWAITING_APPROVAL)
-        require_second_person(principal, [Maker(campaign.created_by, campaign.created_by_user_id,
-                                                "upgrades.maker.created")], key="upgrades.error.second_person")
+        require_second_person(principal, [_creator(campaign)], key="upgrades.error.second_person")
         now = now or utcnow()
         campaign.status = CampaignStatus.APPROVED
         campaign.approved_by, campaign.approved_by_user_id, campaign.approved_at = (principal.username,
@@ -552,6 +551,11 @@ def get_campaign(db: Database, principal: Principal, campaign_id: int) -> Campai
         return _campaign_out(session, principal, campaign)
 
 
+def _creator(campaign: Campaign) -> Maker:
+    """Who built the campaign: the one person who may not approve it."""
+    return Maker(campaign.created_by, campaign.created_by_user_id, "upgrades.maker.created")
+
+
 def _actions(session: Session, principal: Principal, campaign: Campaign) -> list[str]:
     if principal.role not in DESK:
         return []
@@ -559,8 +563,7 @@ def _actions(session: Session, principal: Principal, campaign: Campaign) -> list
     actions = {CampaignStatus.AWAITING_APPROVAL: ["approve", "cancel"], CampaignStatus.APPROVED: ["cancel"],
                CampaignStatus.RUNNING: ["pause", "cancel"], CampaignStatus.PAUSED: ["resume", "cancel"],
                CampaignStatus.HALTED: ["rollback"]}.get(status, [])
-    if "approve" in actions and ((campaign.created_by_user_id == principal.user_id
-                                 and principal.user_id is not None) or campaign.created_by == principal.username):
+    if "approve" in actions and same_person(principal, _creator(campaign)):
         actions.remove("approve")
     if "rollback" in actions and _rollback_of(session, campaign.id) is not None:
         actions.remove("rollback")
