@@ -23,7 +23,7 @@ from posops.fees import service as fees
 from posops.fees.pricing import EXAMPLE_CARDS, Channel
 from posops.fees.regulation import CardType, to_fen
 from posops.fees.schemas import ContractIn, MixLine, VolumesIn
-from posops.fees.service import yuan
+from posops.terminals.arrears import format_yuan
 from posops.terminals.models import Merchant
 
 REGISTERED_MCC = ("5411", "5812", "5311", "5732", "5499", "5812")
@@ -36,7 +36,7 @@ RATES_BP = {"debit": 45, "credit": 55, "qr": 38}
 
 
 def _money(fen: int) -> str:
-    return yuan(fen).replace(",", "")
+    return format_yuan(fen).replace(",", "")
 
 
 def _fee(amount_fen: int, rate_bp: int) -> int:

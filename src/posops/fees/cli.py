@@ -28,7 +28,8 @@ from posops.core.forms import validated
 from posops.fees import service
 from posops.fees.regulation import MerchantClass
 from posops.fees.schemas import ComparisonOut, ContractIn, FlagOut, RateCardIn, RateCardOut
-from posops.fees.service import percent, yuan
+from posops.fees.service import percent
+from posops.terminals.arrears import format_yuan
 
 fees_app = typer.Typer(help="手续费 / Fees: rate cards, a merchant's cost, the comparison of offers, checks.",
                        no_args_is_help=True)
@@ -71,9 +72,9 @@ def _rates(card: RateCardOut) -> str:
     for rate in card.rates:
         text = f"{rate.channel}/{rate.card_type} {percent(Decimal(rate.rate_bp))}%"
         if rate.threshold_fen is not None:
-            text += f" ≤{yuan(rate.threshold_fen)}"
+            text += f" ≤{format_yuan(rate.threshold_fen)}"
         if rate.cap_fen is not None:
-            text += f" cap {yuan(rate.cap_fen)}"
+            text += f" cap {format_yuan(rate.cap_fen)}"
         parts.append(text)
     return "; ".join(parts)
 
@@ -190,11 +191,13 @@ def statement_import(merchant: Annotated[int, typer.Argument(min=1, help="商户
         _print_json(statement)
         return
     console.print(f"statement #{statement.id}: {statement.line_count} line(s) {statement.first_date} – "
-                  f"{statement.last_date}, {yuan(statement.amount_fen)} 元 charged {yuan(statement.charged_fen)} 元",
+                  f"{statement.last_date}, {format_yuan(statement.amount_fen)} 元 charged "
+                  f"{format_yuan(statement.charged_fen)} 元",
                   highlight=False)
     if statement.overcharged_lines:
-        console.print(f"{statement.overcharged_lines} line(s) overcharged by {yuan(statement.overcharge_fen)} 元 "
-                      "in all (see `posops fees flags`)", style="bold red", highlight=False)
+        console.print(f"{statement.overcharged_lines} line(s) overcharged by "
+                      f"{format_yuan(statement.overcharge_fen)} 元 in all (see `posops fees flags`)",
+                      style="bold red", highlight=False)
 
 
 def _comparison_table(comparison: ComparisonOut) -> Table:
@@ -203,14 +206,14 @@ def _comparison_table(comparison: ComparisonOut) -> Table:
         effective = "—" if cost.effective_rate is None else \
             f"{percent(Decimal(cost.effective_rate) * 10_000)}%"
         deposit = "—" if cost.deposit is None else \
-            f"{yuan(cost.deposit.fen)} {'refunded' if cost.deposit.refunded else 'KEPT'}"
+            f"{format_yuan(cost.deposit.fen)} {'refunded' if cost.deposit.refunded else 'KEPT'}"
         notes = []
         if cost.card.id == comparison.current_card_id:
             notes.append("current")
         if cost.unpriced_count:
             notes.append(f"cannot take {cost.unpriced_count} payment(s)")
-        table.add_row(str(rank), _card_name(cost.card), yuan(cost.month_fen), yuan(cost.year_fen), effective,
-                      deposit, ", ".join(notes))
+        table.add_row(str(rank), _card_name(cost.card), format_yuan(cost.month_fen), format_yuan(cost.year_fen),
+                      effective, deposit, ", ".join(notes))
     return table
 
 
@@ -226,14 +229,14 @@ def compare(merchant: MerchantOption, as_user: LookAs = "", as_json: AsJson = Fa
         return
     mix = comparison.mix
     console.print(f"merchant {merchant}: mix from {mix.source.value}, {mix.count} payment(s) of "
-                  f"{yuan(mix.volume_fen)} 元 over {mix.period_days} day(s), about {yuan(mix.month_volume_fen)} 元 "
-                  "a month", highlight=False)
+                  f"{format_yuan(mix.volume_fen)} 元 over {mix.period_days} day(s), about "
+                  f"{format_yuan(mix.month_volume_fen)} 元 a month", highlight=False)
     if mix.unknown_count:
         console.print(f"{mix.unknown_count} card payment(s) of unknown type priced as credit", highlight=False)
     console.print(_comparison_table(comparison))
     names = {cost.card.id: _card_name(cost.card) for cost in comparison.costs}
     for crossing in comparison.crossings:
-        console.print(f"at {yuan(crossing.volume_fen)} 元 a month the cheapest changes from "
+        console.print(f"at {format_yuan(crossing.volume_fen)} 元 a month the cheapest changes from "
                       f"{names[crossing.from_card_id]} to {names[crossing.to_card_id]}", highlight=False)
     if not comparison.crossings and comparison.costs:
         console.print("the cheapest card stays the same at every monthly volume of this mix")
@@ -243,7 +246,7 @@ def _flags_table(flags: list[FlagOut]) -> Table:
     table = Table("#", "kind", "terminal", "amount 元", "detail")
     for flag in flags:
         table.add_row(str(flag.id), flag.kind.value, str(flag.terminal_id or "—"),
-                      "—" if flag.amount_fen is None else yuan(flag.amount_fen), flag.detail_en)
+                      "—" if flag.amount_fen is None else format_yuan(flag.amount_fen), flag.detail_en)
     return table
 
 

@@ -71,6 +71,7 @@ from posops.fees.schemas import (
     VolumesIn,
 )
 from posops.iso8583.models import TerminalTrafficRecord
+from posops.terminals.arrears import format_yuan
 from posops.terminals.csv_import import MAX_ROWS, parse_csv
 from posops.terminals.models import Merchant, Terminal
 
@@ -107,12 +108,6 @@ def today(zone: str = CARD_DAYS_ZONE) -> date:
 def priced_card_type(channel: Channel, card_type: CardType) -> CardType:
     """The card type a payment is priced as: a card payment of unknown type as credit, anything else as it is."""
     return UNKNOWN_PRICED_AS if channel is Channel.CARD and card_type is CardType.ANY else card_type
-
-
-def yuan(fen: int) -> str:
-    """Whole fen as 元 with two decimals and thousands separators: ``123456`` -> ``'1,234.56'``."""
-    sign, fen = ("-", -fen) if fen < 0 else ("", fen)
-    return f"{sign}{fen // 100:,}.{fen % 100:02d}"
 
 
 def percent(rate_bp: Decimal) -> str:
@@ -666,11 +661,11 @@ def _rate_line(line: pricing.RateLine, months: int) -> CostLine:
     payment = _payment_label(rate.channel, rate.card_type)
     terms = [Label(f"{percent(rate.rate_bp)}%", f"{percent(rate.rate_bp)} %")]
     if rate.threshold_fen is not None:
-        terms.append(catalog_sentence("fees.cost.up_to", yuan=yuan(rate.threshold_fen)))
+        terms.append(catalog_sentence("fees.cost.up_to", yuan=format_yuan(rate.threshold_fen)))
     if rate.cap_fen is not None:
-        terms.append(catalog_sentence("fees.cost.capped_at", yuan=yuan(rate.cap_fen)))
+        terms.append(catalog_sentence("fees.cost.capped_at", yuan=format_yuan(rate.cap_fen)))
     detail = catalog_sentence("fees.cost.payments", count=_per_month(line.count, months),
-                              yuan=yuan(_per_month(line.amount_fen, months)))
+                              yuan=format_yuan(_per_month(line.amount_fen, months)))
     if line.capped_count:
         capped = catalog_sentence("fees.cost.cap_hit", count=_per_month(line.capped_count, months))
         detail = Label(f"{detail.zh}，{capped.zh}", f"{detail.en}, {capped.en}")
@@ -684,18 +679,18 @@ def _cost_lines(breakdown: pricing.CostBreakdown, months: int) -> list[CostLine]
     for surcharge in breakdown.surcharge_lines:
         if surcharge.count:
             detail = catalog_sentence("fees.cost.per_payment", count=_per_month(surcharge.count, months),
-                                      yuan=yuan(surcharge.surcharge.fen_per_transaction))
+                                      yuan=format_yuan(surcharge.surcharge.fen_per_transaction))
             lines.append(CostLine(name="surcharge", label_zh=surcharge.surcharge.name,
                                   label_en=surcharge.surcharge.name, fen=_per_month(surcharge.fee_fen, months),
                                   detail_zh=detail.zh, detail_en=detail.en))
     for fee in breakdown.periodic_fees:
-        detail = catalog_sentence(f"fees.cost.billed_{fee.period.value}", yuan=yuan(fee.fen))
+        detail = catalog_sentence(f"fees.cost.billed_{fee.period.value}", yuan=format_yuan(fee.fen))
         lines.append(CostLine(name="periodic", label_zh=fee.name, label_en=fee.name, fen=fee.month_fen,
                               detail_zh=detail.zh, detail_en=detail.en))
     if breakdown.unpriced_count:
         label = catalog_label("fees.cost.unpriced")
         detail = catalog_sentence("fees.cost.payments", count=_per_month(breakdown.unpriced_count, months),
-                                  yuan=yuan(_per_month(breakdown.unpriced_amount_fen, months)))
+                                  yuan=format_yuan(_per_month(breakdown.unpriced_amount_fen, months)))
         lines.append(CostLine(name="unpriced", label_zh=label.zh, label_en=label.en, fen=0, detail_zh=detail.zh,
                               detail_en=detail.en))
     return lines
@@ -706,8 +701,8 @@ def _deposit_out(outcome: pricing.DepositOutcome | None) -> DepositOut | None:
         return None
     deposit = outcome.deposit
     said = catalog_sentence("fees.cost.deposit_refunded" if outcome.refunded else "fees.cost.deposit_kept",
-                            yuan=yuan(deposit.fen), volume=yuan(deposit.refund_volume_fen), days=deposit.within_days,
-                            reached=yuan(outcome.volume_within_days_fen))
+                            yuan=format_yuan(deposit.fen), volume=format_yuan(deposit.refund_volume_fen),
+                            days=deposit.within_days, reached=format_yuan(outcome.volume_within_days_fen))
     return DepositOut(fen=deposit.fen, refunded=outcome.refunded, refund_volume_fen=deposit.refund_volume_fen,
                       within_days=deposit.within_days, volume_within_days_fen=outcome.volume_within_days_fen,
                       condition_zh=said.zh, condition_en=said.en)
@@ -866,8 +861,8 @@ def _check_overcharges(session: Session, principal: Principal, contract: FeeCont
             created_by=principal.username,
             detail={"key": "fees.flag.overcharge", "values": {
                 "day": line.day.isoformat(), "line": line.line, "payment_zh": kind.zh, "payment_en": kind.en,
-                "amount": yuan(line.amount_fen), "charged": yuan(line.charged_fen), "expected": yuan(expected),
-                "excess": yuan(excess)}})))
+                "amount": format_yuan(line.amount_fen), "charged": format_yuan(line.charged_fen),
+                "expected": format_yuan(expected), "excess": format_yuan(excess)}})))
     return added
 
 

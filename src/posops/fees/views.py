@@ -42,6 +42,7 @@ from posops.fees.schemas import (
     VolumesIn,
 )
 from posops.telemetry.charts import SERIES_COLOURS
+from posops.terminals.arrears import format_yuan
 
 router = APIRouter(include_in_schema=False)
 template_vocabulary(FlagKind, FlagStatus)
@@ -74,10 +75,7 @@ def yuan(fen: int | None) -> str:
     >>> yuan(123456), yuan(5), yuan(-250), yuan(None)
     ('1,234.56', '0.05', '-2.50', '—')
     """
-    if fen is None:
-        return "—"
-    sign, whole = ("-" if fen < 0 else ""), abs(fen)
-    return f"{sign}{whole // 100:,}.{whole % 100:02d}"
+    return "—" if fen is None else format_yuan(fen)
 
 
 def yuan_input(fen: int | None) -> str:
